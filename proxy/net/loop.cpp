@@ -1,0 +1,58 @@
+#include "net/loop.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "net/tcp_stream.hpp"
+
+namespace slotgate::net {
+
+Loop::Loop() {
+  if (int rc = uv_loop_init(&loop_); rc != 0) throw std::runtime_error(uv_strerror(rc));
+  uv_check_init(&loop_, &flush_check_);
+  flush_check_.data = this;
+  uv_check_start(&flush_check_, &Loop::on_check);
+  // The check handle alone must not keep the loop alive.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&flush_check_));
+}
+
+Loop::~Loop() {
+  uv_check_stop(&flush_check_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
+  // Let pending close callbacks run so every handle's memory is released.
+  for (int i = 0; i < 8 && uv_run(&loop_, UV_RUN_NOWAIT) != 0; ++i) {
+  }
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* h, void*) {
+        if (!uv_is_closing(h)) uv_close(h, nullptr);
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+void Loop::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+
+void Loop::schedule_flush(TcpStream* stream) { dirty_.push_back(stream); }
+
+void Loop::cancel_flush(TcpStream* stream) {
+  std::replace(dirty_.begin(), dirty_.end(), stream, static_cast<TcpStream*>(nullptr));
+  std::replace(flushing_.begin(), flushing_.end(), stream, static_cast<TcpStream*>(nullptr));
+}
+
+void Loop::flush_now() {
+  // A flush may complete a write synchronously and make its owner queue more
+  // output for another stream; loop until nothing is left.
+  while (!dirty_.empty()) {
+    flushing_.swap(dirty_);
+    for (size_t i = 0; i < flushing_.size(); ++i) {
+      if (TcpStream* s = flushing_[i]) s->flush();
+    }
+    flushing_.clear();
+  }
+}
+
+void Loop::on_check(uv_check_t* handle) { static_cast<Loop*>(handle->data)->flush_now(); }
+
+}  // namespace slotgate::net

@@ -1,0 +1,89 @@
+// net::TcpStream: a TCP connection (accepted or outgoing) with an owner-supplied
+// read buffer and a coalescing write buffer. Writes appended during one loop
+// iteration leave in a single uv_try_write/uv_write at the end of it.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace slotgate::net {
+
+class Loop;
+
+// What a stream tells its owner. All calls happen on the loop's thread.
+class StreamHandler {
+ public:
+  virtual ~StreamHandler() = default;
+  // Where the next read should land (must be non-empty).
+  virtual std::span<char> read_space() = 0;
+  // n bytes were read into the span last returned by read_space().
+  virtual void on_read(size_t n) = 0;
+  // The peer closed, an error happened, or a connect failed (status is a libuv
+  // error code; UV_EOF for an orderly close). The stream is unusable afterwards.
+  virtual void on_closed(int status) = 0;
+  // Outgoing connections: the connect finished successfully.
+  virtual void on_connected() {}
+  // All queued output has been handed to the kernel.
+  virtual void on_drained() {}
+  // Queued output is about to be handed to the kernel: from here on the peer may see it.
+  virtual void on_flush() {}
+};
+
+class TcpStream {
+ public:
+  // An empty stream to accept into, or to connect() with.
+  TcpStream(Loop& loop, StreamHandler& handler);
+  ~TcpStream();
+  TcpStream(const TcpStream&) = delete;
+  TcpStream& operator=(const TcpStream&) = delete;
+
+  uv_tcp_t* raw();
+  // Starts reading (after accept, or called internally after connect).
+  void start_reading();
+  void stop_reading();
+  // Connects to a numeric IPv4/IPv6 address. Returns a libuv error code
+  // synchronously when the address is not numeric or the connect cannot start.
+  int connect(const std::string& ip, uint16_t port);
+
+  // Output buffer: append to it, then call mark_dirty() (or use write()).
+  std::string& out() { return out_; }
+  void mark_dirty();
+  void write(std::string_view bytes) {
+    out_.append(bytes);
+    mark_dirty();
+  }
+  size_t pending_output() const { return out_.size() + inflight_size_; }
+  void flush();
+  // Closes the socket now; on_closed is NOT called for a close the owner asked for.
+  void close();
+  bool is_open() const { return state_ != nullptr && !closing_; }
+  // Set TCP keep-alive / nodelay.
+  void set_nodelay(bool on);
+  void set_keepalive(bool on, unsigned delay_s);
+  std::string peer_address() const;
+  std::string local_address() const;
+
+ private:
+  struct State;
+  static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void on_write_cb(uv_write_t* req, int status);
+  static void on_connect_cb(uv_connect_t* req, int status);
+  void fail(int status);
+
+  Loop& loop_;
+  StreamHandler& handler_;
+  State* state_;  // owned; freed in the uv_close callback
+  std::string out_;
+  size_t inflight_size_ = 0;
+  bool dirty_ = false;
+  bool closing_ = false;
+  bool reading_ = false;
+};
+
+}  // namespace slotgate::net
