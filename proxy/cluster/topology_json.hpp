@@ -1,0 +1,22 @@
+// cluster::to_json(): the ClusterView as the JSON document served by the admin
+// /topology endpoint. Hand-written (no JSON library), with full string escaping.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "cluster/cluster_view.hpp"
+
+namespace slotgate::cluster {
+
+// {"version":7,"age_seconds":1.250,"slots_covered":16384,"nodes":[{"id":"...",
+//  "address":"10.0.0.1:6379","role":"master","health":"online","master_id":"",
+//  "slots":[[0,5460]]},...]}
+std::string to_json(const ClusterView& view, std::chrono::steady_clock::time_point now);
+
+// Appends text as a quoted JSON string. Invalid UTF-8 bytes become U+FFFD so the document is
+// always valid JSON, whatever a node reported as its hostname.
+void append_json_string(std::string& out, std::string_view text);
+
+}  // namespace slotgate::cluster
