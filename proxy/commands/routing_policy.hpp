@@ -1,0 +1,250 @@
+// slotgate's routing policy: for each Redis command or subcommand, how the proxy serves it
+// (Routing) and how fan-out replies are merged (Merge). Kept as data, keyed by the name
+// COMMAND uses, so the generated facts (command_table.inc) and the proxy's choices stay apart.
+// It is a header because command_table.cpp folds it into the constexpr table at compile time.
+// Commands not listed get default_policy(): keyed -> Keyed, admin -> Refused, else AnyNode.
+#pragma once
+
+#include <cstddef>
+#include <iterator>
+#include <string_view>
+
+#include "commands/routing.hpp"
+
+namespace slotgate::commands {
+
+struct Policy {
+  std::string_view name;  // as COMMAND names it: "mget", "client|setname"
+  Routing routing;
+  Merge merge = Merge::None;
+  std::string_view refused_reason = {};  // Routing::Refused: why, in words a redis-cli user gets
+};
+
+namespace policy_text {
+inline constexpr std::string_view kTopology =
+    "the cluster topology is managed on the cluster nodes, not through slotgate";
+inline constexpr std::string_view kPerNode =
+    "it reports on one server; connect to a cluster node to run it";
+inline constexpr std::string_view kReplication =
+    "replication is managed on the cluster nodes, not through slotgate";
+inline constexpr std::string_view kAcl =
+    "slotgate has its own users (see its config); manage cluster ACLs on the nodes";
+inline constexpr std::string_view kOneDb = "a Redis Cluster has only database 0";
+inline constexpr std::string_view kClientState =
+    "it changes the server-side connection, which slotgate shares between clients";
+}  // namespace policy_text
+
+// Grouped by routing kind; looked up at compile time only (by command_table.cpp).
+inline constexpr Policy kPolicies[] = {
+    // -- answered by slotgate itself
+    {"ping", Routing::Local},
+    {"echo", Routing::Local},
+    {"quit", Routing::Local},
+    {"reset", Routing::Local},
+    {"auth", Routing::Local},
+    {"hello", Routing::Local},
+    {"select", Routing::Local},  // only SELECT 0 succeeds
+    {"readonly", Routing::Local},
+    {"readwrite", Routing::Local},
+    {"asking", Routing::Local},  // slotgate never shows ASK; answering OK keeps clients happy
+    {"info", Routing::Local},    // proxy sections plus the keyspace merged from the masters
+    {"acl|whoami", Routing::Local},
+    {"client|setname", Routing::Local},
+    {"client|getname", Routing::Local},
+    {"client|id", Routing::Local},
+    {"client|info", Routing::Local},
+    {"client|list", Routing::Local},
+    // COMMAND without a subcommand and COMMAND DOCS are long and static: a backend answers.
+    {"command", Routing::AnyNode},
+    {"command|docs", Routing::AnyNode},
+    {"command|help", Routing::AnyNode},
+    {"command|count", Routing::Local},
+    {"command|info", Routing::Local},
+    {"command|list", Routing::Local},
+    {"command|getkeys", Routing::Local},
+    {"command|getkeysandflags", Routing::Local},
+    // Cluster-mode clients see slotgate as one node that owns every slot.
+    {"cluster|info", Routing::Local},
+    {"cluster|slots", Routing::Local},
+    {"cluster|shards", Routing::Local},
+    {"cluster|nodes", Routing::Local},
+    {"cluster|myid", Routing::Local},
+    {"cluster|keyslot", Routing::Local},
+    {"cluster|countkeysinslot", Routing::SlotArgument},
+    {"cluster|getkeysinslot", Routing::SlotArgument},
+
+    // -- multi-key commands split per slot
+    {"mget", Routing::Split, Merge::KeyOrder},
+    {"mset", Routing::Split, Merge::AllOk},
+    {"del", Routing::Split, Merge::SumIntegers},
+    {"unlink", Routing::Split, Merge::SumIntegers},
+    {"exists", Routing::Split, Merge::SumIntegers},
+    {"touch", Routing::Split, Merge::SumIntegers},
+    {"msetnx", Routing::Keyed},  // all-or-nothing: cannot be split without losing atomicity
+    // Shard channels hash like keys (key_positions with KeySearch::KeysAndShardChannels).
+    {"spublish", Routing::Keyed},
+    {"xread", Routing::Keyed},       // blocking only with BLOCK: the router checks for it
+    {"xreadgroup", Routing::Keyed},  // same
+
+    // -- broadcast to every master
+    {"keys", Routing::AllMasters, Merge::ConcatArrays},
+    {"dbsize", Routing::AllMasters, Merge::SumIntegers},
+    {"randomkey", Routing::AllMasters, Merge::Random},
+    {"flushall", Routing::AllMasters, Merge::AllOk},
+    {"flushdb", Routing::AllMasters, Merge::AllOk},
+    {"script|load", Routing::AllMasters, Merge::SameReply},
+    {"script|flush", Routing::AllMasters, Merge::AllOk},
+    {"script|exists", Routing::AllMasters, Merge::AllTrue},
+    {"script|kill", Routing::AllMasters, Merge::AnyOk},
+    {"function|load", Routing::AllMasters, Merge::SameReply},
+    {"function|delete", Routing::AllMasters, Merge::AllOk},
+    {"function|flush", Routing::AllMasters, Merge::AllOk},
+    {"function|restore", Routing::AllMasters, Merge::AllOk},
+    {"function|kill", Routing::AllMasters, Merge::AnyOk},
+    {"config|set", Routing::AllMasters, Merge::AllOk},  // masters only; replicas keep theirs
+    {"config|resetstat", Routing::AllMasters, Merge::AllOk},
+    {"config|rewrite", Routing::AllMasters, Merge::AllOk},
+    {"memory|purge", Routing::AllMasters, Merge::AllOk},
+    {"slowlog|get", Routing::AllMasters, Merge::ConcatArrays},
+    {"slowlog|len", Routing::AllMasters, Merge::SumIntegers},
+    {"slowlog|reset", Routing::AllMasters, Merge::AllOk},
+    {"latency|latest", Routing::AllMasters, Merge::ConcatArrays},
+    {"latency|reset", Routing::AllMasters, Merge::SumIntegers},
+    // Each node only knows its own subscribers; slotgate's subscriptions may sit on any master.
+    {"pubsub|channels", Routing::AllMasters, Merge::UnionArrays},
+    {"pubsub|shardchannels", Routing::AllMasters, Merge::UnionArrays},
+    {"pubsub|numsub", Routing::AllMasters, Merge::SumPairs},
+    {"pubsub|shardnumsub", Routing::AllMasters, Merge::SumPairs},
+    {"pubsub|numpat", Routing::AllMasters, Merge::SumIntegers},  // may overcount shared patterns
+    {"bgsave", Routing::AllMasters, Merge::FirstReply},
+    {"bgrewriteaof", Routing::AllMasters, Merge::FirstReply},
+
+    // -- keyless, one master's answer is the answer
+    {"publish", Routing::AnyNode},  // the cluster bus delivers it to every node
+    {"time", Routing::AnyNode},
+    {"lastsave", Routing::AnyNode},
+    {"lolwut", Routing::AnyNode},
+    {"pfselftest", Routing::AnyNode},
+    {"config|get", Routing::AnyNode},
+    {"function|dump", Routing::AnyNode},  // functions are loaded on every master alike
+    {"function|list", Routing::AnyNode},
+    {"function|stats", Routing::AnyNode},
+    {"module|list", Routing::AnyNode},
+    {"acl|cat", Routing::AnyNode},
+    {"acl|genpass", Routing::AnyNode},
+
+    {"scan", Routing::Scan},
+
+    {"multi", Routing::Transaction},
+    {"exec", Routing::Transaction},
+    {"discard", Routing::Transaction},
+    {"watch", Routing::Transaction},
+    {"unwatch", Routing::Transaction},
+
+    {"blpop", Routing::Blocking},
+    {"brpop", Routing::Blocking},
+    {"blmove", Routing::Blocking},
+    {"brpoplpush", Routing::Blocking},
+    {"blmpop", Routing::Blocking},
+    {"bzpopmin", Routing::Blocking},
+    {"bzpopmax", Routing::Blocking},
+    {"bzmpop", Routing::Blocking},
+    {"wait", Routing::Blocking},  // on the connection that carried the client's writes
+
+    {"subscribe", Routing::PubSub},
+    {"psubscribe", Routing::PubSub},
+    {"unsubscribe", Routing::PubSub},
+    {"punsubscribe", Routing::PubSub},
+    {"ssubscribe", Routing::PubSub},
+    {"sunsubscribe", Routing::PubSub},
+
+    // -- refused, with the reason the client sees
+    {"shutdown", Routing::Refused, Merge::None, "it would stop a cluster node"},
+    {"debug", Routing::Refused, Merge::None, "DEBUG acts on a single server"},
+    {"monitor", Routing::Refused, Merge::None, policy_text::kPerNode},
+    {"role", Routing::Refused, Merge::None, policy_text::kPerNode},
+    {"failover", Routing::Refused, Merge::None, policy_text::kReplication},
+    {"sync", Routing::Refused, Merge::None, policy_text::kReplication},
+    {"psync", Routing::Refused, Merge::None, policy_text::kReplication},
+    {"replconf", Routing::Refused, Merge::None, policy_text::kReplication},
+    {"replicaof", Routing::Refused, Merge::None, policy_text::kReplication},
+    {"slaveof", Routing::Refused, Merge::None, policy_text::kReplication},
+    {"save", Routing::Refused, Merge::None, "SAVE blocks every master; use BGSAVE"},
+    {"swapdb", Routing::Refused, Merge::None, policy_text::kOneDb},
+    {"move", Routing::Refused, Merge::None, policy_text::kOneDb},
+    {"migrate", Routing::Refused, Merge::None,
+     "MIGRATE connects from a cluster node to HOST:PORT inside the cluster network; run it on "
+     "the node"},
+    {"restore-asking", Routing::Refused, Merge::None, "it is internal to slot migration"},
+    {"module|load", Routing::Refused, Merge::None, "load modules on the cluster nodes"},
+    {"module|loadex", Routing::Refused, Merge::None, "load modules on the cluster nodes"},
+    {"module|unload", Routing::Refused, Merge::None, "unload modules on the cluster nodes"},
+    {"script|debug", Routing::Refused, Merge::None, "the Lua debugger needs a direct connection"},
+    {"memory|doctor", Routing::Refused, Merge::None, policy_text::kPerNode},
+    {"memory|stats", Routing::Refused, Merge::None, policy_text::kPerNode},
+    {"memory|malloc-stats", Routing::Refused, Merge::None, policy_text::kPerNode},
+    {"latency|doctor", Routing::Refused, Merge::None, policy_text::kPerNode},
+    {"latency|graph", Routing::Refused, Merge::None, policy_text::kPerNode},
+    {"latency|history", Routing::Refused, Merge::None, policy_text::kPerNode},
+    {"latency|histogram", Routing::Refused, Merge::None, policy_text::kPerNode},
+    {"client|kill", Routing::Refused, Merge::None, policy_text::kClientState},
+    {"client|pause", Routing::Refused, Merge::None, policy_text::kClientState},
+    {"client|unpause", Routing::Refused, Merge::None, policy_text::kClientState},
+    {"client|no-evict", Routing::Refused, Merge::None, policy_text::kClientState},
+    {"client|reply", Routing::Refused, Merge::None, policy_text::kClientState},
+    {"client|tracking", Routing::Refused, Merge::None, policy_text::kClientState},
+    {"client|caching", Routing::Refused, Merge::None, policy_text::kClientState},
+    {"client|getredir", Routing::Refused, Merge::None, policy_text::kClientState},
+    {"client|trackinginfo", Routing::Refused, Merge::None, policy_text::kClientState},
+    {"client|unblock", Routing::Refused, Merge::None, policy_text::kClientState},
+    {"cluster|addslots", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|addslotsrange", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|bumpepoch", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|count-failure-reports", Routing::Refused, Merge::None, policy_text::kPerNode},
+    {"cluster|delslots", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|delslotsrange", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|failover", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|flushslots", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|forget", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|links", Routing::Refused, Merge::None, policy_text::kPerNode},
+    {"cluster|meet", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|replicas", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|replicate", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|reset", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|saveconfig", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|set-config-epoch", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|setslot", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"cluster|slaves", Routing::Refused, Merge::None, policy_text::kTopology},
+    {"acl|setuser", Routing::Refused, Merge::None, policy_text::kAcl},
+    {"acl|deluser", Routing::Refused, Merge::None, policy_text::kAcl},
+    {"acl|getuser", Routing::Refused, Merge::None, policy_text::kAcl},
+    {"acl|list", Routing::Refused, Merge::None, policy_text::kAcl},
+    {"acl|users", Routing::Refused, Merge::None, policy_text::kAcl},
+    {"acl|load", Routing::Refused, Merge::None, policy_text::kAcl},
+    {"acl|save", Routing::Refused, Merge::None, policy_text::kAcl},
+    {"acl|log", Routing::Refused, Merge::None, policy_text::kAcl},
+    {"acl|dryrun", Routing::Refused, Merge::None, policy_text::kAcl},
+};
+
+// Policy for a command the table above does not list. Why these defaults: a keyed command
+// is safe on the master owning its keys; an unknown admin command most likely acts on one
+// server and is refused rather than sent somewhere arbitrary; containers go to a backend so
+// an unknown subcommand gets Redis's own error; other keyless commands (HELP, ...) are alike
+// on every node.
+constexpr Policy default_policy(std::string_view name, bool has_keys, bool admin, bool container) {
+  if (has_keys) return {name, Routing::Keyed};
+  if (container) return {name, Routing::AnyNode};
+  if (admin) return {name, Routing::Refused, Merge::None, "it is an administrative command"};
+  return {name, Routing::AnyNode};
+}
+
+// Index into kPolicies, or -1. An index rather than a pointer because GCC's UBSan
+// instrumentation turns pointer comparisons into non-constant expressions.
+constexpr int policy_index(std::string_view name) {
+  for (size_t i = 0; i < std::size(kPolicies); ++i) {
+    if (kPolicies[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace slotgate::commands
