@@ -1,0 +1,173 @@
+// FrameScanner: incremental RESP2/RESP3 reply framing (see frame_scanner.hpp).
+#include "resp/frame_scanner.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "resp/integer_text.hpp"
+
+namespace slotgate::resp {
+
+namespace {
+
+// Aggregate and bulk lengths beyond this are not something Redis sends; refusing them also
+// keeps 2n + 1 and offset arithmetic far from overflow.
+constexpr long long kMaxLength = 1ll << 40;
+
+}  // namespace
+
+void FrameScanner::reset() {
+  stack_.clear();
+  pos_ = scan_from_ = bulk_end_ = 0;
+  waiting_bulk_ = done_ = failed_ = false;
+  type_ = 0;
+  error_offset_ = error_length_ = frame_length_ = 0;
+  buf_ = {};
+  protocol_error_ = "";
+}
+
+std::string_view FrameScanner::error_text() const {
+  if (!is_error() || error_offset_ + error_length_ > buf_.size()) return {};
+  return buf_.substr(error_offset_, error_length_);
+}
+
+std::string_view FrameScanner::error_code() const {
+  std::string_view text = error_text();
+  return text.substr(0, text.find(' '));
+}
+
+FrameScanner::Status FrameScanner::fail(const char* why) {
+  protocol_error_ = why;
+  failed_ = true;
+  return Status::Error;
+}
+
+// True when the next element is the top-level reply itself: nothing open, or only attributes
+// whose pairs are all read (their last slot is the reply they annotate).
+bool FrameScanner::at_top_value() const {
+  return std::all_of(stack_.begin(), stack_.end(),
+                     [](const Level& l) { return l.attribute && l.remaining == 1; });
+}
+
+bool FrameScanner::finish_element() {
+  while (!stack_.empty()) {
+    if (--stack_.back().remaining > 0) return false;
+    stack_.pop_back();  // the aggregate is complete: it counts as one element of its parent
+  }
+  return true;
+}
+
+FrameScanner::Status FrameScanner::scan(std::string_view buf) {
+  if (failed_) return Status::Error;
+  if (done_ || buf.size() < pos_) {
+    reset();
+  }
+  buf_ = buf;
+
+  for (;;) {
+    if (waiting_bulk_) {
+      // O(1) per call while a big bulk trickles in.
+      if (buf.size() < bulk_end_) return Status::Incomplete;
+      if (buf[bulk_end_ - 2] != '\r' || buf[bulk_end_ - 1] != '\n') {
+        return fail("bulk payload not followed by CRLF");
+      }
+      waiting_bulk_ = false;
+      pos_ = scan_from_ = bulk_end_;
+      if (finish_element()) break;
+      continue;
+    }
+
+    if (pos_ >= buf.size()) return Status::Incomplete;
+    size_t from = std::max(scan_from_, pos_ + 1);
+    const void* hit =
+        from < buf.size() ? std::memchr(buf.data() + from, '\r', buf.size() - from) : nullptr;
+    if (hit == nullptr) {
+      scan_from_ = buf.size();
+      return Status::Incomplete;
+    }
+    const size_t cr = static_cast<size_t>(static_cast<const char*>(hit) - buf.data());
+    scan_from_ = cr;
+    if (cr + 1 >= buf.size()) return Status::Incomplete;
+    if (buf[cr + 1] != '\n') return fail("CR not followed by LF");
+
+    const char t = buf[pos_];
+    const std::string_view line = buf.substr(pos_ + 1, cr - pos_ - 1);
+    const size_t next = cr + 2;
+    const bool top = at_top_value();
+    if (top && t != '|') {
+      type_ = t;
+      if (t == '-') {
+        error_offset_ = pos_ + 1;
+        error_length_ = line.size();
+      }
+    }
+
+    bool scalar_done = true;
+    switch (t) {
+      case '+':  // simple string
+      case '-':  // simple error
+      case ',':  // double
+      case '(':  // big number
+        break;
+      case ':':
+        if (!parse_integer(line)) return fail("invalid integer reply");
+        break;
+      case '_':
+        if (!line.empty()) return fail("invalid null reply");
+        break;
+      case '#':
+        if (line != "t" && line != "f") return fail("invalid boolean reply");
+        break;
+      case '$':    // bulk string
+      case '=':    // verbatim string
+      case '!': {  // bulk error
+        if (line == "?") return fail("streamed strings are not supported");
+        auto n = parse_integer(line);
+        if (!n || *n < -1 || *n > kMaxLength || (*n == -1 && t != '$')) {
+          return fail("invalid bulk length");
+        }
+        if (*n >= 0) {  // "$-1" is the RESP2 null bulk: a complete element as is
+          if (top && t == '!') {
+            error_offset_ = next;
+            error_length_ = static_cast<size_t>(*n);
+          }
+          waiting_bulk_ = true;
+          bulk_end_ = next + static_cast<size_t>(*n) + 2;
+          scalar_done = false;
+        }
+        break;
+      }
+      case '*':    // array
+      case '~':    // set
+      case '>':    // push
+      case '%':    // map
+      case '|': {  // attribute
+        if (line == "?") return fail("streamed aggregates are not supported");
+        auto n = parse_integer(line);
+        if (!n || *n < -1 || *n > kMaxLength || (*n == -1 && t != '*')) {
+          return fail("invalid aggregate length");
+        }
+        long long elements = *n;
+        if (t == '%') elements = 2 * *n;
+        if (t == '|') elements = 2 * *n + 1;
+        if (elements > 0) {  // "*-1" (RESP2 null array) and empty aggregates are complete
+          if (stack_.size() >= max_depth_) return fail("replies nested too deeply");
+          stack_.push_back({elements, t == '|'});
+          scalar_done = false;
+        }
+        break;
+      }
+      default:
+        return fail("unknown reply type byte");
+    }
+
+    pos_ = scan_from_ = next;
+    if (scalar_done && finish_element()) break;
+  }
+
+  frame_length_ = pos_;
+  done_ = true;
+  return Status::Complete;
+}
+
+}  // namespace slotgate::resp

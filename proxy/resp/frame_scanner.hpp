@@ -1,0 +1,77 @@
+// FrameScanner: finds where the next complete reply ends in bytes read from a
+// backend, for RESP2 and RESP3, without building a value.
+//
+// This is what lets the proxy forward replies as raw byte spans: it only needs
+// the length of the frame, its top-level type, and for errors the code word
+// (MOVED, ASK, TRYAGAIN, ...) to decide whether to look closer. Scanning is
+// incremental: the scanner keeps its offset, a small stack of element counts
+// still expected per nesting level, and the end of a bulk it is waiting for,
+// so a 100 MB reply arriving in 64 KB reads costs O(total), not O(total^2).
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "resp/redirect.hpp"
+
+namespace slotgate::resp {
+
+class FrameScanner {
+ public:
+  enum class Status { Complete, Incomplete, Error };
+
+  explicit FrameScanner(size_t max_depth = 128) : max_depth_(max_depth) {}
+
+  // Looks for one complete reply frame at buf[0..]. On Incomplete, call again with the same
+  // buffer start plus more bytes appended (the buffer may have moved). After Complete the next
+  // call starts a new frame at the new buf[0] (the caller dropped frame_length() bytes).
+  // On Error the backend stream is unusable; the error is sticky until reset().
+  Status scan(std::string_view buf);
+
+  size_t frame_length() const { return frame_length_; }
+  // First byte of the top-level reply; for a frame that starts with attributes ('|') the type of
+  // the reply the attributes belong to.
+  char type() const { return type_; }
+  bool is_error() const { return type_ == '-' || type_ == '!'; }
+  bool is_push() const { return type_ == '>'; }
+  // For an error frame: its text without the leading '-' and without CRLF ("MOVED 1 h:6379"),
+  // and its first word ("MOVED"). Views into the buffer given to the last scan().
+  std::string_view error_text() const;
+  std::string_view error_code() const;
+  // Why scan() returned Error (a static string).
+  std::string_view protocol_error() const { return protocol_error_; }
+
+  void reset();
+
+ private:
+  // One open aggregate: elements still expected. An attribute ("|n") is counted as 2n + 1
+  // elements: its key/value pairs plus the reply it is attached to, so the pair of them takes
+  // one slot in the parent, as the RESP3 spec says.
+  struct Level {
+    long long remaining;
+    bool attribute;
+  };
+
+  bool at_top_value() const;
+  // Marks one element finished; true when that finished the whole frame.
+  bool finish_element();
+  Status fail(const char* why);
+
+  size_t max_depth_;
+  std::vector<Level> stack_;
+  size_t pos_ = 0;        // start of the next element header
+  size_t scan_from_ = 0;  // CR search resumes here
+  size_t bulk_end_ = 0;   // when waiting_bulk_: offset just past the bulk's CRLF
+  bool waiting_bulk_ = false;
+  bool done_ = false;
+  bool failed_ = false;
+  char type_ = 0;
+  size_t error_offset_ = 0;
+  size_t error_length_ = 0;
+  size_t frame_length_ = 0;
+  std::string_view buf_;
+  const char* protocol_error_ = "";
+};
+
+}  // namespace slotgate::resp

@@ -1,0 +1,347 @@
+// RequestParser: RESP multibulk and inline request framing, following Redis
+// 7.0's processMultibulkBuffer() / processInlineBuffer() so clients see the same
+// behaviour and the same protocol error texts as from a real Redis.
+#include "resp/request_parser.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "resp/integer_text.hpp"
+
+namespace slotgate::resp {
+
+namespace {
+
+// isspace() in the C locale, as sdssplitargs uses it to skip blanks between arguments.
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return c - 'A' + 10;
+}
+
+}  // namespace
+
+RequestParser::RequestParser(RequestLimits limits) : limits_(limits) {}
+
+void RequestParser::reset() {
+  state_ = State::FrameStart;
+  pos_ = frame_start_ = scan_from_ = 0;
+  args_left_ = bulk_len_ = 0;
+  inline_ = false;
+  spans_.clear();
+  args_.clear();
+  error_.clear();
+  raw_ = {};
+  consumed_ = 0;
+  done_ = false;
+}
+
+void RequestParser::start_frame() {
+  state_ = State::FrameStart;
+  scan_from_ = pos_;
+  spans_.clear();
+}
+
+size_t RequestParser::find_from_memo(std::string_view buf, char c) {
+  size_t from = std::max(scan_from_, pos_);
+  if (from >= buf.size()) {
+    scan_from_ = buf.size();
+    return std::string_view::npos;
+  }
+  const void* hit = std::memchr(buf.data() + from, c, buf.size() - from);
+  if (hit == nullptr) {
+    scan_from_ = buf.size();
+    return std::string_view::npos;
+  }
+  size_t at = static_cast<size_t>(static_cast<const char*>(hit) - buf.data());
+  scan_from_ = at;  // found again in O(1) if we must wait for the byte after it
+  return at;
+}
+
+RequestParser::Status RequestParser::fail(std::string text) {
+  error_ = std::move(text);
+  state_ = State::Failed;
+  args_.clear();
+  return Status::Error;
+}
+
+RequestParser::Status RequestParser::complete(std::string_view buf, size_t end) {
+  consumed_ = end;
+  raw_ = buf.substr(frame_start_, end - frame_start_);
+  args_.clear();
+  std::string_view scratch = scratch_;
+  for (const ArgSpan& s : spans_) {
+    args_.push_back(s.in_scratch ? scratch.substr(s.offset, s.length)
+                                 : buf.substr(s.offset, s.length));
+  }
+  done_ = true;
+  return Status::Complete;
+}
+
+RequestParser::Status RequestParser::parse(std::string_view buf) {
+  if (state_ == State::Failed) return Status::Error;
+  // A new command starts at buf[0] after a completed one; a buffer shorter than our progress
+  // breaks the resume contract, and starting over is the only safe answer.
+  if (done_ || buf.size() < pos_) {
+    done_ = false;
+    pos_ = 0;
+    start_frame();
+  }
+  consumed_ = 0;
+  raw_ = {};
+
+  for (;;) {
+    if (state_ == State::FrameStart) {
+      if (pos_ >= buf.size()) return Status::Incomplete;
+      frame_start_ = pos_;  // scan_from_ is left alone: an inline line may be resuming
+      // Like Redis, the first byte decides: '*' starts a multibulk, anything else is inline.
+      if (buf[pos_] == '*') {
+        inline_ = false;
+        state_ = State::MultibulkCount;
+      } else {
+        inline_ = true;
+        Status s = parse_inline(buf);
+        if (s == Status::Complete && spans_.empty()) continue;  // skipped an empty line
+        return s;
+      }
+    }
+    Status s = parse_multibulk(buf);
+    if (s == Status::Complete && state_ == State::FrameStart && !done_) continue;  // "*0" / "*-1"
+    return s;
+  }
+}
+
+RequestParser::Status RequestParser::parse_multibulk(std::string_view buf) {
+  for (;;) {
+    switch (state_) {
+      case State::MultibulkCount: {
+        size_t cr = find_from_memo(buf, '\r');
+        if (cr == std::string_view::npos) {
+          if (buf.size() - pos_ > limits_.max_inline) {
+            return fail("Protocol error: too big mbulk count string");
+          }
+          return Status::Incomplete;
+        }
+        // Redis waits for one byte after '\r' and then skips it without checking it is '\n'.
+        if (cr + 1 >= buf.size()) return Status::Incomplete;
+        auto n = parse_integer(buf.substr(pos_ + 1, cr - pos_ - 1));
+        if (!n || (*n > 0 && static_cast<unsigned long long>(*n) > limits_.max_args)) {
+          return fail("Protocol error: invalid multibulk length");
+        }
+        pos_ = cr + 2;
+        if (*n <= 0) {
+          // Why: Redis treats "*0" and "*-1" (and any negative count) as a no-op and
+          // goes on with the next command in the buffer; so do we.
+          start_frame();
+          return Status::Complete;
+        }
+        args_left_ = static_cast<size_t>(*n);
+        // Don't trust the announced count for the allocation: "*1048576" alone must not
+        // cost megabytes. The vector grows as bulks actually arrive and is kept afterwards.
+        spans_.reserve(std::min<size_t>(args_left_, 1024));
+        scan_from_ = pos_;
+        state_ = State::BulkHeader;
+        break;
+      }
+      case State::BulkHeader: {
+        size_t cr = find_from_memo(buf, '\r');
+        if (cr == std::string_view::npos) {
+          if (buf.size() - pos_ > limits_.max_inline) {
+            return fail("Protocol error: too big bulk count string");
+          }
+          return Status::Incomplete;
+        }
+        if (cr + 1 >= buf.size()) return Status::Incomplete;
+        if (buf[pos_] != '$') {
+          // Redis formats the offending byte with %c and then turns CR/LF into spaces
+          // so the error line stays one line.
+          char got = buf[pos_];
+          if (got == '\r' || got == '\n') got = ' ';
+          std::string text = "Protocol error: expected '$', got '";
+          text.push_back(got);
+          text.push_back('\'');
+          return fail(std::move(text));
+        }
+        auto n = parse_integer(buf.substr(pos_ + 1, cr - pos_ - 1));
+        if (!n || *n < 0 || static_cast<unsigned long long>(*n) > limits_.max_bulk) {
+          return fail("Protocol error: invalid bulk length");
+        }
+        pos_ = cr + 2;
+        bulk_len_ = static_cast<size_t>(*n);
+        state_ = State::BulkData;
+        break;
+      }
+      case State::BulkData: {
+        // O(1) per call however the bulk trickles in: only the length is compared.
+        if (buf.size() - pos_ < bulk_len_ + 2) return Status::Incomplete;
+        spans_.push_back({pos_, bulk_len_, false});
+        // Like Redis, the two bytes after the payload are skipped, not checked for CRLF.
+        pos_ += bulk_len_ + 2;
+        scan_from_ = pos_;
+        if (--args_left_ == 0) {
+          Status s = complete(buf, pos_);
+          state_ = State::FrameStart;
+          return s;
+        }
+        state_ = State::BulkHeader;
+        break;
+      }
+      case State::FrameStart:
+      case State::Failed:
+        return Status::Error;  // not reached: parse() dispatches these
+    }
+  }
+}
+
+RequestParser::Status RequestParser::parse_inline(std::string_view buf) {
+  size_t nl = find_from_memo(buf, '\n');
+  if (nl == std::string_view::npos) {
+    if (buf.size() - pos_ > limits_.max_inline) {
+      return fail("Protocol error: too big inline request");
+    }
+    return Status::Incomplete;
+  }
+  size_t end = nl;
+  if (end > pos_ && buf[end - 1] == '\r') --end;
+  // Redis only notices an oversized line while it is still waiting for its '\n'; we also
+  // refuse one that arrived whole, so the outcome does not depend on how reads were split.
+  if (end - pos_ > limits_.max_inline) return fail("Protocol error: too big inline request");
+  if (!split_inline(buf, pos_, end)) {
+    return fail("Protocol error: unbalanced quotes in request");
+  }
+  pos_ = nl + 1;
+  if (spans_.empty()) {
+    // Empty (or all-blank, or only empty-string) lines are skipped, as Redis does: telnet
+    // users press enter, and replicas send bare newlines as keepalives.
+    start_frame();
+    return Status::Complete;
+  }
+  Status s = complete(buf, pos_);
+  state_ = State::FrameStart;
+  return s;
+}
+
+// Splits buf[begin, end) into arguments with sdssplitargs()'s rules:
+//  - blanks separate arguments; "double quotes" understand \n \r \t \b \a \xHH and
+//    backslash-anything; 'single quotes' understand only \';
+//  - quotes may start in the middle of an argument (a"b c" is `ab c`), but a closing
+//    quote must be followed by a blank or the end of the line, else the quotes are
+//    "unbalanced";
+//  - the line is a C string to Redis, so a NUL byte ends it.
+// Redis then drops empty arguments (an inline "" is no argument at all).
+// Unquoted arguments stay views into buf; anything with quotes is unescaped into scratch_.
+bool RequestParser::split_inline(std::string_view buf, size_t begin, size_t end) {
+  spans_.clear();
+  scratch_.clear();
+  if (const void* nul = std::memchr(buf.data() + begin, '\0', end - begin)) {
+    end = static_cast<size_t>(static_cast<const char*>(nul) - buf.data());
+  }
+  auto at = [&](size_t i) -> char { return i < end ? buf[i] : '\0'; };
+
+  size_t i = begin;
+  for (;;) {
+    while (i < end && is_blank(buf[i])) ++i;
+    if (i >= end) return true;
+
+    const size_t token_start = i;
+    size_t token_end = i;
+    bool plain = true;  // no quote seen yet: the token is buf[token_start, token_end)
+    const size_t scratch_start = scratch_.size();
+    bool in_double = false, in_single = false, done = false;
+    auto to_scratch = [&] {
+      if (plain) {
+        plain = false;
+        scratch_.append(buf.data() + token_start, i - token_start);
+      }
+    };
+
+    while (!done) {
+      const char c = at(i);
+      if (in_double) {
+        if (c == '\\' && at(i + 1) == 'x' && is_hex(at(i + 2)) && is_hex(at(i + 3))) {
+          scratch_.push_back(static_cast<char>(hex_value(at(i + 2)) * 16 + hex_value(at(i + 3))));
+          i += 3;
+        } else if (c == '\\' && at(i + 1) != '\0') {
+          ++i;
+          char e = at(i);
+          switch (e) {
+            case 'n':
+              e = '\n';
+              break;
+            case 'r':
+              e = '\r';
+              break;
+            case 't':
+              e = '\t';
+              break;
+            case 'b':
+              e = '\b';
+              break;
+            case 'a':
+              e = '\a';
+              break;
+            default:
+              break;
+          }
+          scratch_.push_back(e);
+        } else if (c == '"') {
+          if (at(i + 1) != '\0' && !is_blank(at(i + 1))) return false;
+          done = true;
+        } else if (c == '\0') {
+          return false;  // unterminated quotes
+        } else {
+          scratch_.push_back(c);
+        }
+      } else if (in_single) {
+        if (c == '\\' && at(i + 1) == '\'') {
+          ++i;
+          scratch_.push_back('\'');
+        } else if (c == '\'') {
+          if (at(i + 1) != '\0' && !is_blank(at(i + 1))) return false;
+          done = true;
+        } else if (c == '\0') {
+          return false;  // unterminated quotes
+        } else {
+          scratch_.push_back(c);
+        }
+      } else {
+        switch (c) {
+          case ' ':
+          case '\n':
+          case '\r':
+          case '\t':
+          case '\0':
+            token_end = i;
+            done = true;
+            break;
+          case '"':
+            to_scratch();
+            in_double = true;
+            break;
+          case '\'':
+            to_scratch();
+            in_single = true;
+            break;
+          default:
+            if (!plain) scratch_.push_back(c);
+            break;
+        }
+      }
+      if (at(i) != '\0') ++i;
+    }
+
+    ArgSpan span = plain ? ArgSpan{token_start, token_end - token_start, false}
+                         : ArgSpan{scratch_start, scratch_.size() - scratch_start, true};
+    if (span.length > 0) spans_.push_back(span);
+  }
+}
+
+}  // namespace slotgate::resp

@@ -1,0 +1,198 @@
+// FrameScanner: finding where backend replies end, for every RESP2 and RESP3 type.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "resp/frame_scanner.hpp"
+
+using slotgate::resp::FrameScanner;
+using Status = FrameScanner::Status;
+
+namespace {
+
+struct Sample {
+  std::string frame;
+  char type;
+};
+
+const std::vector<Sample> kFrames = {
+    // RESP2
+    {"+OK\r\n", '+'},
+    {"-ERR unknown command 'FOO'\r\n", '-'},
+    {":1000\r\n", ':'},
+    {":-42\r\n", ':'},
+    {"$5\r\nhello\r\n", '$'},
+    {"$0\r\n\r\n", '$'},
+    {"$6\r\na\r\nb\r\n\r\n", '$'},  // CRLF inside a bulk is payload
+    {"$-1\r\n", '$'},
+    {"*-1\r\n", '*'},
+    {"*0\r\n", '*'},
+    {"*3\r\n:1\r\n$3\r\nfoo\r\n+bar\r\n", '*'},
+    {"*2\r\n*2\r\n:1\r\n:2\r\n*1\r\n*1\r\n$-1\r\n", '*'},
+    // RESP3
+    {"_\r\n", '_'},
+    {",3.14\r\n", ','},
+    {",-inf\r\n", ','},
+    {"#t\r\n", '#'},
+    {"#f\r\n", '#'},
+    {"(3492890328409238509324850943850943825024385\r\n", '('},
+    {"=15\r\ntxt:Some string\r\n", '='},
+    {"!21\r\nSYNTAX invalid syntax\r\n", '!'},
+    {"%2\r\n+first\r\n:1\r\n+second\r\n:2\r\n", '%'},
+    {"%0\r\n", '%'},
+    {"~3\r\n+a\r\n+b\r\n+c\r\n", '~'},
+    {">3\r\n$7\r\nmessage\r\n$3\r\nch1\r\n$5\r\nhello\r\n", '>'},
+    {"%1\r\n$5\r\nnodes\r\n*2\r\n%2\r\n+id\r\n:1\r\n+ip\r\n_\r\n~1\r\n#t\r\n", '%'},
+    // Attributes belong to the reply after them; the frame's type is that reply's.
+    {"|1\r\n+key-popularity\r\n%2\r\n$1\r\na\r\n,0.1923\r\n$1\r\nb\r\n,0.0012\r\n"
+     "*2\r\n:2039123\r\n:9543892\r\n",
+     '*'},
+    {"|0\r\n+OK\r\n", '+'},
+    {"|1\r\n+a\r\n+b\r\n|1\r\n+c\r\n+d\r\n:7\r\n", ':'},
+    {"*2\r\n|1\r\n+ttl\r\n:3\r\n$1\r\nv\r\n:2\r\n", '*'},  // attribute on an element
+    {"|1\r\n+meta\r\n*1\r\n:1\r\n-MOVED 1 h:1\r\n", '-'},
+};
+
+}  // namespace
+
+TEST_CASE("every RESP2 and RESP3 reply type is framed whole") {
+  for (const auto& [frame, type] : kFrames) {
+    INFO(frame);
+    FrameScanner s;
+    std::string buf = frame + "+NEXT\r\n";  // a pipelined reply after it must not be included
+    REQUIRE(s.scan(buf) == Status::Complete);
+    CHECK(s.frame_length() == frame.size());
+    CHECK(s.type() == type);
+    // The next reply is framed on the next call.
+    REQUIRE(s.scan(std::string_view(buf).substr(s.frame_length())) == Status::Complete);
+    CHECK(s.frame_length() == 7);
+    CHECK(s.type() == '+');
+  }
+}
+
+TEST_CASE("every reply split at every byte position is Incomplete until its last byte") {
+  for (const auto& sample : kFrames) {
+    const std::string& frame = sample.frame;
+    for (size_t cut = 0; cut < frame.size(); ++cut) {
+      INFO(frame << " cut at " << cut);
+      FrameScanner s;
+      std::string buf = frame.substr(0, cut);
+      REQUIRE(s.scan(buf) == Status::Incomplete);
+      buf += frame.substr(cut);
+      REQUIRE(s.scan(buf) == Status::Complete);
+      CHECK(s.frame_length() == frame.size());
+      CHECK(s.type() == sample.type);
+    }
+  }
+}
+
+TEST_CASE("a reply fed one byte at a time is framed once complete") {
+  for (const auto& sample : kFrames) {
+    INFO(sample.frame);
+    FrameScanner s;
+    std::string buf;
+    for (size_t i = 0; i < sample.frame.size(); ++i) {
+      buf.push_back(sample.frame[i]);
+      Status st = s.scan(buf);
+      REQUIRE(st == (i + 1 == sample.frame.size() ? Status::Complete : Status::Incomplete));
+    }
+    CHECK(s.frame_length() == sample.frame.size());
+  }
+}
+
+TEST_CASE("errors report their code word and text; pushes are flagged") {
+  FrameScanner s;
+  REQUIRE(s.scan("-MOVED 3999 127.0.0.1:6381\r\n") == Status::Complete);
+  CHECK(s.is_error());
+  CHECK_FALSE(s.is_push());
+  CHECK(s.error_code() == "MOVED");
+  CHECK(s.error_text() == "MOVED 3999 127.0.0.1:6381");
+
+  REQUIRE(s.scan("-TRYAGAIN Multiple keys request during rehashing of slot\r\n") ==
+          Status::Complete);
+  CHECK(s.error_code() == "TRYAGAIN");
+
+  REQUIRE(s.scan("-CLUSTERDOWN\r\n") == Status::Complete);
+  CHECK(s.error_code() == "CLUSTERDOWN");
+
+  REQUIRE(s.scan("!26\r\nLOADING Redis is loading\r\n\r\n") == Status::Complete);
+  CHECK(s.is_error());
+  CHECK(s.error_code() == "LOADING");
+  CHECK(s.error_text() == "LOADING Redis is loading\r\n");
+
+  REQUIRE(s.scan("|1\r\n+a\r\n+b\r\n-ASK 1 h:2\r\n") == Status::Complete);
+  CHECK(s.error_code() == "ASK");
+
+  // An error nested in an array is not a top-level error (EXEC results).
+  REQUIRE(s.scan("*1\r\n-ERR x\r\n") == Status::Complete);
+  CHECK_FALSE(s.is_error());
+  CHECK(s.error_code().empty());
+
+  REQUIRE(s.scan(">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n") == Status::Complete);
+  CHECK(s.is_push());
+  CHECK_FALSE(s.is_error());
+}
+
+TEST_CASE("malformed replies are protocol errors") {
+  const std::vector<std::string> bad = {
+      "$?\r\n",       "*?\r\n",  "?x\r\n",       "+OK\rX",          "$3\r\nabcXY", ":abc\r\n",
+      ":\r\n",        "#x\r\n",  "_x\r\n",       "%-1\r\n",         "~-1\r\n",     "=-1\r\n",
+      "$-2\r\n",      "*-2\r\n", "$01\r\na\r\n", "*1\r\n$1\r\nabc",
+      "|1\r\n:1\r\n",  // last: incomplete, not malformed (checked below)
+  };
+  for (size_t i = 0; i + 1 < bad.size(); ++i) {
+    INFO(bad[i]);
+    FrameScanner s;
+    CHECK(s.scan(bad[i]) == Status::Error);
+    CHECK_FALSE(s.protocol_error().empty());
+    CHECK(s.scan("+OK\r\n") == Status::Error);  // sticky
+    s.reset();
+    CHECK(s.scan("+OK\r\n") == Status::Complete);
+  }
+  FrameScanner s;
+  CHECK(s.scan(bad.back()) == Status::Incomplete);
+}
+
+TEST_CASE("nesting deeper than the limit is refused") {
+  FrameScanner s(4);
+  CHECK(s.scan("*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n") == Status::Complete);
+  s.reset();
+  CHECK(s.scan("*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n") == Status::Error);
+}
+
+TEST_CASE("a 32 MB bulk reply in 64 KB pieces is examined once") {
+  // Before every call, all bytes the scanner has already examined are overwritten with "\r\n"
+  // garbage: a scanner that re-read from the start would report a protocol error or a wrong
+  // length; one that resumes from its offsets frames the reply correctly.
+  const size_t payload = 32 << 20;
+  const std::string header = "*2\r\n+hdr\r\n$" + std::to_string(payload) + "\r\n";
+  FrameScanner s;
+  std::string buf = header;
+  REQUIRE(s.scan(buf) == Status::Incomplete);
+  size_t sent = 0;
+  while (sent < payload) {
+    size_t n = std::min<size_t>(64 * 1024, payload - sent);
+    std::fill(buf.begin(), buf.end(), '\n');
+    buf.append(n, 'x');
+    sent += n;
+    REQUIRE(s.scan(buf) == Status::Incomplete);
+  }
+  buf += "\r\n";
+  REQUIRE(s.scan(buf) == Status::Complete);
+  CHECK(s.frame_length() == header.size() + payload + 2);
+  CHECK(s.type() == '*');
+}
+
+TEST_CASE("a long status line arriving in pieces is searched for CR once") {
+  FrameScanner s;
+  std::string buf = "+";
+  for (int i = 0; i < 100; ++i) {
+    buf.append(100, 'a');
+    REQUIRE(s.scan(buf) == Status::Incomplete);
+    std::fill(buf.begin() + 1, buf.end(), '\r');  // a re-scan would find these
+  }
+  buf += "\r\n";
+  REQUIRE(s.scan(buf) == Status::Complete);
+  CHECK(s.frame_length() == buf.size());
+}
