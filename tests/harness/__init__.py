@@ -1,0 +1,17 @@
+"""Test harness for slotgate: a real local Redis Cluster, the slotgate process, and a raw
+RESP2/RESP3 connection. Import with `tests/` on sys.path:
+
+    from harness import RedisCluster, Slotgate, RawConnection
+"""
+
+from .cluster import Node, RedisCluster, parse_cluster_nodes, parse_info
+from .processes import wait_until
+from .resp import ProtocolError, Push, RawConnection, RespError, RespSet, Verbatim, encode_command
+from .server import RedisServer
+from .slotgate import Slotgate
+from .slots import key_slot
+
+__all__ = [
+    "Node", "RedisCluster", "RedisServer", "Slotgate", "RawConnection", "RespError", "Push", "RespSet", "Verbatim",
+    "ProtocolError", "encode_command", "key_slot", "wait_until", "parse_cluster_nodes", "parse_info",
+]
