@@ -222,6 +222,27 @@ def emit(cmds, out):
     return lines
 
 
+# Subcommands newer than the server the table is generated from that clients send
+# at connect, and that slotgate answers itself (facts as Redis 7.2's COMMAND shows
+# them). CLIENT SETINFO: Lettuce, Jedis, redis-py, ioredis and node-redis send it;
+# CLUSTER MYSHARDID: cluster-aware clients on 7.2+.
+EXTRAS = {
+    "client": [("client|setinfo", 4, ["noscript", "loading", "stale"], 0, 0, 0,
+                ["@slow", "@connection"], ["request_policy:all_nodes", "response_policy:all_succeeded"],
+                [], [])],
+    "cluster": [("cluster|myshardid", 2, ["loading", "stale"], 0, 0, 0, ["@slow"],
+                 ["nondeterministic_output"], [], [])],
+}
+
+
+def add_extras(cmds):
+    for c in cmds:
+        for extra in EXTRAS.get(c[0], []):
+            if all(sub[0] != extra[0] for sub in c[9]):
+                c[9].append(list(extra))
+    return cmds
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--redis-server", default=shutil.which("redis-server") or "redis-server")
@@ -253,7 +274,7 @@ def main():
         f"inline constexpr std::string_view kRedisVersion = {cstr(version)};",
         "",
     ]
-    body = emit(cmds, sys.stdout)
+    body = emit(add_extras(cmds), sys.stdout)
     with open(args.output, "w") as f:
         f.write("\n".join(header + body) + "\n")
     print(f"wrote {args.output}: {len(cmds)} commands from redis {version}")

@@ -54,6 +54,8 @@ inline constexpr Policy kPolicies[] = {
     {"client|id", Routing::Local},
     {"client|info", Routing::Local},
     {"client|list", Routing::Local},
+    {"client|setinfo", Routing::Local},
+    {"cluster|myshardid", Routing::Local},
     // COMMAND without a subcommand and COMMAND DOCS are long and static: a backend answers.
     {"command", Routing::AnyNode},
     {"command|docs", Routing::AnyNode},

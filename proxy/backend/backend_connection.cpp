@@ -1,0 +1,223 @@
+#include "backend/backend_connection.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "net/loop.hpp"
+#include "net/timer.hpp"
+#include "resp/reply_writer.hpp"
+
+namespace slotgate::backend {
+
+namespace {
+constexpr size_t kMinReadSpace = 16 * 1024;
+constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
+}  // namespace
+
+BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::string ip,
+                                     uint16_t port, const Credentials& creds,
+                                     BackendEvents& events, uint64_t connect_timeout_ms,
+                                     int protocol)
+    : loop_(loop),
+      address_(std::move(address)),
+      ip_(std::move(ip)),
+      port_(port),
+      protocol_(protocol),
+      events_(events),
+      stream_(std::make_unique<net::TcpStream>(loop, *this)),
+      connect_timer_(std::make_unique<net::Timer>(loop)) {
+  rbuf_.resize(64 * 1024);
+  // The handshake goes first in the byte stream: Redis processes a connection's
+  // commands in order, so everything queued behind it runs authenticated and in
+  // the right protocol.
+  const std::string_view user = creds.username.empty() ? "default" : creds.username;
+  if (protocol_ == 3) {
+    if (creds.password.empty()) {
+      const std::string_view argv[] = {"HELLO", "3"};
+      resp::append_command(stream_->out(), argv);
+    } else {
+      const std::string_view argv[] = {"HELLO", "3", "AUTH", user, creds.password};
+      resp::append_command(stream_->out(), argv);
+    }
+    inflight_.push_back({nullptr, Kind::Handshake, loop.now_ms()});
+  } else if (!creds.password.empty()) {
+    if (creds.username.empty()) {
+      const std::string_view argv[] = {"AUTH", creds.password};
+      resp::append_command(stream_->out(), argv);
+    } else {
+      const std::string_view argv[] = {"AUTH", creds.username, creds.password};
+      resp::append_command(stream_->out(), argv);
+    }
+    inflight_.push_back({nullptr, Kind::Handshake, loop.now_ms()});
+  } else {
+    ready_ = true;
+  }
+  if (int rc = stream_->connect(ip_, port_); rc != 0) {
+    // Reported asynchronously so the caller never sees a half-built connection fail.
+    connect_timer_->start(0, 0, [this, rc] { fail(std::string("connect: ") + uv_strerror(rc)); });
+    return;
+  }
+  connect_timer_->start(connect_timeout_ms, 0, [this] { fail("connect timeout"); });
+}
+
+BackendConnection::~BackendConnection() {
+  // Requests still queued here are handed back by fail(); the owner calls fail() first.
+  stream_.reset();
+}
+
+uint64_t BackendConnection::oldest_sent_ms() const {
+  for (const auto& o : inflight_) {
+    if (o.req != nullptr) return o.sent_ms;
+  }
+  return 0;
+}
+
+void BackendConnection::send(Request* req) {
+  std::string& out = stream_->out();
+  uint64_t now = loop_.now_ms();
+  if (req->asking) {
+    out.append(kAsking);
+    inflight_.push_back({nullptr, Kind::Asking, now});
+  }
+  out.append(req->wire);
+  inflight_.push_back({req, Kind::Command, now});
+  req->state = RequestState::Sent;
+  stream_->mark_dirty();
+}
+
+void BackendConnection::send_raw(std::string_view wire) {
+  stream_->out().append(wire);
+  stream_->mark_dirty();
+}
+
+void BackendConnection::close_quietly() {
+  closed_by_owner_ = true;
+  fail("closed by its owner");
+}
+
+void BackendConnection::on_connected() {
+  connect_timer_->stop();
+  stream_->set_keepalive(true, 30);
+  if (ready_) {
+    ever_ready_ = true;
+    events_.on_backend_ready(*this);
+  }
+}
+
+void BackendConnection::on_flush() { unwritten_from_ = inflight_.size(); }
+
+std::span<char> BackendConnection::read_space() {
+  if (rbuf_.size() - rend_ < kMinReadSpace) {
+    if (rstart_ > 0) {
+      std::memmove(rbuf_.data(), rbuf_.data() + rstart_, rend_ - rstart_);
+      rend_ -= rstart_;
+      rstart_ = 0;
+    }
+    if (rbuf_.size() - rend_ < kMinReadSpace) rbuf_.resize(rbuf_.size() * 2);
+  }
+  return {rbuf_.data() + rend_, rbuf_.size() - rend_};
+}
+
+void BackendConnection::on_read(size_t n) {
+  rend_ += n;
+  while (!closed_ && rstart_ < rend_) {
+    std::string_view avail(rbuf_.data() + rstart_, rend_ - rstart_);
+    auto status = scanner_.scan(avail);
+    if (status == resp::FrameScanner::Status::Incomplete) break;
+    if (status == resp::FrameScanner::Status::Error) {
+      fail("protocol error in reply");
+      return;
+    }
+    size_t len = scanner_.frame_length();
+    handle_frame(avail.substr(0, len));
+    rstart_ += len;
+    scanner_.reset();
+  }
+  if (rstart_ == rend_) {
+    rstart_ = rend_ = 0;
+    // Give back memory after a huge reply.
+    if (rbuf_.size() > (4u << 20)) {
+      rbuf_.resize(64 * 1024);
+      rbuf_.shrink_to_fit();
+    }
+  }
+}
+
+void BackendConnection::handle_frame(std::string_view frame) {
+  bool handshake_pending = !inflight_.empty() && inflight_.front().kind == Kind::Handshake;
+  if (push_sink_ != nullptr && !handshake_pending) {
+    push_sink_->on_push(*this, frame, scanner_);
+    return;
+  }
+  if (scanner_.is_push()) {
+    // RESP3 pushes only come to connections that subscribe or track keys; shared
+    // connections do neither, so a stray push is dropped rather than taken for a reply.
+    return;
+  }
+  if (inflight_.empty()) {
+    // Redis never speaks unprompted on a request/response connection.
+    fail("unexpected reply with nothing outstanding");
+    return;
+  }
+  Outstanding& front = inflight_.front();
+  if (front.kind == Kind::Command && front.req->absorb_replies > 0) {
+    // MULTI's +OK and the +QUEUED of each queued command: the request stays at
+    // the front of the FIFO until EXEC's reply, remembering the first error.
+    Request* req = front.req;
+    req->absorb_replies--;
+    if (scanner_.is_error() && req->absorbed_error.empty()) req->absorbed_error.assign(scanner_.error_text());
+    return;
+  }
+  Outstanding o = front;
+  inflight_.pop_front();
+  if (unwritten_from_ > 0) --unwritten_from_;
+  switch (o.kind) {
+    case Kind::Handshake:
+      if (scanner_.is_error()) {
+        auth_failed_ = true;
+        std::string why = "authentication to the cluster failed: ";
+        why.append(scanner_.error_text());
+        fail(why);
+        return;
+      }
+      ready_ = true;
+      ever_ready_ = true;
+      events_.on_backend_ready(*this);
+      return;
+    case Kind::Asking:
+      return;  // +OK; an error here shows up again on the command itself
+    case Kind::Command:
+      events_.on_backend_reply(o.req, frame, scanner_, *this);
+      return;
+  }
+}
+
+void BackendConnection::on_closed(int status) {
+  fail(status == UV_EOF ? std::string("connection closed by the node")
+                        : std::string("connection error: ") + uv_strerror(status));
+}
+
+void BackendConnection::fail(std::string_view why) {
+  if (closed_) return;
+  closed_ = true;
+  ready_ = false;
+  connect_timer_->stop();
+  stream_->close();
+  std::string reason(why);
+  // Hand requests back oldest first so re-routed ones keep their relative order.
+  std::deque<Outstanding> pending;
+  pending.swap(inflight_);
+  size_t unwritten_from = unwritten_from_;
+  unwritten_from_ = 0;
+  if (push_sink_ != nullptr && !closed_by_owner_) push_sink_->on_push_connection_lost(*this, reason);
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (pending[i].req == nullptr) continue;
+    using Loss = BackendEvents::Loss;
+    Loss loss = auth_failed_ ? Loss::AuthFailed
+                             : (i < unwritten_from ? Loss::Written : Loss::Unwritten);
+    events_.on_backend_lost(pending[i].req, loss, reason);
+  }
+  events_.on_backend_closed(*this, reason, auth_failed_);
+}
+
+}  // namespace slotgate::backend

@@ -1,0 +1,134 @@
+// backend::BackendConnection: one multiplexed connection from a worker to one
+// Redis node. Requests from many client sessions are appended to one output
+// buffer (flushed once per loop iteration) and their replies come back in the
+// same order, so a FIFO of outstanding requests is all the bookkeeping needed.
+//
+// On connect it authenticates with slotgate's own credentials before anything
+// else goes out. When the connection dies, each outstanding request is handed
+// back with whether it had been written: an unwritten request can go anywhere
+// else safely, a written one may or may not have been applied.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/request.hpp"
+#include "net/tcp_stream.hpp"
+#include "resp/frame_scanner.hpp"
+
+namespace slotgate::net {
+class Loop;
+class Timer;
+}  // namespace slotgate::net
+
+namespace slotgate::backend {
+
+struct Credentials {
+  std::string username;
+  std::string password;
+};
+
+class BackendConnection;
+
+// What a connection reports to whoever routes requests (the worker's router).
+class BackendEvents {
+ public:
+  virtual ~BackendEvents() = default;
+  // One reply for `req`. `frame` is the complete RESP frame; it is only valid during the call.
+  virtual void on_backend_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
+                                BackendConnection& from) = 0;
+  // The connection is gone before `req` was answered. Unwritten: the bytes never
+  // left slotgate. Written: the node may or may not have executed it.
+  // AuthFailed: the node rejected slotgate's credentials, so it executed nothing.
+  enum class Loss : uint8_t { Unwritten, Written, AuthFailed };
+  virtual void on_backend_lost(Request* req, Loss loss, std::string_view why) = 0;
+  // The connection is gone (called once, after every request was handed back).
+  virtual void on_backend_closed(BackendConnection& conn, std::string_view why, bool auth_failed) = 0;
+  // Authentication succeeded and the connection is usable.
+  virtual void on_backend_ready(BackendConnection& conn) = 0;
+};
+
+// Receives every frame of a subscriber connection (Pub/Sub): confirmations and
+// messages do not pair with requests one to one, so they bypass the FIFO.
+class PushSink {
+ public:
+  virtual ~PushSink() = default;
+  virtual void on_push(BackendConnection& from, std::string_view frame,
+                       const resp::FrameScanner& info) = 0;
+  virtual void on_push_connection_lost(BackendConnection& from, std::string_view why) = 0;
+};
+
+class BackendConnection final : public net::StreamHandler {
+ public:
+  // protocol 2 or 3: the connection speaks the protocol of the clients it serves,
+  // so their replies can be forwarded byte for byte.
+  BackendConnection(net::Loop& loop, std::string address, std::string ip, uint16_t port,
+                    const Credentials& creds, BackendEvents& events, uint64_t connect_timeout_ms,
+                    int protocol = 2);
+  ~BackendConnection() override;
+
+  const std::string& address() const { return address_; }
+  int protocol() const { return protocol_; }
+  bool closed() const { return closed_; }
+  bool ready() const { return ready_; }
+  // Connected and authenticated at some point (a later drop is worth an immediate reconnect).
+  bool ever_ready() const { return ever_ready_; }
+  size_t outstanding() const { return inflight_.size(); }
+  // Oldest unanswered request's send time (loop ms), 0 when none.
+  uint64_t oldest_sent_ms() const;
+
+  // Queues a request: its `wire` bytes are appended to the output buffer (after ASKING if asked).
+  void send(Request* req);
+  // Subscriber mode: every frame after the handshake goes to `sink`.
+  void set_push_sink(PushSink* sink) { push_sink_ = sink; }
+  // Sends raw command bytes whose replies go to the push sink.
+  void send_raw(std::string_view wire);
+  // Closed by its owner (client gone, transaction over): nobody needs to hear about it.
+  void close_quietly();
+  bool closed_by_owner() const { return closed_by_owner_; }
+  // Closes the connection and hands every outstanding request back (on_backend_lost).
+  void fail(std::string_view why);
+
+  // net::StreamHandler
+  std::span<char> read_space() override;
+  void on_read(size_t n) override;
+  void on_closed(int status) override;
+  void on_connected() override;
+  void on_flush() override;
+
+ private:
+  enum class Kind : uint8_t { Command, Handshake, Asking };
+  struct Outstanding {
+    Request* req;     // null for internal commands (AUTH, ASKING)
+    Kind kind;
+    uint64_t sent_ms;
+  };
+  void handle_frame(std::string_view frame);
+
+  net::Loop& loop_;
+  std::string address_;
+  std::string ip_;
+  uint16_t port_;
+  int protocol_;
+  BackendEvents& events_;
+  std::unique_ptr<net::TcpStream> stream_;
+  std::unique_ptr<net::Timer> connect_timer_;
+  std::deque<Outstanding> inflight_;
+  size_t unwritten_from_ = 0;  // inflight_[i] for i >= this has not been handed to the kernel yet
+  std::vector<char> rbuf_;
+  size_t rstart_ = 0;
+  size_t rend_ = 0;
+  resp::FrameScanner scanner_;
+  bool ready_ = false;
+  bool closed_ = false;
+  bool auth_failed_ = false;
+  bool ever_ready_ = false;
+  bool closed_by_owner_ = false;
+  PushSink* push_sink_ = nullptr;
+};
+
+}  // namespace slotgate::backend

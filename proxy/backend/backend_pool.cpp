@@ -1,0 +1,137 @@
+#include "backend/backend_pool.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "net/loop.hpp"
+
+namespace slotgate::backend {
+
+bool split_address(std::string_view address, std::string& host, uint16_t& port) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 >= address.size()) return false;
+  std::string_view h = address.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  std::string_view p = address.substr(colon + 1);
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (ec != std::errc() || ptr != p.data() + p.size() || value == 0 || value > 65535) return false;
+  host.assign(h);
+  port = static_cast<uint16_t>(value);
+  return !host.empty();
+}
+
+std::string resolve_host(const std::string& host) {
+  in6_addr tmp6{};
+  in_addr tmp4{};
+  if (inet_pton(AF_INET, host.c_str(), &tmp4) == 1 || inet_pton(AF_INET6, host.c_str(), &tmp6) == 1) {
+    return host;
+  }
+  // Node addresses are IPs unless the cluster announces hostnames; this lookup
+  // is rare (a new node name) and its result is kept by the caller's connection.
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) return {};
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (res->ai_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, buf, sizeof buf);
+  } else {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr, buf, sizeof buf);
+  }
+  freeaddrinfo(res);
+  return buf;
+}
+
+BackendPool::BackendPool(net::Loop& loop, Credentials creds, BackendEvents& events,
+                         PoolOptions options)
+    : loop_(loop), creds_(std::move(creds)), events_(events), options_(options) {}
+
+BackendPool::~BackendPool() { close_all("slotgate is shutting down"); }
+
+BackendConnection* BackendPool::get(const std::string& address) {
+  auto it = nodes_.find(address);
+  if (it != nodes_.end()) {
+    Node& n = it->second;
+    if (n.conn && !n.conn->closed()) return n.conn.get();
+    // Lost just now, before the owner heard of it: account for it first.
+    if (n.conn) closed(*n.conn, n.conn->ever_ready(), false);
+    if (loop_.now_ms() < n.down_until_ms) return nullptr;
+  } else {
+    it = nodes_.emplace(address, Node{}).first;
+  }
+  std::string host;
+  uint16_t port = 0;
+  if (!split_address(address, host, port)) return nullptr;
+  std::string ip = resolve_host(host);
+  if (ip.empty()) {
+    it->second.failures++;
+    it->second.down_until_ms = loop_.now_ms() + options_.backoff_max_ms;
+    return nullptr;
+  }
+  if (it->second.conn) graveyard_.push_back(std::move(it->second.conn));
+  it->second.conn = std::make_unique<BackendConnection>(loop_, address, ip, port, creds_, events_,
+                                                        options_.connect_timeout_ms,
+                                                        options_.protocol);
+  return it->second.conn.get();
+}
+
+bool BackendPool::is_down(const std::string& address) const {
+  auto it = nodes_.find(address);
+  if (it == nodes_.end()) return false;
+  const Node& n = it->second;
+  if (n.conn && !n.conn->closed()) return false;
+  return loop_.now_ms() < n.down_until_ms;
+}
+
+void BackendPool::closed(BackendConnection& conn, bool was_ready, bool auth_failed) {
+  auto it = nodes_.find(conn.address());
+  if (it == nodes_.end() || it->second.conn.get() != &conn) return;
+  Node& n = it->second;
+  graveyard_.push_back(std::move(n.conn));
+  n.auth_failed = auth_failed;
+  if (was_ready && !auth_failed) {
+    // An established connection dropped: one immediate reconnect is worth trying.
+    n.failures = 0;
+    n.down_until_ms = 0;
+    return;
+  }
+  n.failures = std::min<uint32_t>(n.failures + 1, 16);
+  uint64_t backoff = options_.backoff_min_ms << std::min<uint32_t>(n.failures - 1, 10);
+  n.down_until_ms = loop_.now_ms() + std::min(backoff, options_.backoff_max_ms);
+}
+
+bool BackendPool::auth_failed(const std::string& address) const {
+  auto it = nodes_.find(address);
+  return it != nodes_.end() && it->second.auth_failed && loop_.now_ms() < it->second.down_until_ms;
+}
+
+void BackendPool::check_timeouts(uint64_t now_ms, uint64_t timeout_ms) {
+  // Failing a connection re-routes its requests, which may add entries to nodes_:
+  // pick the victims first, then fail them.
+  std::vector<BackendConnection*> late;
+  for (auto& [addr, n] : nodes_) {
+    if (!n.conn || n.conn->closed()) continue;
+    uint64_t oldest = n.conn->oldest_sent_ms();
+    if (oldest != 0 && now_ms > oldest + timeout_ms) late.push_back(n.conn.get());
+  }
+  for (BackendConnection* c : late) c->fail("no reply within command_timeout");
+}
+
+void BackendPool::collect() { graveyard_.clear(); }
+
+void BackendPool::close_all(std::string_view why) {
+  std::vector<BackendConnection*> open;
+  for (auto& [addr, n] : nodes_) {
+    if (n.conn && !n.conn->closed()) open.push_back(n.conn.get());
+  }
+  for (BackendConnection* c : open) c->fail(why);
+  collect();
+  for (auto& [addr, n] : nodes_) n.conn.reset();
+}
+
+}  // namespace slotgate::backend

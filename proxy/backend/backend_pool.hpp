@@ -1,0 +1,67 @@
+// backend::BackendPool: a worker's connections to the cluster's nodes, one
+// multiplexed connection per node address. A node whose connection cannot be
+// established is "down" for a short, growing backoff; the router holds requests
+// for its slots meanwhile instead of hammering it with connects.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/backend_connection.hpp"
+
+namespace slotgate::backend {
+
+struct PoolOptions {
+  uint64_t connect_timeout_ms = 1000;
+  uint64_t backoff_min_ms = 100;
+  uint64_t backoff_max_ms = 1000;
+  int protocol = 2;  // what the pool's connections speak (RESP2 or RESP3)
+};
+
+class BackendPool {
+ public:
+  BackendPool(net::Loop& loop, Credentials creds, BackendEvents& events, PoolOptions options);
+  ~BackendPool();
+
+  // The connection to `address` ("host:port"), created on first use. nullptr while the
+  // node is in backoff after failed connects, or when the address cannot be parsed.
+  BackendConnection* get(const std::string& address);
+  bool is_down(const std::string& address) const;
+  // The node rejected slotgate's credentials on the last attempt.
+  bool auth_failed(const std::string& address) const;
+  // Called from BackendEvents::on_backend_closed: the connection object is kept
+  // until the next collect() because it is still on the call stack.
+  void closed(BackendConnection& conn, bool was_ready, bool auth_failed);
+  // Fails connections whose oldest request waited longer than timeout_ms.
+  void check_timeouts(uint64_t now_ms, uint64_t timeout_ms);
+  void collect();
+  // Closes every connection (shutdown); outstanding requests are handed back.
+  void close_all(std::string_view why);
+  void set_credentials(const Credentials& creds) { creds_ = creds; }
+  size_t size() const { return nodes_.size(); }
+
+ private:
+  struct Node {
+    std::unique_ptr<BackendConnection> conn;
+    uint32_t failures = 0;
+    uint64_t down_until_ms = 0;
+    bool auth_failed = false;
+  };
+  net::Loop& loop_;
+  Credentials creds_;
+  BackendEvents& events_;
+  PoolOptions options_;
+  std::unordered_map<std::string, Node> nodes_;
+  std::vector<std::unique_ptr<BackendConnection>> graveyard_;
+};
+
+// Splits "host:port" (also "[v6]:port"). Returns false when malformed.
+bool split_address(std::string_view address, std::string& host, uint16_t& port);
+// Numeric IP for host: itself when numeric, else a (cached, blocking) DNS lookup.
+std::string resolve_host(const std::string& host);
+
+}  // namespace slotgate::backend

@@ -1,0 +1,429 @@
+#include "client/client_session.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "client/auth.hpp"
+#include "client/local_commands.hpp"
+#include "client/worker.hpp"
+#include "cluster/slot.hpp"
+#include "commands/command_table.hpp"
+#include "metrics/worker_stats.hpp"
+#include "net/loop.hpp"
+#include "resp/reply_writer.hpp"
+#include "router/router.hpp"
+
+namespace slotgate::client {
+
+namespace {
+constexpr size_t kMinReadSpace = 16 * 1024;
+// Requests one client may have in flight before slotgate stops reading from it.
+// Bounds memory for deep pipelines without refusing them: TCP pushes back instead.
+constexpr size_t kMaxInFlight = 4096;
+
+// "ERR unknown command 'FOO', with args beginning with: 'a' 'b' " (Redis 7 text).
+std::string unknown_command_error(std::span<const std::string_view> args) {
+  std::string msg = fmt::format("ERR unknown command '{}', with args beginning with: ",
+                                args[0].substr(0, 128));
+  for (size_t i = 1; i < args.size() && msg.size() < 256; ++i) {
+    msg += fmt::format("'{}' ", args[i].substr(0, 128));
+  }
+  return msg;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+}  // namespace
+
+ClientSession::ClientSession(Worker& worker, uint64_t id)
+    : worker_(worker),
+      id_(id),
+      stream_(worker.loop(), *this),
+      parser_(resp::RequestLimits{1024 * 1024, worker.config().clients.max_request_size, 64 * 1024}),
+      watch_link_(worker, /*sticky=*/true),
+      blocking_link_(worker, /*sticky=*/false) {
+  rbuf_.resize(16 * 1024);
+  created_ms_ = last_activity_ms_ = worker.loop().now_ms();
+  authenticated_ = !auth_required(worker.config().clients);
+}
+
+ClientSession::~ClientSession() { close("session destroyed"); }
+
+void ClientSession::start() {
+  peer_ = stream_.peer_address();
+  stream_.set_nodelay(true);
+  stream_.start_reading();
+}
+
+void ClientSession::reset_state() {
+  end_transaction();
+  unwatch();
+  name_.clear();
+  lib_name_.clear();
+  lib_ver_.clear();
+  protocol_ = 2;
+  authenticated_ = !auth_required(worker_.config().clients);
+  user_ = nullptr;
+}
+
+std::span<char> ClientSession::read_space() {
+  if (rbuf_.size() - rend_ < kMinReadSpace) {
+    if (rstart_ > 0) {
+      std::memmove(rbuf_.data(), rbuf_.data() + rstart_, rend_ - rstart_);
+      rend_ -= rstart_;
+      rstart_ = 0;
+    }
+    if (rbuf_.size() - rend_ < kMinReadSpace) rbuf_.resize(rbuf_.size() * 2);
+  }
+  return {rbuf_.data() + rend_, rbuf_.size() - rend_};
+}
+
+void ClientSession::on_read(size_t n) {
+  rend_ += n;
+  worker_.stats().bytes_in += n;
+  last_activity_ms_ = worker_.loop().now_ms();
+  process_input();
+}
+
+void ClientSession::process_input() {
+  if (in_process_) return;
+  in_process_ = true;
+  while (!closed_ && !quitting_ && !paused_ && rstart_ < rend_) {
+    std::string_view avail(rbuf_.data() + rstart_, rend_ - rstart_);
+    auto status = parser_.parse(avail);
+    if (status == resp::RequestParser::Status::Incomplete) break;
+    if (status == resp::RequestParser::Status::Error) {
+      // Redis answers a protocol error and closes the connection: the byte stream
+      // cannot be re-synchronised.
+      std::string msg = "ERR " + parser_.error();
+      scratch_.clear();
+      resp::append_error(scratch_, msg);
+      reply(scratch_);
+      quitting_ = true;
+      rstart_ = rend_;
+      break;
+    }
+    size_t consumed = parser_.consumed();
+    if (!parser_.args().empty()) {
+      handle_command(parser_.args(), parser_.raw(), parser_.was_inline());
+    }
+    rstart_ += consumed;
+    if (queue_.size() >= kMaxInFlight && !paused_) {
+      paused_ = true;
+      stream_.stop_reading();
+    }
+  }
+  if (rstart_ == rend_) {
+    rstart_ = rend_ = 0;
+    if (rbuf_.size() > (1u << 20)) {
+      rbuf_.resize(16 * 1024);
+      rbuf_.shrink_to_fit();
+    }
+  }
+  in_process_ = false;
+  if (quitting_ && queue_.empty() && stream_.pending_output() == 0 && !closed_) {
+    close("quit");
+  }
+}
+
+void ClientSession::maybe_resume() {
+  if (paused_ && queue_.size() < kMaxInFlight / 2 && !closed_) {
+    paused_ = false;
+    stream_.start_reading();
+    process_input();
+  }
+}
+
+void ClientSession::handle_command(std::span<const std::string_view> args, std::string_view raw,
+                                   bool was_inline) {
+  auto& stats = worker_.stats();
+  worker_.state().total_commands.fetch_add(1, std::memory_order_relaxed);
+  const commands::CommandSpec* spec = commands::lookup(args);
+  if (spec == nullptr) {
+    stats.count_command("unknown", metrics::CommandResult::Error, 0);
+    reject(unknown_command_error(args));
+    return;
+  }
+  if (spec->is_container()) {
+    // lookup() returns the container itself when the subcommand is unknown or missing.
+    if (args.size() < 2) {
+      reject(fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
+    } else {
+      std::string container = lower(spec->name);
+      for (char& c : container) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      reject(fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", args[1].substr(0, 128),
+                         container));
+    }
+    return;
+  }
+  if (!commands::arity_ok(*spec, args.size())) {
+    reject(fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
+    return;
+  }
+  if (!authenticated_ && !spec->has(commands::kNoAuth)) {
+    reply("-NOAUTH Authentication required.\r\n");
+    return;
+  }
+  if (user_ != nullptr && !check_permissions(*spec, args)) return;
+  if (tx_.active && spec->routing != commands::Routing::Transaction && spec->name != "quit" &&
+      spec->name != "reset") {
+    queue_in_transaction(*spec, args, raw, was_inline);
+    return;
+  }
+
+  switch (spec->routing) {
+    case commands::Routing::Local:
+      run_local_command(*this, *spec, args);
+      return;
+    case commands::Routing::Refused:
+      scratch_.clear();
+      resp::append_error(scratch_, fmt::format("ERR '{}' is not available through slotgate: {}",
+                                               spec->name, spec->refused_reason));
+      reply(scratch_);
+      return;
+    case commands::Routing::Transaction:
+      transaction_command(*spec, args, raw, was_inline);
+      return;
+    case commands::Routing::Blocking:
+      forward_blocking(*spec, args, raw, was_inline);
+      return;
+    case commands::Routing::PubSub:
+      scratch_.clear();
+      resp::append_error(
+          scratch_, fmt::format("ERR '{}' needs a dedicated connection, which this slotgate "
+                                "build does not provide yet",
+                                spec->name));
+      reply(scratch_);
+      return;
+    case commands::Routing::SlotArgument: {
+      // CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT <slot>: the slot number picks the master.
+      long long slot = -1;
+      auto [p, ec] = std::from_chars(args[2].data(), args[2].data() + args[2].size(), slot);
+      if (ec != std::errc() || p != args[2].data() + args[2].size() || slot < 0 ||
+          slot >= cluster::kSlotCount) {
+        reply("-ERR Invalid slot\r\n");
+        return;
+      }
+      backend::Request* req = new_request(*spec);
+      if (was_inline) {
+        resp::append_command(req->wire, args);
+      } else {
+        req->wire.assign(raw);
+      }
+      worker_.router().submit_to_slot(req, static_cast<cluster::Slot>(slot));
+      return;
+    }
+    case commands::Routing::Keyed:
+    case commands::Routing::Split:
+    case commands::Routing::AnyNode:
+    case commands::Routing::AllMasters:
+    case commands::Routing::Scan:
+      forward(*spec, args, raw, was_inline);
+      return;
+  }
+}
+
+bool ClientSession::check_permissions(const commands::CommandSpec& spec,
+                                      std::span<const std::string_view> args) {
+  const config::UserConfig& u = *user_;
+  if (u.readonly && spec.has(commands::kWrite)) {
+    scratch_.clear();
+    resp::append_error(scratch_,
+                       fmt::format("NOPERM User {} has no permissions to run the '{}' command",
+                                   u.name, spec.name));
+    reply(scratch_);
+    return false;
+  }
+  key_scratch_.clear();
+  if (!commands::key_positions(spec, args, key_scratch_)) return true;
+  for (uint32_t k : key_scratch_) {
+    bool allowed = false;
+    for (const auto& pattern : u.keys) {
+      if (glob_match(pattern, args[k])) {
+        allowed = true;
+        break;
+      }
+    }
+    if (!allowed) {
+      reply("-NOPERM No permissions to access a key\r\n");
+      return false;
+    }
+  }
+  return true;
+}
+
+backend::Request* ClientSession::new_request(const commands::CommandSpec& spec) {
+  backend::Request* req = worker_.router().pool().acquire();
+  req->sink = this;
+  req->spec = &spec;
+  req->state = backend::RequestState::Queued;
+  req->started_ns = net::Loop::hrtime_ns();
+  req->protocol = protocol_;
+  queue_.push_back(req);
+  return req;
+}
+
+bool ClientSession::config_set_allowed(std::span<const std::string_view> args) {
+  // CONFIG SET p1 v1 [p2 v2 ...]: every parameter must be on the allow list.
+  const auto& allowed = worker_.config().clients.config_set_allowed;
+  for (size_t i = 2; i < args.size(); i += 2) {
+    std::string name = lower(args[i]);
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      scratch_.clear();
+      resp::append_error(scratch_,
+                         fmt::format("ERR CONFIG SET '{}' is not allowed through slotgate "
+                                     "(clients.config_set_allowed)",
+                                     args[i]));
+      reply(scratch_);
+      return false;
+    }
+  }
+  return true;
+}
+
+void ClientSession::reject(std::string_view error_text) {
+  if (tx_.active) tx_.aborted = true;
+  scratch_.clear();
+  resp::append_error(scratch_, error_text);
+  reply(scratch_);
+}
+
+void ClientSession::forward(const commands::CommandSpec& spec,
+                            std::span<const std::string_view> args, std::string_view raw,
+                            bool was_inline) {
+  if (spec.name == "config|set" && !config_set_allowed(args)) return;
+  if (spec.name == "xread" || spec.name == "xreadgroup") {
+    // XREAD … BLOCK ms … STREAMS: blocking only with BLOCK.
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (args[i].size() == 5 && lower(args[i]) == "block") {
+        forward_blocking(spec, args, raw, was_inline);
+        return;
+      }
+      if (args[i].size() == 7 && lower(args[i]) == "streams") break;
+    }
+  }
+  backend::Request* req = new_request(spec);
+  if (was_inline) {
+    resp::append_command(req->wire, args);
+  } else {
+    req->wire.assign(raw);
+  }
+  worker_.router().submit(req, args);
+}
+
+void ClientSession::forward_info(const commands::CommandSpec& spec, std::string prefix) {
+  backend::Request* req = new_request(spec);
+  const std::string_view argv[] = {"INFO", "keyspace"};
+  resp::append_command(req->wire, argv);
+  req->post = backend::PostProcess::InfoKeyspace;
+  req->info_prefix = std::move(prefix);
+  // Health checks call INFO: during a failover answer within a second with the
+  // masters that did answer rather than hold the whole reply.
+  req->deadline_ms = worker_.loop().now_ms() + 1000;
+  worker_.router().submit_broadcast(req);
+}
+
+void ClientSession::reply(std::string_view bytes) {
+  if (closed_ || bytes.empty()) return;
+  if (queue_.empty()) {
+    write_out(bytes);
+    return;
+  }
+  // Earlier requests are still in flight: this reply waits for its turn.
+  backend::Request* req = worker_.router().pool().acquire();
+  req->sink = this;
+  req->state = backend::RequestState::Done;
+  req->reply.assign(bytes);
+  queue_.push_back(req);
+}
+
+void ClientSession::deliver(backend::Request* req, std::string_view reply_bytes) {
+  if (!queue_.empty() && queue_.front() == req) {
+    write_out(reply_bytes);
+    queue_.pop_front();
+    finish(req);
+    drain_done();
+  } else {
+    req->reply.assign(reply_bytes);
+  }
+}
+
+void ClientSession::drain_done() {
+  while (!queue_.empty() && queue_.front()->state == backend::RequestState::Done) {
+    backend::Request* req = queue_.front();
+    queue_.pop_front();
+    write_out(req->reply);
+    finish(req);
+  }
+  if (quitting_ && queue_.empty() && stream_.pending_output() == 0 && !closed_) {
+    close("quit");
+    return;
+  }
+  maybe_resume();
+}
+
+void ClientSession::finish(backend::Request* req) {
+  if (req->spec != nullptr && req->started_ns != 0) {
+    double seconds = static_cast<double>(net::Loop::hrtime_ns() - req->started_ns) / 1e9;
+    bool error = !req->reply.empty() ? req->reply[0] == '-' : false;
+    worker_.stats().count_command(req->spec->name,
+                                  error ? metrics::CommandResult::Error : metrics::CommandResult::Ok,
+                                  seconds);
+  }
+  worker_.router().pool().release(req);
+}
+
+void ClientSession::write_out(std::string_view bytes) {
+  if (closed_) return;
+  stream_.write(bytes);
+  worker_.stats().bytes_out += bytes.size();
+  if (stream_.pending_output() > worker_.config().clients.output_buffer_limit) {
+    worker_.note_output_limit(peer_, stream_.pending_output());
+    close("output buffer limit reached");
+  }
+}
+
+void ClientSession::on_drained() {
+  if (quitting_ && queue_.empty() && !closed_) {
+    close("quit");
+    return;
+  }
+  if (draining_ && idle() && !closed_) close("shutdown");
+}
+
+void ClientSession::close_when_idle() {
+  draining_ = true;
+  if (idle()) close("shutdown");
+}
+
+void ClientSession::on_closed(int) { close("connection closed"); }
+
+void ClientSession::close(std::string_view why) {
+  if (closed_) return;
+  closed_ = true;
+  // Flush what is queued for this client before closing (QUIT's +OK, a protocol error).
+  stream_.flush();
+  stream_.close();
+  router::Router& router = worker_.router();
+  for (backend::Request* req : queue_) {
+    if (req->state == backend::RequestState::Done) {
+      router.pool().release(req);
+    } else {
+      router.abandon(req);
+    }
+  }
+  queue_.clear();
+  // Closing these cancels a pending block and drops a WATCH on the node.
+  watch_link_.release();
+  blocking_link_.release();
+  worker_.session_closed(*this, why);
+}
+
+}  // namespace slotgate::client

@@ -1,0 +1,155 @@
+// client::ClientSession: one client connection. It frames commands out of its
+// read buffer, answers connection-level commands itself, hands the rest to the
+// worker's router, and writes replies strictly in request order whichever
+// backend answers first. Per-session state (auth, name, protocol, QUIT) lives here.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/request.hpp"
+#include "client/dedicated_link.hpp"
+#include "cluster/slot.hpp"
+#include "net/tcp_stream.hpp"
+#include "resp/request_parser.hpp"
+
+namespace slotgate::config {
+struct UserConfig;
+}
+namespace slotgate::commands {
+struct CommandSpec;
+}
+
+namespace slotgate::client {
+
+class Worker;
+
+class ClientSession final : public net::StreamHandler, public backend::ReplySink {
+ public:
+  ClientSession(Worker& worker, uint64_t id);
+  ~ClientSession() override;
+  ClientSession(const ClientSession&) = delete;
+  ClientSession& operator=(const ClientSession&) = delete;
+
+  net::TcpStream& stream() { return stream_; }
+  void start();
+  // Closes the connection; in-flight requests are abandoned (reclaimed when answered).
+  void close(std::string_view why);
+  bool closed() const { return closed_; }
+  // Drain on shutdown: close once nothing is in flight.
+  void close_when_idle();
+  bool idle() const { return queue_.empty() && stream_.pending_output() == 0; }
+  uint64_t last_activity_ms() const { return last_activity_ms_; }
+
+  // Session state read by local commands.
+  uint64_t id() const { return id_; }
+  Worker& worker() { return worker_; }
+  bool authenticated() const { return authenticated_; }
+  void set_authenticated(const config::UserConfig* user) {
+    authenticated_ = true;
+    user_ = user;
+  }
+  const config::UserConfig* user() const { return user_; }
+  std::string& name() { return name_; }
+  std::string& lib_name() { return lib_name_; }
+  std::string& lib_ver() { return lib_ver_; }
+  int protocol() const { return protocol_; }
+  void set_protocol(int p) { protocol_ = p; }
+  const std::string& peer() const { return peer_; }
+  uint64_t created_ms() const { return created_ms_; }
+  // QUIT: reply, then close once every earlier reply is written.
+  void quit_after_reply() { quitting_ = true; }
+  // RESET: back to a fresh connection's state.
+  void reset_state();
+
+  // Appends a locally produced reply in order.
+  void reply(std::string_view bytes);
+  // INFO with a keyspace section: slotgate's own sections (prefix) plus the
+  // keyspace summed over every master, answered in order like any other command.
+  void forward_info(const commands::CommandSpec& spec, std::string prefix);
+
+  // backend::ReplySink
+  void deliver(backend::Request* req, std::string_view reply) override;
+  // net::StreamHandler
+  std::span<char> read_space() override;
+  void on_read(size_t n) override;
+  void on_closed(int status) override;
+  void on_drained() override;
+
+ private:
+  void process_input();
+  void handle_command(std::span<const std::string_view> args, std::string_view raw, bool was_inline);
+  void forward(const commands::CommandSpec& spec, std::span<const std::string_view> args,
+               std::string_view raw, bool was_inline);
+  void write_out(std::string_view bytes);
+  void finish(backend::Request* req);
+  void drain_done();
+  backend::Request* new_request(const commands::CommandSpec& spec);
+  // Replies an error; inside MULTI it also dooms the transaction (EXEC -> EXECABORT), as Redis does.
+  void reject(std::string_view error_text);
+  // session_transaction.cpp: MULTI/EXEC/DISCARD/WATCH/UNWATCH and queueing inside MULTI.
+  void transaction_command(const commands::CommandSpec& spec, std::span<const std::string_view> args,
+                           std::string_view raw, bool was_inline);
+  void queue_in_transaction(const commands::CommandSpec& spec,
+                            std::span<const std::string_view> args, std::string_view raw,
+                            bool was_inline);
+  void end_transaction();
+  void unwatch();
+  // Slot shared by all keys (nullopt if none); false when they span slots (reply sent).
+  bool common_slot(const commands::CommandSpec& spec, std::span<const std::string_view> args,
+                   std::optional<cluster::Slot>& slot);
+  void forward_blocking(const commands::CommandSpec& spec, std::span<const std::string_view> args,
+                        std::string_view raw, bool was_inline);
+  bool config_set_allowed(std::span<const std::string_view> args);
+  bool check_permissions(const commands::CommandSpec& spec, std::span<const std::string_view> args);
+  void maybe_resume();
+
+  Worker& worker_;
+  uint64_t id_;
+  net::TcpStream stream_;
+  std::vector<char> rbuf_;
+  size_t rstart_ = 0;
+  size_t rend_ = 0;
+  resp::RequestParser parser_;
+  std::deque<backend::Request*> queue_;
+  std::string scratch_;
+  std::vector<uint32_t> key_scratch_;
+  std::string peer_;
+  std::string name_, lib_name_, lib_ver_;
+  const config::UserConfig* user_ = nullptr;
+  uint64_t created_ms_ = 0;
+  uint64_t last_activity_ms_ = 0;
+  int protocol_ = 2;
+  bool authenticated_ = false;
+  bool quitting_ = false;
+  bool closed_ = false;
+  bool paused_ = false;        // too many requests in flight: stop reading until they drain
+  bool draining_ = false;      // close when idle
+  bool in_process_ = false;
+
+  // MULTI … EXEC: commands are checked and answered +QUEUED here, then sent as one
+  // MULTI…EXEC write to the master of their slot, so no connection stays pinned.
+  struct Transaction {
+    bool active = false;
+    bool aborted = false;          // a command was refused: EXEC answers EXECABORT
+    std::string wire;              // the queued commands
+    uint32_t count = 0;
+    std::optional<cluster::Slot> slot;
+    bool read_only = true;
+  };
+  Transaction tx_;
+  // WATCH: the guard lives on a dedicated connection to the watched slot's master.
+  DedicatedLink watch_link_;
+  std::optional<cluster::Slot> watch_slot_;
+  bool watching_ = false;
+  // Blocking commands get a connection of their own so they never stall others.
+  DedicatedLink blocking_link_;
+};
+
+}  // namespace slotgate::client

@@ -1,0 +1,50 @@
+// client::DedicatedLink: a session's own backend connection, for what cannot
+// share one: a blocking command (it stalls its connection), and WATCH (its guard
+// lives on the connection that later runs EXEC). A sticky link (WATCH) may not
+// move: if its connection dies or its slot moves, it is `broken` and the
+// transaction it guards must report itself aborted.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backend/backend_connection.hpp"
+#include "backend/request.hpp"
+
+namespace slotgate::router {
+class Router;
+}
+
+namespace slotgate::client {
+
+class Worker;
+
+class DedicatedLink final : public backend::DedicatedOwner {
+ public:
+  DedicatedLink(Worker& worker, bool sticky) : worker_(worker), sticky_(sticky) {}
+  ~DedicatedLink() override { release(); }
+  DedicatedLink(const DedicatedLink&) = delete;
+  DedicatedLink& operator=(const DedicatedLink&) = delete;
+
+  backend::BackendConnection* dedicated_connection(const std::string& address,
+                                                   int protocol) override;
+  // The connection is alive and still the first one this link opened.
+  bool intact() const { return conn_ && !conn_->closed() && !broken_; }
+  bool in_use() const { return conn_ != nullptr; }
+  const std::string& address() const;
+  // Closes the connection (outstanding requests come back as lost) and forgets it.
+  void release();
+  // Release, and start over as a fresh link (a new WATCH).
+  void reset() {
+    release();
+    broken_ = false;
+  }
+
+ private:
+  Worker& worker_;
+  bool sticky_;
+  bool broken_ = false;
+  std::unique_ptr<backend::BackendConnection> conn_;
+};
+
+}  // namespace slotgate::client

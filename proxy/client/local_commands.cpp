@@ -1,0 +1,466 @@
+#include "client/local_commands.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+#include "client/auth.hpp"
+#include "client/client_session.hpp"
+#include "client/worker.hpp"
+#include "cluster/slot.hpp"
+#include "commands/command_reply.hpp"
+#include "commands/command_table.hpp"
+#include "resp/reply_writer.hpp"
+
+namespace slotgate::client {
+
+namespace {
+
+using resp::Value;
+
+struct Ctx {
+  ClientSession& s;
+  const commands::CommandSpec& spec;
+  std::span<const std::string_view> args;
+  std::string out;
+  int proto() const { return s.protocol(); }
+  void ok() { out.append("+OK\r\n"); }
+  void error(std::string_view text) { resp::append_error(out, text); }
+  void value(const Value& v) { resp::write_value(out, v, proto()); }
+};
+
+using Handler = void (*)(Ctx&);
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::optional<long long> to_int(std::string_view s) {
+  long long v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// Redis rejects names with spaces, newlines and other special characters.
+bool valid_client_name(std::string_view name) {
+  return std::all_of(name.begin(), name.end(), [](char c) { return c >= '!' && c <= '~'; });
+}
+
+const config::Config& cfg(Ctx& c) { return c.s.worker().config(); }
+
+void note_auth_failure(Ctx& c, std::string_view user) {
+  auto& state = c.s.worker().state();
+  uint64_t n = state.auth_failures.fetch_add(1) + 1;
+  // One line per event, but at most one per second under a flood.
+  static std::atomic<uint64_t> last_log_ms{0};
+  uint64_t now = c.s.worker().loop().now_ms();
+  uint64_t prev = last_log_ms.load();
+  if (now - prev >= 1000 && last_log_ms.compare_exchange_strong(prev, now)) {
+    spdlog::warn("authentication failed for user '{}' from {} ({} failures so far)",
+                 user.empty() ? "default" : user, c.s.peer(), n);
+  }
+}
+
+// Shared by AUTH and HELLO … AUTH: true when the credentials were accepted.
+bool try_auth(Ctx& c, std::string_view user, std::string_view password) {
+  AuthResult r = authenticate(cfg(c).clients, user, password);
+  switch (r.outcome) {
+    case AuthOutcome::Ok:
+      c.s.set_authenticated(r.user);
+      return true;
+    case AuthOutcome::NoPasswordConfigured:
+      c.error(
+          "ERR AUTH <password> called without any password configured for the default user. "
+          "Are you sure your configuration is correct?");
+      return false;
+    case AuthOutcome::WrongPass:
+      note_auth_failure(c, user);
+      c.error("WRONGPASS invalid username-password pair or user is disabled.");
+      return false;
+  }
+  return false;
+}
+
+void cmd_ping(Ctx& c) {
+  if (c.args.size() > 2) {
+    c.error("ERR wrong number of arguments for 'ping' command");
+  } else if (c.args.size() == 2) {
+    resp::append_bulk(c.out, c.args[1]);
+  } else {
+    c.out.append("+PONG\r\n");
+  }
+}
+
+void cmd_echo(Ctx& c) { resp::append_bulk(c.out, c.args[1]); }
+
+void cmd_quit(Ctx& c) {
+  c.ok();
+  c.s.quit_after_reply();
+}
+
+void cmd_reset(Ctx& c) {
+  c.s.reset_state();
+  c.out.append("+RESET\r\n");
+}
+
+void cmd_auth(Ctx& c) {
+  if (c.args.size() > 3) {
+    c.error("ERR syntax error");
+    return;
+  }
+  std::string_view user = c.args.size() == 3 ? c.args[1] : std::string_view{};
+  if (try_auth(c, user, c.args.back())) c.ok();
+}
+
+void cmd_select(Ctx& c) {
+  auto db = to_int(c.args[1]);
+  if (!db) {
+    c.error("ERR value is not an integer or out of range");
+  } else if (*db != 0) {
+    c.error("ERR SELECT is not allowed in cluster mode");
+  } else {
+    c.ok();
+  }
+}
+
+void cmd_ok(Ctx& c) { c.ok(); }
+
+Value hello_map(Ctx& c) {
+  std::vector<Value> kv;
+  auto add = [&](std::string k, Value v) {
+    kv.push_back(Value::bulk(std::move(k)));
+    kv.push_back(std::move(v));
+  };
+  add("server", Value::bulk("redis"));
+  add("version", Value::bulk(c.s.worker().state().redis_version()));
+  add("proto", Value::integer_of(c.proto()));
+  add("id", Value::integer_of(static_cast<long long>(c.s.id())));
+  add("mode", Value::bulk("cluster"));
+  add("role", Value::bulk("master"));
+  add("modules", Value::array({}));
+  return Value::map(std::move(kv));
+}
+
+void cmd_hello(Ctx& c) {
+  int version = c.s.protocol();
+  size_t i = 1;
+  if (c.args.size() >= 2) {
+    auto v = to_int(c.args[1]);
+    if (!v) {
+      c.error("ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    if (*v < 2 || *v > 3) {
+      c.error("NOPROTO unsupported protocol version");
+      return;
+    }
+    if (*v == 3) {
+      // Until RESP3 is served, answer the way every Lettuce 6.x and ioredis fall
+      // back on (NOPROTO breaks Lettuce 6.2.0–6.2.5).
+      c.error(fmt::format("ERR unknown command '{}', with args beginning with: '3' ", c.args[0]));
+      return;
+    }
+    version = static_cast<int>(*v);
+    i = 2;
+  }
+  std::string_view user, pass, name;
+  bool has_auth = false, has_name = false;
+  for (; i < c.args.size(); ++i) {
+    size_t more = c.args.size() - i - 1;
+    if (iequals(c.args[i], "AUTH") && more >= 2) {
+      user = c.args[i + 1];
+      pass = c.args[i + 2];
+      has_auth = true;
+      i += 2;
+    } else if (iequals(c.args[i], "SETNAME") && more >= 1) {
+      name = c.args[i + 1];
+      has_name = true;
+      i += 1;
+    } else {
+      c.error(fmt::format("ERR Syntax error in HELLO option '{}'", c.args[i]));
+      return;
+    }
+  }
+  if (has_auth && !try_auth(c, user, pass)) return;
+  if (!c.s.authenticated()) {
+    c.error(
+        "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+        "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
+        "RESP protocol version at the same time");
+    return;
+  }
+  if (has_name) {
+    if (!valid_client_name(name)) {
+      c.error("ERR Client names cannot contain spaces, newlines or special characters.");
+      return;
+    }
+    c.s.name().assign(name);
+  }
+  c.s.set_protocol(version);
+  c.value(hello_map(c));
+}
+
+void cmd_client_setname(Ctx& c) {
+  if (!valid_client_name(c.args[2])) {
+    c.error("ERR Client names cannot contain spaces, newlines or special characters.");
+    return;
+  }
+  c.s.name().assign(c.args[2]);
+  c.ok();
+}
+
+void cmd_client_getname(Ctx& c) {
+  if (c.s.name().empty()) {
+    resp::append_null_bulk(c.out, c.proto());
+  } else {
+    resp::append_bulk(c.out, c.s.name());
+  }
+}
+
+void cmd_client_id(Ctx& c) { resp::append_integer(c.out, static_cast<long long>(c.s.id())); }
+
+void cmd_client_setinfo(Ctx& c) {
+  std::string_view attr = c.args[2], val = c.args[3];
+  bool is_name = iequals(attr, "lib-name");
+  if (!is_name && !iequals(attr, "lib-ver")) {
+    c.error(fmt::format("ERR Unrecognized option '{}'", attr));
+    return;
+  }
+  if (!valid_client_name(val)) {
+    c.error(fmt::format("ERR {} cannot contain spaces, newlines or special characters.",
+                        is_name ? "lib-name" : "lib-ver"));
+    return;
+  }
+  (is_name ? c.s.lib_name() : c.s.lib_ver()).assign(val);
+  c.ok();
+}
+
+std::string client_line(ClientSession& s, uint64_t now_ms) {
+  uint64_t age = (now_ms - s.created_ms()) / 1000;
+  uint64_t idle = (now_ms - s.last_activity_ms()) / 1000;
+  return fmt::format(
+      "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 "
+      "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "
+      "cmd=client user={} redir=-1 resp={} lib-name={} lib-ver={}\n",
+      s.id(), s.peer(), s.worker().config().listen.to_string(), s.name(), age, idle,
+      s.user() ? s.user()->name : std::string("default"), s.protocol(), s.lib_name(), s.lib_ver());
+}
+
+void cmd_client_info(Ctx& c) {
+  resp::append_verbatim(c.out, client_line(c.s, c.s.worker().loop().now_ms()), c.proto());
+}
+
+void cmd_client_list(Ctx& c) {
+  std::string text;
+  uint64_t now = c.s.worker().loop().now_ms();
+  c.s.worker().for_each_session([&](ClientSession& other) {
+    if (!other.closed()) text += client_line(other, now);
+  });
+  resp::append_verbatim(c.out, text, c.proto());
+}
+
+void cmd_acl_whoami(Ctx& c) {
+  resp::append_bulk(c.out, c.s.user() ? std::string_view(c.s.user()->name) : "default");
+}
+
+void cmd_command_count(Ctx& c) { c.value(commands::command_count_reply()); }
+void cmd_command_info(Ctx& c) { c.value(commands::command_info_reply(c.args.subspan(2), c.proto())); }
+void cmd_command_list(Ctx& c) { c.value(commands::command_list_reply(c.args.subspan(2))); }
+void cmd_command_getkeys(Ctx& c) {
+  c.value(commands::command_getkeys_reply(c.args.subspan(2), false, c.proto()));
+}
+void cmd_command_getkeysandflags(Ctx& c) {
+  c.value(commands::command_getkeys_reply(c.args.subspan(2), true, c.proto()));
+}
+
+// ---- cluster emulation ------------------------------------------------------
+// slotgate presents itself as one healthy master that owns all 16384 slots at
+// its announce address, with a node id that is the same on every replica of
+// slotgate behind one Service (derived from the announce address by default).
+
+uint16_t bus_port(uint16_t port) { return port <= 55535 ? static_cast<uint16_t>(port + 10000) : port; }
+
+void cmd_cluster_info(Ctx& c) {
+  std::string text =
+      "cluster_state:ok\r\n"
+      "cluster_slots_assigned:16384\r\n"
+      "cluster_slots_ok:16384\r\n"
+      "cluster_slots_pfail:0\r\n"
+      "cluster_slots_fail:0\r\n"
+      "cluster_known_nodes:1\r\n"
+      "cluster_size:1\r\n"
+      "cluster_current_epoch:1\r\n"
+      "cluster_my_epoch:1\r\n"
+      "cluster_stats_messages_sent:0\r\n"
+      "cluster_stats_messages_received:0\r\n"
+      "total_cluster_links_buffer_limit_exceeded:0\r\n";
+  resp::append_verbatim(c.out, text, c.proto());
+}
+
+void cmd_cluster_myid(Ctx& c) { resp::append_bulk(c.out, cfg(c).effective_node_id()); }
+
+void cmd_cluster_nodes(Ctx& c) {
+  auto a = cfg(c).announce_address();
+  // Lettuce splits on '\n' only and on single spaces: no '\r', exactly one `myself`.
+  std::string line = fmt::format("{} {}:{}@{} myself,master - 0 0 1 connected 0-16383\n",
+                                 cfg(c).effective_node_id(), a.host, a.port, bus_port(a.port));
+  resp::append_verbatim(c.out, line, c.proto());
+}
+
+void cmd_cluster_slots(Ctx& c) {
+  auto a = cfg(c).announce_address();
+  Value node = Value::array({Value::bulk(a.host), Value::integer_of(a.port),
+                             Value::bulk(cfg(c).effective_node_id()), Value::array({})});
+  if (c.proto() == 3) node.elements[3] = Value::map({});
+  Value range = Value::array({Value::integer_of(0), Value::integer_of(16383), std::move(node)});
+  c.value(Value::array({std::move(range)}));
+}
+
+void cmd_cluster_shards(Ctx& c) {
+  auto a = cfg(c).announce_address();
+  Value node = Value::map({Value::bulk("id"), Value::bulk(cfg(c).effective_node_id()),
+                           Value::bulk("port"), Value::integer_of(a.port), Value::bulk("ip"),
+                           Value::bulk(a.host), Value::bulk("endpoint"), Value::bulk(a.host),
+                           Value::bulk("role"), Value::bulk("master"),
+                           Value::bulk("replication-offset"), Value::integer_of(0),
+                           Value::bulk("health"), Value::bulk("online")});
+  Value shard = Value::map({Value::bulk("slots"),
+                            Value::array({Value::integer_of(0), Value::integer_of(16383)}),
+                            Value::bulk("nodes"), Value::array({std::move(node)})});
+  c.value(Value::array({std::move(shard)}));
+}
+
+void cmd_cluster_myshardid(Ctx& c) {
+  // The emulated node is its own shard; the shard id is derived like the node id.
+  std::string id = cfg(c).effective_node_id();
+  std::reverse(id.begin(), id.end());
+  resp::append_bulk(c.out, id);
+}
+
+void cmd_cluster_keyslot(Ctx& c) {
+  resp::append_integer(c.out, cluster::key_slot(c.args[2]));
+}
+
+void cmd_info(Ctx& c);
+
+struct Entry {
+  std::string_view name;
+  Handler handler;
+};
+
+constexpr Entry kHandlers[] = {
+    {"ping", cmd_ping},
+    {"echo", cmd_echo},
+    {"quit", cmd_quit},
+    {"reset", cmd_reset},
+    {"auth", cmd_auth},
+    {"hello", cmd_hello},
+    {"select", cmd_select},
+    {"readonly", cmd_ok},
+    {"readwrite", cmd_ok},
+    {"asking", cmd_ok},
+    {"info", cmd_info},
+    {"acl|whoami", cmd_acl_whoami},
+    {"client|setname", cmd_client_setname},
+    {"client|getname", cmd_client_getname},
+    {"client|id", cmd_client_id},
+    {"client|info", cmd_client_info},
+    {"client|list", cmd_client_list},
+    {"client|setinfo", cmd_client_setinfo},
+    {"command|count", cmd_command_count},
+    {"command|info", cmd_command_info},
+    {"command|list", cmd_command_list},
+    {"command|getkeys", cmd_command_getkeys},
+    {"command|getkeysandflags", cmd_command_getkeysandflags},
+    {"cluster|info", cmd_cluster_info},
+    {"cluster|slots", cmd_cluster_slots},
+    {"cluster|shards", cmd_cluster_shards},
+    {"cluster|nodes", cmd_cluster_nodes},
+    {"cluster|myid", cmd_cluster_myid},
+    {"cluster|myshardid", cmd_cluster_myshardid},
+    {"cluster|keyslot", cmd_cluster_keyslot},
+};
+
+Handler find_handler(std::string_view name) {
+  for (const auto& e : kHandlers) {
+    if (e.name == name) return e.handler;
+  }
+  return nullptr;
+}
+
+// ---- INFO -------------------------------------------------------------------
+
+void cmd_info(Ctx& c) {
+  // Sections asked for (Redis 7 takes several); none, "default", "all" or "everything" = all.
+  bool all = c.args.size() == 1;
+  auto wants = [&](std::string_view section) {
+    if (all) return true;
+    for (size_t i = 1; i < c.args.size(); ++i) {
+      if (iequals(c.args[i], section) || iequals(c.args[i], "all") ||
+          iequals(c.args[i], "everything") || iequals(c.args[i], "default")) {
+        return true;
+      }
+    }
+    return false;
+  };
+  auto& w = c.s.worker();
+  auto& state = w.state();
+  const auto& conf = cfg(c);
+  std::string text;
+  if (wants("server")) {
+    uint64_t up = state.uptime_seconds();
+    text += fmt::format(
+        "# Server\r\nredis_version:{}\r\nredis_mode:cluster\r\nslotgate_version:{}\r\n"
+        "os:Linux\r\narch_bits:64\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n"
+        "uptime_in_days:{}\r\nworkers:{}\r\n\r\n",
+        state.redis_version(), SLOTGATE_VERSION_STRING, ::getpid(), conf.listen.port, up,
+        up / 86400, conf.effective_workers());
+  }
+  if (wants("clients")) {
+    text += fmt::format("# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\n\r\n",
+                        state.connected_clients.load(), conf.clients.max_clients);
+  }
+  if (wants("persistence")) text += "# Persistence\r\nloading:0\r\nasync_loading:0\r\n\r\n";
+  if (wants("stats")) {
+    text += fmt::format(
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n"
+        "rejected_connections:{}\r\nauth_failures:{}\r\n\r\n",
+        state.total_connections.load(), state.total_commands.load(),
+        state.rejected_connections.load(), state.auth_failures.load());
+  }
+  if (wants("replication")) text += "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n";
+  if (wants("cluster")) text += "# Cluster\r\ncluster_enabled:1\r\n\r\n";
+  if (text.size() >= 2) text.resize(text.size() - 2);  // Redis ends without an empty line
+  if (wants("keyspace")) {
+    // The keyspace lives on the masters: the router sums their sections.
+    c.s.forward_info(c.spec, std::move(text));
+    return;
+  }
+  resp::append_verbatim(c.out, text, c.proto());
+}
+
+}  // namespace
+
+void run_local_command(ClientSession& session, const commands::CommandSpec& spec,
+                       std::span<const std::string_view> args) {
+  Ctx c{session, spec, args, {}};
+  if (Handler h = find_handler(spec.name)) {
+    h(c);
+  } else {
+    c.error(fmt::format("ERR slotgate has no handler for '{}'", spec.name));
+  }
+  session.reply(c.out);
+}
+
+bool has_local_handler(std::string_view name) { return find_handler(name) != nullptr; }
+
+}  // namespace slotgate::client

@@ -1,0 +1,71 @@
+// client::ServerState: what every worker shares — counters shown by INFO, the
+// running configuration (replaced on SIGHUP), the emulated node's identity and
+// the Redis version the cluster runs. Read on the data path only through atomics
+// or a snapshot taken once per connection/command that needs it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace slotgate::client {
+
+class ServerState {
+ public:
+  explicit ServerState(std::shared_ptr<const config::Config> cfg)
+      : config_(std::move(cfg)),
+        started_(std::chrono::steady_clock::now()),
+        started_unix_(std::time(nullptr)) {}
+
+  std::shared_ptr<const config::Config> config() const {
+    std::lock_guard lock(mu_);
+    return config_;
+  }
+  void set_config(std::shared_ptr<const config::Config> cfg) {
+    std::lock_guard lock(mu_);
+    config_ = std::move(cfg);
+    config_generation_.fetch_add(1, std::memory_order_release);
+  }
+  uint64_t config_generation() const { return config_generation_.load(std::memory_order_acquire); }
+
+  // The Redis version of the cluster (learned at discovery), shown by HELLO and INFO.
+  std::string redis_version() const {
+    std::lock_guard lock(mu_);
+    return redis_version_;
+  }
+  void set_redis_version(std::string v) {
+    std::lock_guard lock(mu_);
+    redis_version_ = std::move(v);
+  }
+
+  uint64_t uptime_seconds() const {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::steady_clock::now() - started_)
+                                     .count());
+  }
+  std::time_t started_unix() const { return started_unix_; }
+
+  std::atomic<uint64_t> next_client_id{1};
+  std::atomic<int64_t> connected_clients{0};
+  std::atomic<uint64_t> total_connections{0};
+  std::atomic<uint64_t> rejected_connections{0};
+  std::atomic<uint64_t> total_commands{0};
+  std::atomic<uint64_t> auth_failures{0};
+  std::atomic<bool> draining{false};
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const config::Config> config_;
+  std::atomic<uint64_t> config_generation_{0};
+  std::string redis_version_ = "7.0.15";
+  std::chrono::steady_clock::time_point started_;
+  std::time_t started_unix_;
+};
+
+}  // namespace slotgate::client

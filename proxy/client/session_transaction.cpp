@@ -1,0 +1,214 @@
+// Transactions and blocking commands of a client session.
+//
+// MULTI … EXEC: slotgate checks each command as it is queued (unknown command,
+// arity, keys in one slot) and answers +QUEUED itself; at EXEC it writes
+// MULTI, the commands and EXEC to the master of their slot in one piece. Redis
+// runs a connection's commands in order, so nothing from other clients can
+// interleave, and the shared connection can carry the transaction: only the
+// EXEC reply reaches the client. A node that redirects the transaction (the slot
+// moved) made it abort before anything ran, so it is sent again to the new owner.
+//
+// WATCH needs its guard on the connection that runs EXEC: the session takes a
+// dedicated connection to the watched slot's master. If that connection dies or
+// the slot moves, the watch can no longer be trusted and EXEC reports the
+// transaction aborted (a null reply), exactly as when a watched key changes.
+#include <fmt/format.h>
+
+#include "client/client_session.hpp"
+#include "client/worker.hpp"
+#include "commands/command_table.hpp"
+#include "net/loop.hpp"
+#include "resp/reply_writer.hpp"
+#include "router/router.hpp"
+
+namespace slotgate::client {
+
+namespace {
+constexpr std::string_view kMulti = "*1\r\n$5\r\nMULTI\r\n";
+constexpr std::string_view kExec = "*1\r\n$4\r\nEXEC\r\n";
+constexpr std::string_view kCrossSlot = "CROSSSLOT Keys in request don't hash to the same slot";
+}  // namespace
+
+bool ClientSession::common_slot(const commands::CommandSpec& spec,
+                                std::span<const std::string_view> args,
+                                std::optional<cluster::Slot>& slot) {
+  key_scratch_.clear();
+  slot.reset();
+  if (!commands::key_positions(spec, args, key_scratch_,
+                               commands::KeySearch::KeysAndShardChannels)) {
+    return true;  // the node will answer the error Redis gives
+  }
+  for (uint32_t k : key_scratch_) {
+    cluster::Slot s = cluster::key_slot(args[k]);
+    if (slot && *slot != s) {
+      reject(kCrossSlot);
+      return false;
+    }
+    slot = s;
+  }
+  return true;
+}
+
+void ClientSession::end_transaction() {
+  tx_.active = false;
+  tx_.aborted = false;
+  tx_.wire.clear();
+  tx_.count = 0;
+  tx_.slot.reset();
+  tx_.read_only = true;
+}
+
+void ClientSession::unwatch() {
+  watching_ = false;
+  watch_slot_.reset();
+  watch_link_.reset();
+}
+
+void ClientSession::queue_in_transaction(const commands::CommandSpec& spec,
+                                         std::span<const std::string_view> args,
+                                         std::string_view raw, bool was_inline) {
+  using commands::Routing;
+  if (spec.has(commands::kNoMulti) || spec.routing == Routing::PubSub ||
+      spec.routing == Routing::Refused) {
+    reject(spec.routing == Routing::Refused
+               ? fmt::format("ERR '{}' is not available through slotgate: {}", spec.name,
+                             spec.refused_reason)
+               : std::string("ERR Command not allowed inside a transaction"));
+    return;
+  }
+  std::optional<cluster::Slot> slot;
+  if (!common_slot(spec, args, slot)) return;
+  if (slot) {
+    if ((tx_.slot && *tx_.slot != *slot) || (watch_slot_ && *watch_slot_ != *slot)) {
+      // One transaction runs on one master: its keys must share a slot.
+      reject(kCrossSlot);
+      return;
+    }
+    tx_.slot = slot;
+  }
+  if (was_inline) {
+    resp::append_command(tx_.wire, args);
+  } else {
+    tx_.wire.append(raw);
+  }
+  tx_.count++;
+  tx_.read_only = tx_.read_only && spec.has(commands::kReadOnly) && !spec.has(commands::kWrite);
+  reply("+QUEUED\r\n");
+}
+
+void ClientSession::transaction_command(const commands::CommandSpec& spec,
+                                        std::span<const std::string_view> args,
+                                        std::string_view raw, bool was_inline) {
+  std::string_view name = spec.name;
+  if (name == "multi") {
+    if (tx_.active) {
+      reject("ERR MULTI calls can not be nested");
+      return;
+    }
+    tx_.active = true;
+    reply("+OK\r\n");
+    return;
+  }
+  if (name == "discard") {
+    if (!tx_.active) {
+      reply("-ERR DISCARD without MULTI\r\n");
+      return;
+    }
+    end_transaction();
+    unwatch();
+    reply("+OK\r\n");
+    return;
+  }
+  if (name == "unwatch") {
+    unwatch();
+    reply("+OK\r\n");
+    return;
+  }
+  if (name == "watch") {
+    if (tx_.active) {
+      reject("ERR WATCH inside MULTI is not allowed");
+      return;
+    }
+    std::optional<cluster::Slot> slot;
+    if (!common_slot(spec, args, slot)) return;
+    if (!slot || (watch_slot_ && *watch_slot_ != *slot)) {
+      reply(std::string("-").append(kCrossSlot).append("\r\n"));
+      return;
+    }
+    watching_ = true;
+    watch_slot_ = slot;
+    backend::Request* req = new_request(spec);
+    if (was_inline) {
+      resp::append_command(req->wire, args);
+    } else {
+      req->wire.assign(raw);
+    }
+    req->read_only = true;
+    req->keyed = true;
+    req->slot = *slot;
+    req->dedicated = &watch_link_;
+    worker_.router().dispatch(req);
+    return;
+  }
+  // EXEC
+  if (!tx_.active) {
+    reply("-ERR EXEC without MULTI\r\n");
+    return;
+  }
+  if (tx_.aborted) {
+    end_transaction();
+    unwatch();
+    reply("-EXECABORT Transaction discarded because of previous errors.\r\n");
+    return;
+  }
+  std::optional<cluster::Slot> slot = tx_.slot ? tx_.slot : watch_slot_;
+  if (watching_) {
+    // The guard must still be on the connection EXEC will use, and the slot must
+    // still belong to that connection's node.
+    const auto* view = worker_.router().view();
+    uint16_t owner = view ? view->master_of(*watch_slot_) : cluster::ClusterView::kNoNode;
+    bool same_node = owner != cluster::ClusterView::kNoNode &&
+                     view->node(owner).address == watch_link_.address();
+    if (!watch_link_.intact() || !same_node) {
+      end_transaction();
+      unwatch();
+      std::string null_reply;
+      resp::append_null_array(null_reply, protocol_);
+      reply(null_reply);
+      return;
+    }
+  }
+  backend::Request* req = new_request(spec);
+  req->wire.reserve(tx_.wire.size() + kMulti.size() + kExec.size());
+  req->wire.append(kMulti).append(tx_.wire).append(kExec);
+  req->absorb_replies = req->absorb_count = tx_.count + 1;
+  req->read_only = tx_.read_only;
+  req->keyed = slot.has_value();
+  if (slot) req->slot = *slot;
+  if (watching_) req->dedicated = &watch_link_;
+  end_transaction();
+  worker_.router().dispatch(req);
+  if (watching_) {
+    // Redis forgets the watched keys at EXEC; the dedicated connection is released
+    // once EXEC's reply is in (the link lives until then).
+    watching_ = false;
+    watch_slot_.reset();
+  }
+}
+
+void ClientSession::forward_blocking(const commands::CommandSpec& spec,
+                                     std::span<const std::string_view> args,
+                                     std::string_view raw, bool was_inline) {
+  backend::Request* req = new_request(spec);
+  if (was_inline) {
+    resp::append_command(req->wire, args);
+  } else {
+    req->wire.assign(raw);
+  }
+  // The block may outlast command_timeout; the dedicated connection is not
+  // subject to it, and closing the client closes it (Redis then drops the block).
+  req->dedicated = &blocking_link_;
+  worker_.router().submit(req, args);
+}
+
+}  // namespace slotgate::client

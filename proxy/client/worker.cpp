@@ -1,0 +1,207 @@
+#include "client/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "client/client_session.hpp"
+#include "metrics/metrics.hpp"
+
+namespace slotgate::client {
+
+namespace {
+constexpr uint64_t kTickMs = 100;
+constexpr uint64_t kPublishMs = 1000;
+
+uint64_t steady_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+router::RouterOptions router_options(const config::Config& cfg) {
+  router::RouterOptions o;
+  o.failover_hold_ms = static_cast<uint64_t>(cfg.cluster.failover_hold.count());
+  o.command_timeout_ms = static_cast<uint64_t>(cfg.cluster.command_timeout.count());
+  o.connect_timeout_ms = static_cast<uint64_t>(cfg.cluster.connect_timeout.count());
+  o.hold_queue_limit = cfg.cluster.hold_queue_limit;
+  o.max_redirects = static_cast<int>(cfg.cluster.max_redirects);
+  return o;
+}
+}  // namespace
+
+Worker::Worker(int index, ServerState& state, cluster::TopologyFeedback& feedback,
+               metrics::Metrics* metrics)
+    : index_(index), state_(state), metrics_(metrics), config_(state.config()) {
+  config_generation_ = state.config_generation();
+  router_ = std::make_unique<router::Router>(
+      loop_, router_options(*config_),
+      backend::Credentials{config_->cluster.username, config_->cluster.password}, stats_, feedback);
+  tick_timer_ = std::make_unique<net::Timer>(loop_);
+  wake_ = std::make_unique<net::Async>(loop_, [this] { on_wake(); });
+  last_tick_ms_ = steady_ms();
+}
+
+Worker::~Worker() {
+  join();
+  sessions_.clear();
+  closed_sessions_.clear();
+  retired_.clear();
+  router_.reset();
+}
+
+std::string Worker::listen(const config::HostPort& address, bool reuse_port) {
+  auto result = net::TcpListener::listen(loop_, address.host, address.port, reuse_port,
+                                         [this] { on_connection(); });
+  if (auto* err = std::get_if<std::string>(&result)) return *err;
+  listener_ = std::move(std::get<std::unique_ptr<net::TcpListener>>(result));
+  return {};
+}
+
+void Worker::start_thread() {
+  thread_ = std::thread([this] {
+    tick_timer_->start(kTickMs, kTickMs, [this] { tick(); });
+    loop_.run();
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::post_view(std::shared_ptr<const cluster::ClusterView> view) {
+  {
+    std::lock_guard lock(mu_);
+    posted_view_ = std::move(view);
+  }
+  wake_->send();
+}
+
+void Worker::post_drain() {
+  {
+    std::lock_guard lock(mu_);
+    posted_drain_ = true;
+  }
+  wake_->send();
+}
+
+void Worker::post_stop() {
+  {
+    std::lock_guard lock(mu_);
+    posted_stop_ = true;
+  }
+  wake_->send();
+}
+
+void Worker::post_config_changed() {
+  {
+    std::lock_guard lock(mu_);
+    posted_config_ = true;
+  }
+  wake_->send();
+}
+
+uint64_t Worker::ms_since_tick() const { return steady_ms() - last_tick_ms_.load(); }
+
+void Worker::on_wake() {
+  std::shared_ptr<const cluster::ClusterView> view;
+  bool drain = false, stop = false, cfg = false;
+  {
+    std::lock_guard lock(mu_);
+    view.swap(posted_view_);
+    drain = posted_drain_;
+    stop = posted_stop_;
+    cfg = posted_config_;
+    posted_drain_ = posted_config_ = false;
+  }
+  if (cfg) apply_config();
+  if (view) router_->set_view(std::move(view));
+  if (drain && !draining_) {
+    draining_ = true;
+    if (listener_) listener_->close();
+    for (auto& [ptr, s] : sessions_) s->close_when_idle();
+  }
+  if (stop) {
+    if (listener_) listener_->close();
+    std::vector<ClientSession*> open;
+    for (auto& [ptr, s] : sessions_) open.push_back(ptr);
+    for (ClientSession* s : open) s->close("shutdown");
+    router_->shutdown();
+    if (metrics_) metrics_->publish(stats_);
+    tick_timer_->stop();
+    loop_.stop();
+  }
+}
+
+void Worker::apply_config() {
+  config_ = state_.config();
+  router_->set_options(router_options(*config_));
+  router_->set_credentials(
+      backend::Credentials{config_->cluster.username, config_->cluster.password});
+}
+
+void Worker::on_connection() {
+  auto session = std::make_unique<ClientSession>(*this, state_.next_client_id.fetch_add(1));
+  if (listener_->accept_into(session->stream().raw()) != 0) return;
+  stats_.connections_accepted++;
+  state_.total_connections.fetch_add(1, std::memory_order_relaxed);
+  int64_t now_open = state_.connected_clients.fetch_add(1) + 1;
+  ClientSession* raw = session.get();
+  sessions_.emplace(raw, std::move(session));
+  session_count_.store(sessions_.size(), std::memory_order_relaxed);
+  stats_.connections_open++;
+  if (static_cast<uint64_t>(now_open) > config_->clients.max_clients || draining_) {
+    stats_.connections_rejected++;
+    state_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+    raw->stream().write("-ERR max number of clients reached\r\n");
+    raw->close("max clients");
+    return;
+  }
+  raw->start();
+}
+
+void Worker::session_closed(ClientSession& session, std::string_view) {
+  auto it = sessions_.find(&session);
+  if (it == sessions_.end()) return;
+  // The session is still on the call stack: destroy it on the next tick.
+  closed_sessions_.push_back(std::move(it->second));
+  sessions_.erase(it);
+  session_count_.store(sessions_.size(), std::memory_order_relaxed);
+  state_.connected_clients.fetch_sub(1);
+  stats_.connections_open--;
+}
+
+void Worker::note_output_limit(const std::string& peer, size_t bytes) {
+  uint64_t now = loop_.now_ms();
+  if (now - last_output_limit_log_ms_ >= 1000) {
+    last_output_limit_log_ms_ = now;
+    spdlog::warn("client {} closed: {} bytes of replies not read (clients.output_buffer_limit)",
+                 peer, bytes);
+  }
+}
+
+void Worker::tick() {
+  last_tick_ms_ = steady_ms();
+  closed_sessions_.clear();
+  retired_.clear();
+  router_->tick();
+  uint64_t now = loop_.now_ms();
+  uint64_t idle_ms = static_cast<uint64_t>(config_->clients.idle_timeout.count());
+  if (idle_ms > 0) {
+    std::vector<ClientSession*> idle;
+    for (auto& [ptr, s] : sessions_) {
+      if (s->idle() && now - s->last_activity_ms() > idle_ms) idle.push_back(ptr);
+    }
+    for (ClientSession* s : idle) s->close("idle timeout");
+  }
+  if (metrics_ && now - last_publish_ms_ >= kPublishMs) {
+    last_publish_ms_ = now;
+    metrics_->publish(stats_);
+  }
+  if (state_.config_generation() != config_generation_) {
+    config_generation_ = state_.config_generation();
+    apply_config();
+  }
+}
+
+}  // namespace slotgate::client

@@ -1,0 +1,115 @@
+// client::Worker: one event loop thread. It owns its listener (SO_REUSEPORT, so
+// the kernel spreads connections over workers), its client sessions, its router
+// and backend connections, and its copy of the cluster view. Nothing here is
+// shared with other workers except ServerState and the published view.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "client/server_state.hpp"
+#include "cluster/cluster_view.hpp"
+#include "cluster/topology_feedback.hpp"
+#include "config/config.hpp"
+#include "metrics/worker_stats.hpp"
+#include "net/loop.hpp"
+#include "net/tcp_listener.hpp"
+#include "net/timer.hpp"
+#include "router/router.hpp"
+
+namespace slotgate::metrics {
+class Metrics;
+}
+
+namespace slotgate::client {
+
+class ClientSession;
+
+class Worker {
+ public:
+  Worker(int index, ServerState& state, cluster::TopologyFeedback& feedback,
+         metrics::Metrics* metrics);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Binds the listener (on the calling thread, so bind errors surface at start-up).
+  std::string listen(const config::HostPort& address, bool reuse_port);
+  void start_thread();
+  void join();
+
+  // Thread-safe: hand a new cluster view to this worker.
+  void post_view(std::shared_ptr<const cluster::ClusterView> view);
+  // Thread-safe: stop accepting, let clients finish, close them when idle.
+  void post_drain();
+  // Thread-safe: close everything and stop the loop.
+  void post_stop();
+  // Thread-safe: the configuration changed (SIGHUP).
+  void post_config_changed();
+  // Seconds since the loop last ran its periodic tick (for /healthz).
+  uint64_t ms_since_tick() const;
+  size_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
+  size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+
+  // Loop-thread API used by sessions.
+  net::Loop& loop() { return loop_; }
+  router::Router& router() { return *router_; }
+  ServerState& state() { return state_; }
+  const config::Config& config() const { return *config_; }
+  metrics::WorkerStats& stats() { return stats_; }
+  int index() const { return index_; }
+  void session_closed(ClientSession& session, std::string_view why);
+  // Keeps a closed dedicated connection alive until the next tick (it may be on the stack).
+  void retire(std::unique_ptr<backend::BackendConnection> conn) {
+    retired_.push_back(std::move(conn));
+  }
+  void note_output_limit(const std::string& peer, size_t bytes);
+  // Sessions of this worker (CLIENT LIST shows this worker's clients).
+  template <typename F>
+  void for_each_session(F&& f) {
+    for (auto& [ptr, s] : sessions_) f(*s);
+  }
+
+ private:
+  void on_connection();
+  void on_wake();
+  void tick();
+  void apply_config();
+
+  int index_;
+  ServerState& state_;
+  metrics::Metrics* metrics_;
+  std::shared_ptr<const config::Config> config_;
+  uint64_t config_generation_ = 0;
+  net::Loop loop_;
+  metrics::WorkerStats stats_;
+  std::unique_ptr<router::Router> router_;
+  std::unique_ptr<net::TcpListener> listener_;
+  std::unique_ptr<net::Timer> tick_timer_;
+  std::unique_ptr<net::Async> wake_;
+  std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
+  std::vector<std::unique_ptr<ClientSession>> closed_sessions_;
+  std::vector<std::unique_ptr<backend::BackendConnection>> retired_;
+  std::thread thread_;
+
+  std::mutex mu_;  // guards the posted_* fields
+  std::shared_ptr<const cluster::ClusterView> posted_view_;
+  bool posted_drain_ = false;
+  bool posted_stop_ = false;
+  bool posted_config_ = false;
+
+  bool draining_ = false;
+  uint64_t last_publish_ms_ = 0;
+  uint64_t last_output_limit_log_ms_ = 0;
+  std::atomic<uint64_t> last_tick_ms_{0};
+  std::atomic<size_t> session_count_{0};
+  std::atomic<size_t> in_flight_{0};
+};
+
+}  // namespace slotgate::client

@@ -1,0 +1,46 @@
+// cluster::ControlConnection: a small blocking client for the topology refresher
+// thread (CLUSTER SHARDS, CLUSTER SLOTS, INFO, PING). It runs on its own thread,
+// never on a worker loop, so blocking with a timeout is the simplest correct choice.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "resp/resp2_reader.hpp"
+#include "resp/value.hpp"
+
+namespace slotgate::cluster {
+
+class ControlConnection {
+ public:
+  ControlConnection() = default;
+  ~ControlConnection();
+  ControlConnection(ControlConnection&& other) noexcept;
+  ControlConnection& operator=(ControlConnection&& other) noexcept;
+  ControlConnection(const ControlConnection&) = delete;
+  ControlConnection& operator=(const ControlConnection&) = delete;
+
+  // Connects to a numeric IP (IPv4/IPv6) and authenticates when a password is given.
+  static std::variant<ControlConnection, std::string> open(const std::string& ip, uint16_t port,
+                                                           const std::string& username,
+                                                           const std::string& password,
+                                                           uint64_t timeout_ms);
+  // Sends one command and waits for its reply (an error reply is returned as a Value).
+  std::variant<resp::Value, std::string> command(std::span<const std::string_view> args,
+                                                 uint64_t timeout_ms);
+  bool is_open() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+  resp::Resp2Reader reader_;
+};
+
+// All addresses a name resolves to (a headless Service name gives one per pod), as numeric IPs.
+std::vector<std::string> resolve_all(const std::string& host);
+
+}  // namespace slotgate::cluster

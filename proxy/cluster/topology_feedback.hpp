@@ -1,0 +1,24 @@
+// cluster::TopologyFeedback: what the data path tells the topology refresher.
+// Workers call these from their own threads; implementations must be thread-safe
+// and cheap (they only record the event and wake the refresher).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "cluster/slot.hpp"
+
+namespace slotgate::cluster {
+
+class TopologyFeedback {
+ public:
+  virtual ~TopologyFeedback() = default;
+  // A node answered MOVED: the slot lives elsewhere now. Patch at once, refresh soon.
+  virtual void slot_moved(Slot slot, std::string_view host, uint16_t port) = 0;
+  // A connection to a node was lost or could not be made.
+  virtual void node_unreachable(std::string_view address) = 0;
+  // A node answered CLUSTERDOWN, or a request found no master for its slot.
+  virtual void cluster_degraded() = 0;
+};
+
+}  // namespace slotgate::cluster

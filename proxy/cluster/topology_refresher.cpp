@@ -1,0 +1,324 @@
+#include "cluster/topology_refresher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "cluster/control_connection.hpp"
+
+namespace slotgate::cluster {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+bool split_host_port(std::string_view address, std::string& host, uint16_t& port) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view h = address.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  unsigned p = 0;
+  std::string_view ps = address.substr(colon + 1);
+  auto [ptr, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), p);
+  if (ec != std::errc() || ptr != ps.data() + ps.size() || p == 0 || p > 65535) return false;
+  host.assign(h);
+  port = static_cast<uint16_t>(p);
+  return !host.empty();
+}
+
+// Same slot owners, and the same nodes in the same roles and health.
+bool same_view(const ClusterView& a, const ClusterView& b) {
+  if (!a.same_slot_map(b) || a.nodes().size() != b.nodes().size()) return false;
+  for (size_t i = 0; i < a.nodes().size(); ++i) {
+    const Node& x = a.nodes()[i];
+    const Node& y = b.nodes()[i];
+    if (x.address != y.address || x.id != y.id || x.role != y.role || x.health != y.health) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+TopologyRefresher::TopologyRefresher(RefresherOptions options, Hooks hooks)
+    : options_(std::move(options)), hooks_(std::move(hooks)) {}
+
+TopologyRefresher::~TopologyRefresher() {
+  stop();
+}
+
+void TopologyRefresher::set_credentials(std::string username, std::string password) {
+  std::lock_guard lock(mu_);
+  options_.username = std::move(username);
+  options_.password = std::move(password);
+}
+
+std::shared_ptr<const ClusterView> TopologyRefresher::current() const {
+  std::lock_guard lock(mu_);
+  return view_;
+}
+
+Clock::time_point TopologyRefresher::last_success() const {
+  std::lock_guard lock(mu_);
+  return last_success_;
+}
+
+std::vector<TopologyRefresher::Candidate> TopologyRefresher::candidates() {
+  std::vector<Candidate> out;
+  std::shared_ptr<const ClusterView> view;
+  std::vector<std::string> seeds;
+  std::map<std::string, Clock::time_point> unreachable;
+  {
+    std::lock_guard lock(mu_);
+    view = view_;
+    seeds = options_.seeds;
+    unreachable = unreachable_;
+  }
+  auto add = [&](const std::string& ip, uint16_t port, const std::string& label) {
+    for (const auto& c : out) {
+      if (c.ip == ip && c.port == port) return;
+    }
+    out.push_back({ip, port, label});
+  };
+  // Known nodes first — reachable masters, then replicas — then the seeds, whose
+  // names are resolved again each time (pods of a headless Service change IPs).
+  std::vector<Candidate> later;
+  if (view) {
+    for (int pass = 0; pass < 2; ++pass) {
+      for (const Node& n : view->nodes()) {
+        if (n.health == Health::Failed) continue;
+        bool master = n.role == Role::Master;
+        if ((pass == 0) != master) continue;
+        if (unreachable.count(n.address)) {
+          later.push_back({n.host, n.port, n.address});
+          continue;
+        }
+        for (const auto& ip : resolve_all(n.host)) add(ip, n.port, n.address);
+      }
+    }
+  }
+  for (const auto& seed : seeds) {
+    std::string host;
+    uint16_t port = 0;
+    if (!split_host_port(seed, host, port)) continue;
+    for (const auto& ip : resolve_all(host)) add(ip, port, seed);
+  }
+  for (const auto& c : later) {
+    for (const auto& ip : resolve_all(c.ip)) add(ip, c.port, c.label);
+  }
+  return out;
+}
+
+bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
+  std::string username, password;
+  {
+    std::lock_guard lock(mu_);
+    username = options_.username;
+    password = options_.password;
+  }
+  std::vector<std::string> errors;
+  for (const Candidate& c : candidates()) {
+    auto opened =
+        ControlConnection::open(c.ip, c.port, username, password, options_.connect_timeout_ms);
+    if (auto* e = std::get_if<std::string>(&opened)) {
+      errors.push_back(c.label + ": " + *e);
+      continue;
+    }
+    auto& conn = std::get<ControlConnection>(opened);
+    const std::string_view shards_cmd[] = {"CLUSTER", "SHARDS"};
+    auto reply = conn.command(shards_cmd, options_.command_timeout_ms);
+    if (auto* e = std::get_if<std::string>(&reply)) {
+      errors.push_back(c.label + ": " + *e);
+      continue;
+    }
+    uint64_t version;
+    {
+      std::lock_guard lock(mu_);
+      version = next_version_;
+    }
+    ClusterView::Result result = std::string("no reply");
+    const auto& v = std::get<resp::Value>(reply);
+    if (v.is_error()) {
+      // Older servers have no CLUSTER SHARDS: CLUSTER SLOTS says the same, minus health.
+      const std::string_view slots_cmd[] = {"CLUSTER", "SLOTS"};
+      auto slots = conn.command(slots_cmd, options_.command_timeout_ms);
+      if (auto* e = std::get_if<std::string>(&slots)) {
+        errors.push_back(c.label + ": " + *e);
+        continue;
+      }
+      const auto& sv = std::get<resp::Value>(slots);
+      if (sv.is_error()) {
+        errors.push_back(c.label + ": " + sv.str);
+        continue;
+      }
+      result = ClusterView::from_slots(sv, c.ip, version);
+    } else {
+      result = ClusterView::from_shards(v, c.ip, version);
+    }
+    if (auto* e = std::get_if<std::string>(&result)) {
+      errors.push_back(c.label + ": " + *e);
+      continue;
+    }
+    auto view = std::get<ClusterView::Ptr>(result);
+    if (view->covered_slots() == 0) {
+      errors.push_back(c.label + ": the node knows no slot owners");
+      continue;
+    }
+    // Learn the Redis version the cluster runs, now and then.
+    if (hooks_.redis_version && refreshes_ % 30 == 0) {
+      const std::string_view info_cmd[] = {"INFO", "SERVER"};
+      auto info = conn.command(info_cmd, options_.command_timeout_ms);
+      if (auto* iv = std::get_if<resp::Value>(&info); iv != nullptr && !iv->is_error()) {
+        size_t pos = iv->str.find("redis_version:");
+        if (pos != std::string::npos) {
+          size_t end = iv->str.find_first_of("\r\n", pos);
+          hooks_.redis_version(iv->str.substr(pos + 14, end - pos - 14));
+        }
+      }
+    }
+    refreshes_++;
+    {
+      std::lock_guard lock(mu_);
+      last_success_ = Clock::now();
+      // A node reported unreachable that is no longer a master of any slot (or was
+      // the node that just answered) needs no more fast refreshes.
+      for (auto it = unreachable_.begin(); it != unreachable_.end();) {
+        auto idx = view->find_by_address(it->first);
+        bool owns = false;
+        if (idx) {
+          for (uint16_t m : view->master_indices()) owns = owns || m == *idx;
+        }
+        bool answered = it->first == make_address(c.ip, c.port);
+        if (!owns || answered || Clock::now() - it->second > std::chrono::seconds(60)) {
+          it = unreachable_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      degraded_hint_ = false;
+      if (!view_ || !same_view(*view_, *view)) {
+        next_version_++;
+        spdlog::info("cluster topology ({}): {}", trigger, view->describe());
+        publish_locked(view);
+      }
+    }
+    if (hooks_.refreshed) hooks_.refreshed(trigger, true);
+    return true;
+  }
+  error.clear();
+  for (const auto& e : errors) {
+    if (!error.empty()) error += "; ";
+    error += e;
+  }
+  if (errors.empty()) error = "no seed address could be resolved";
+  if (hooks_.refreshed) hooks_.refreshed(trigger, false);
+  return false;
+}
+
+void TopologyRefresher::publish_locked(std::shared_ptr<const ClusterView> view) {
+  view_ = std::move(view);
+  if (hooks_.publish) hooks_.publish(view_);
+}
+
+std::string TopologyRefresher::load_initial() {
+  std::string error;
+  if (refresh("startup", error)) return {};
+  return error;
+}
+
+bool TopologyRefresher::degraded_locked() const {
+  if (!view_ || !view_->covers_all_slots() || degraded_hint_) return true;
+  for (const auto& [addr, since] : unreachable_) {
+    auto idx = view_->find_by_address(addr);
+    if (!idx) continue;
+    for (uint16_t m : view_->master_indices()) {
+      if (m == *idx) return true;
+    }
+  }
+  return false;
+}
+
+void TopologyRefresher::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void TopologyRefresher::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void TopologyRefresher::run() {
+  std::string last_error;
+  for (;;) {
+    std::string trigger;
+    {
+      std::unique_lock lock(mu_);
+      uint64_t wait_ms =
+          degraded_locked() ? options_.fast_interval_ms : options_.refresh_interval_ms;
+      cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                   [this] { return stopping_ || !pending_trigger_.empty(); });
+      if (stopping_) return;
+      trigger = pending_trigger_.empty() ? (degraded_locked() ? "degraded" : "periodic")
+                                         : pending_trigger_;
+      pending_trigger_.clear();
+    }
+    std::string error;
+    bool ok = refresh(trigger, error);
+    {
+      // At most ten refreshes a second however many reports arrive.
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
+      if (stopping_) return;
+    }
+    if (!ok) {
+      if (error != last_error) spdlog::warn("topology refresh failed: {}", error);
+      last_error = error;
+      std::lock_guard lock(mu_);
+      degraded_hint_ = true;
+    } else {
+      last_error.clear();
+    }
+  }
+}
+
+void TopologyRefresher::slot_moved(Slot slot, std::string_view host, uint16_t port) {
+  std::string address = make_address(host, port);
+  {
+    std::lock_guard lock(mu_);
+    if (view_) {
+      uint16_t owner = view_->master_of(slot);
+      bool already = owner != ClusterView::kNoNode && view_->node(owner).address == address;
+      if (!already) {
+        // Patch the one slot now so every worker stops paying the redirect; the
+        // full refresh below brings in whatever else changed.
+        publish_locked(view_->with_slot_moved(slot, host, port, next_version_++));
+      }
+    }
+    if (pending_trigger_.empty()) pending_trigger_ = "moved";
+  }
+  cv_.notify_all();
+}
+
+void TopologyRefresher::node_unreachable(std::string_view address) {
+  {
+    std::lock_guard lock(mu_);
+    unreachable_.emplace(std::string(address), Clock::now());
+    if (pending_trigger_.empty()) pending_trigger_ = "node_unreachable";
+  }
+  cv_.notify_all();
+}
+
+void TopologyRefresher::cluster_degraded() {
+  {
+    std::lock_guard lock(mu_);
+    degraded_hint_ = true;
+    if (pending_trigger_.empty()) pending_trigger_ = "clusterdown";
+  }
+  cv_.notify_all();
+}
+
+}  // namespace slotgate::cluster

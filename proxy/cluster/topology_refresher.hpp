@@ -1,0 +1,84 @@
+// cluster::TopologyRefresher: the control thread that knows the cluster. It loads
+// the topology from the seeds (CLUSTER SHARDS, falling back to CLUSTER SLOTS),
+// refreshes it periodically, at once when the data path reports a MOVED, a lost
+// node or CLUSTERDOWN, and every fast_interval while some slot's master is
+// unreachable — and publishes each new immutable ClusterView to the workers.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/cluster_view.hpp"
+#include "cluster/topology_feedback.hpp"
+
+namespace slotgate::cluster {
+
+struct RefresherOptions {
+  std::vector<std::string> seeds;  // "host:port"; DNS names are re-resolved at every use
+  std::string username;
+  std::string password;
+  uint64_t refresh_interval_ms = 10000;
+  uint64_t fast_interval_ms = 200;
+  uint64_t connect_timeout_ms = 1000;
+  uint64_t command_timeout_ms = 2000;
+};
+
+class TopologyRefresher final : public TopologyFeedback {
+ public:
+  struct Hooks {
+    std::function<void(std::shared_ptr<const ClusterView>)> publish;   // to every worker
+    std::function<void(std::string_view trigger, bool ok)> refreshed;  // metrics
+    std::function<void(std::string version)> redis_version;            // INFO server
+  };
+  TopologyRefresher(RefresherOptions options, Hooks hooks);
+  ~TopologyRefresher() override;
+
+  // Synchronous first load (start-up). Returns an error text when no seed answered.
+  std::string load_initial();
+  void start();
+  void stop();
+  void set_credentials(std::string username, std::string password);
+  std::shared_ptr<const ClusterView> current() const;
+  std::chrono::steady_clock::time_point last_success() const;
+
+  // TopologyFeedback (called from worker threads)
+  void slot_moved(Slot slot, std::string_view host, uint16_t port) override;
+  void node_unreachable(std::string_view address) override;
+  void cluster_degraded() override;
+
+ private:
+  struct Candidate {
+    std::string ip;
+    uint16_t port;
+    std::string label;  // what we log: the seed name or the node address
+  };
+  bool refresh(std::string_view trigger, std::string& error);
+  std::vector<Candidate> candidates();
+  void publish_locked(std::shared_ptr<const ClusterView> view);
+  bool degraded_locked() const;
+  void run();
+
+  RefresherOptions options_;
+  Hooks hooks_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<const ClusterView> view_;
+  uint64_t next_version_ = 1;
+  std::string pending_trigger_;
+  std::map<std::string, std::chrono::steady_clock::time_point> unreachable_;
+  std::chrono::steady_clock::time_point last_success_{};
+  bool degraded_hint_ = false;
+  bool stopping_ = false;
+  uint64_t refreshes_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace slotgate::cluster

@@ -1,0 +1,207 @@
+// slotgate: wiring. Builds the configuration, the topology refresher, one worker
+// (event loop + listener + router) per core and the admin HTTP server, then
+// waits for signals: SIGTERM/SIGINT drain and exit (a second one exits at once),
+// SIGHUP reloads what can change safely.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+#include "admin/admin_server.hpp"
+#include "client/server_state.hpp"
+#include "client/worker.hpp"
+#include "cluster/topology_refresher.hpp"
+#include "config/command_line.hpp"
+#include "config/reload_plan.hpp"
+#include "metrics/metrics.hpp"
+#include "net/loop.hpp"
+#include "net/timer.hpp"
+
+using namespace slotgate;
+
+namespace {
+
+void setup_logging(const config::LogConfig& log) {
+  static bool created = false;
+  if (!created) {
+    auto logger = spdlog::stderr_color_mt("slotgate");
+    spdlog::set_default_logger(logger);
+    created = true;
+  }
+  switch (log.level) {
+    case config::LogLevel::Trace: spdlog::set_level(spdlog::level::trace); break;
+    case config::LogLevel::Debug: spdlog::set_level(spdlog::level::debug); break;
+    case config::LogLevel::Info: spdlog::set_level(spdlog::level::info); break;
+    case config::LogLevel::Warn: spdlog::set_level(spdlog::level::warn); break;
+    case config::LogLevel::Error: spdlog::set_level(spdlog::level::err); break;
+  }
+  if (log.format == config::LogFormat::Json) {
+    // One JSON object per line; the message is escaped by spdlog's %v only for
+    // quotes we never emit in our own log texts' keys.
+    spdlog::set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","logger":"%n","thread":%t,"msg":"%v"})");
+  } else {
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  }
+}
+
+cluster::RefresherOptions refresher_options(const config::Config& cfg) {
+  cluster::RefresherOptions o;
+  for (const auto& s : cfg.cluster.seeds) o.seeds.push_back(s.to_string());
+  o.username = cfg.cluster.username;
+  o.password = cfg.cluster.password;
+  o.refresh_interval_ms = static_cast<uint64_t>(cfg.cluster.refresh_interval.count());
+  o.connect_timeout_ms = static_cast<uint64_t>(cfg.cluster.connect_timeout.count());
+  o.command_timeout_ms = std::max<uint64_t>(
+      static_cast<uint64_t>(cfg.cluster.command_timeout.count()), 1000);
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = config::from_command_line(argc, argv, SLOTGATE_VERSION);
+  if (auto* exit = std::get_if<config::Exit>(&parsed)) {
+    if (!exit->out.empty()) std::fputs(exit->out.c_str(), stdout);
+    if (!exit->err.empty()) std::fputs(exit->err.c_str(), stderr);
+    return exit->code;
+  }
+  auto cfg = std::make_shared<const config::Config>(std::get<config::Config>(parsed));
+  setup_logging(cfg->log);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  client::ServerState state(cfg);
+  metrics::Metrics metrics;
+  const unsigned worker_count = cfg->effective_workers();
+  std::vector<std::unique_ptr<client::Worker>> workers;
+
+  cluster::TopologyRefresher::Hooks hooks;
+  hooks.publish = [&workers, &metrics](std::shared_ptr<const cluster::ClusterView> view) {
+    size_t masters = view->master_indices().size();
+    metrics.set_view(view->version(), view->covered_slots(), masters,
+                     view->nodes().size() - std::min(view->nodes().size(), masters));
+    for (auto& w : workers) w->post_view(view);
+  };
+  hooks.refreshed = [&metrics](std::string_view trigger, bool ok) {
+    metrics.topology_refresh(trigger, ok);
+  };
+  hooks.redis_version = [&state](std::string v) { state.set_redis_version(std::move(v)); };
+  cluster::TopologyRefresher refresher(refresher_options(*cfg), hooks);
+
+  for (unsigned i = 0; i < worker_count; ++i) {
+    workers.push_back(std::make_unique<client::Worker>(static_cast<int>(i), state, refresher, &metrics));
+    std::string err = workers.back()->listen(cfg->listen, /*reuse_port=*/true);
+    if (!err.empty()) {
+      spdlog::critical("{}", err);
+      return 1;
+    }
+  }
+
+  if (std::string err = refresher.load_initial(); !err.empty()) {
+    // Keep running: requests wait (up to failover_hold) and readiness stays false
+    // until a seed answers.
+    spdlog::warn("could not load the cluster topology yet: {}", err);
+  }
+  refresher.start();
+
+  std::unique_ptr<admin::AdminServer> admin_server;
+  if (cfg->admin.listen) {
+    admin::AdminHooks ah;
+    ah.current_view = [&refresher] { return refresher.current(); };
+    ah.loops_responsive = [&workers] {
+      for (auto& w : workers) {
+        if (w->ms_since_tick() > 2000) return false;
+      }
+      return true;
+    };
+    ah.ready = [&refresher, &state] {
+      auto v = refresher.current();
+      // A failover hold does not make slotgate unready: clients keep their
+      // connections and held requests complete when the new master is known.
+      return !state.draining.load() && v != nullptr && v->covers_all_slots();
+    };
+    ah.metrics = &metrics;
+    auto started = admin::AdminServer::start(*cfg->admin.listen, ah);
+    if (auto* err = std::get_if<std::string>(&started)) {
+      spdlog::critical("admin server: {}", *err);
+      return 1;
+    }
+    admin_server = std::move(std::get<std::unique_ptr<admin::AdminServer>>(started));
+  }
+
+  for (auto& w : workers) w->start_thread();
+  spdlog::info("slotgate {} listening on {} with {} worker(s); admin on {}", SLOTGATE_VERSION,
+               cfg->listen.to_string(), worker_count,
+               cfg->admin.listen ? cfg->admin.listen->to_string() : std::string("(disabled)"));
+
+  // The main thread only waits for signals and runs the drain.
+  net::Loop loop;
+  bool draining = false;
+  bool stopped = false;
+  std::chrono::steady_clock::time_point drain_deadline;
+  auto stop_all = [&] {
+    if (stopped) return;
+    stopped = true;
+    for (auto& w : workers) w->post_stop();
+    loop.stop();
+  };
+  auto begin_drain = [&] {
+    if (draining) {
+      spdlog::warn("second termination signal: exiting now");
+      stop_all();
+      return;
+    }
+    draining = true;
+    state.draining = true;
+    metrics.set_draining(true);
+    drain_deadline = std::chrono::steady_clock::now() + state.config()->shutdown_grace;
+    spdlog::info("draining: no new connections; waiting up to {} ms for clients to finish",
+                 state.config()->shutdown_grace.count());
+    for (auto& w : workers) w->post_drain();
+  };
+  net::Signal sigterm(loop, SIGTERM, begin_drain);
+  net::Signal sigint(loop, SIGINT, begin_drain);
+  net::Signal sighup(loop, SIGHUP, [&] {
+    auto next = config::from_command_line(argc, argv, SLOTGATE_VERSION);
+    if (auto* exit = std::get_if<config::Exit>(&next)) {
+      spdlog::error("SIGHUP: configuration not reloaded: {}", exit->err.empty() ? exit->out : exit->err);
+      return;
+    }
+    auto next_cfg = std::make_shared<const config::Config>(std::get<config::Config>(next));
+    auto plan = config::plan_reload(*state.config(), *next_cfg);
+    if (plan.empty()) {
+      spdlog::info("SIGHUP: configuration unchanged");
+      return;
+    }
+    for (const auto& line : plan.applied) spdlog::info("SIGHUP: applied {}", line);
+    for (const auto& line : plan.need_restart) {
+      spdlog::warn("SIGHUP: {} needs a restart to take effect", line);
+    }
+    setup_logging(next_cfg->log);
+    refresher.set_credentials(next_cfg->cluster.username, next_cfg->cluster.password);
+    state.set_config(next_cfg);
+  });
+  net::Timer watchdog(loop);
+  watchdog.start(100, 100, [&] {
+    if (!draining) return;
+    size_t open = 0;
+    for (auto& w : workers) open += w->session_count();
+    if (open == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
+      if (open > 0) spdlog::warn("shutdown grace over: closing {} client connection(s)", open);
+      stop_all();
+    }
+  });
+  loop.run();
+
+  for (auto& w : workers) w->join();
+  refresher.stop();
+  if (admin_server) admin_server->stop();
+  workers.clear();
+  spdlog::info("slotgate stopped");
+  return 0;
+}

@@ -1,0 +1,421 @@
+#include "router/router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "commands/command_table.hpp"
+#include "metrics/worker_stats.hpp"
+#include "net/loop.hpp"
+#include "resp/redirect.hpp"
+#include "resp/reply_writer.hpp"
+
+namespace slotgate::router {
+
+namespace {
+constexpr int kMaxReadRetries = 3;
+
+bool starts_with_word(std::string_view text, std::string_view word) {
+  return text.size() >= word.size() && text.compare(0, word.size(), word) == 0 &&
+         (text.size() == word.size() || text[word.size()] == ' ');
+}
+
+std::string_view error_text_of(std::string_view frame) {
+  // "-CODE message\r\n" -> "CODE message"
+  if (frame.size() < 3) return {};
+  return frame.substr(1, frame.size() - 3);
+}
+}  // namespace
+
+Router::Router(net::Loop& loop, RouterOptions options, backend::Credentials creds,
+               metrics::WorkerStats& stats, cluster::TopologyFeedback& feedback)
+    : loop_(loop),
+      options_(options),
+      creds_(creds),
+      stats_(stats),
+      feedback_(feedback),
+      backends2_(loop, creds, *this, backend::PoolOptions{options.connect_timeout_ms, 100, 1000, 2}),
+      backends3_(loop, creds, *this, backend::PoolOptions{options.connect_timeout_ms, 100, 1000, 3}) {
+  key_scratch_.reserve(64);
+}
+
+Router::~Router() { shutdown(); }
+
+void Router::shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  backends2_.close_all("slotgate is shutting down");
+  backends3_.close_all("slotgate is shutting down");
+  while (!held_.empty()) {
+    Request* r = held_.front();
+    held_.pop_front();
+    fail_request(r, "ERR slotgate is shutting down");
+  }
+}
+
+void Router::set_view(std::shared_ptr<const cluster::ClusterView> view) {
+  view_ = std::move(view);
+  masters_ = view_ ? view_->master_indices() : std::vector<uint16_t>{};
+  scan_order_.clear();
+  if (view_) {
+    std::vector<int> first_slot(view_->nodes().size(), -1);
+    for (int s = 0; s < cluster::kSlotCount; ++s) {
+      uint16_t owner = view_->master_of(static_cast<cluster::Slot>(s));
+      if (owner != cluster::ClusterView::kNoNode && first_slot[owner] < 0) {
+        first_slot[owner] = s;
+        scan_order_.push_back(owner);
+      }
+    }
+  }
+  retry_held();
+}
+
+const std::string* Router::any_master() {
+  if (!view_ || masters_.empty()) return nullptr;
+  // Round-robin over masters, skipping those this worker cannot reach right now.
+  for (size_t i = 0; i < masters_.size(); ++i) {
+    const std::string& addr = view_->node(masters_[next_master_++ % masters_.size()]).address;
+    if (!backends2_.is_down(addr) && !backends3_.is_down(addr)) return &addr;
+  }
+  return nullptr;
+}
+
+void Router::submit(Request* req, std::span<const std::string_view> args) {
+  const commands::CommandSpec& spec = *req->spec;
+  req->read_only = spec.has(commands::kReadOnly) && !spec.has(commands::kWrite);
+  key_scratch_.clear();
+  if (!commands::key_positions(spec, args, key_scratch_,
+                               commands::KeySearch::KeysAndShardChannels)) {
+    // The arguments are malformed in a way that hides the keys; any master gives
+    // the client the exact error Redis would.
+    key_scratch_.clear();
+  }
+  if (spec.routing == commands::Routing::Scan) {
+    scan(req, args);
+    return;
+  }
+  if (key_scratch_.empty()) {
+    if (spec.routing == commands::Routing::AllMasters) {
+      broadcast(req);
+      return;
+    }
+    req->keyed = false;
+    dispatch(req);
+    return;
+  }
+  cluster::Slot slot = cluster::key_slot(args[key_scratch_[0]]);
+  bool one_slot = true;
+  for (size_t i = 1; i < key_scratch_.size(); ++i) {
+    if (cluster::key_slot(args[key_scratch_[i]]) != slot) {
+      one_slot = false;
+      break;
+    }
+  }
+  if (one_slot) {
+    req->keyed = true;
+    req->slot = slot;
+    dispatch(req);
+    return;
+  }
+  if (spec.routing == commands::Routing::Split) {
+    split_by_slot(req, args, key_scratch_);
+    return;
+  }
+  fail_request(req, "CROSSSLOT Keys in request don't hash to the same slot");
+}
+
+void Router::dispatch(Request* req) {
+  if (shutting_down_) {
+    fail_request(req, "ERR slotgate is shutting down");
+    return;
+  }
+  const std::string* address = nullptr;
+  if (!req->target.empty()) {
+    address = &req->target;
+  } else if (!view_) {
+    hold(req, "no cluster topology loaded yet");
+    return;
+  } else if (req->keyed) {
+    uint16_t owner = view_->master_of(req->slot);
+    if (owner == cluster::ClusterView::kNoNode) {
+      feedback_.cluster_degraded();
+      hold(req, "no master owns the slot");
+      return;
+    }
+    address = &view_->node(owner).address;
+  } else {
+    address = any_master();
+    if (address == nullptr) {
+      hold(req, "no reachable master");
+      return;
+    }
+  }
+  backend::BackendPool& pool = backends(req->protocol);
+  if (pool.auth_failed(*address)) {
+    fail_request(req, fmt::format("ERR slotgate cannot authenticate to cluster node {}: check "
+                                  "cluster.username/cluster.password (REDIS_USERNAME/REDIS_PASSWORD)",
+                                  *address));
+    return;
+  }
+  backend::BackendConnection* conn =
+      req->dedicated ? req->dedicated->dedicated_connection(*address, req->protocol)
+                     : pool.get(*address);
+  if (conn == nullptr) {
+    feedback_.node_unreachable(*address);
+    req->target.clear();
+    req->asking = false;
+    hold(req, "master unreachable");
+    return;
+  }
+  conn->send(req);
+}
+
+void Router::hold(Request* req, std::string_view why) {
+  uint64_t now = loop_.now_ms();
+  if (req->held_since_ms == 0) {
+    req->held_since_ms = now;
+    stats_.held_requests++;
+  }
+  if (req->deadline_ms == 0) req->deadline_ms = now + options_.failover_hold_ms;
+  if (now >= req->deadline_ms || held_.size() >= options_.hold_queue_limit) {
+    stats_.held_expired++;
+    double waited = static_cast<double>(now - req->held_since_ms) / 1000.0;
+    std::string msg =
+        req->keyed ? fmt::format("CLUSTERDOWN slot {} has no reachable master ({}); waited {:.1f}s",
+                                 req->slot, why, waited)
+                   : fmt::format("CLUSTERDOWN the cluster is not reachable ({}); waited {:.1f}s",
+                                 why, waited);
+    if (held_.size() >= options_.hold_queue_limit && now < req->deadline_ms) {
+      msg = fmt::format("CLUSTERDOWN too many requests waiting for a master ({} held)",
+                        held_.size());
+    }
+    fail_request(req, msg);
+    return;
+  }
+  req->state = backend::RequestState::Held;
+  held_.push_back(req);
+}
+
+void Router::retry_held() {
+  if (held_.empty()) return;
+  std::deque<Request*> batch;
+  batch.swap(held_);
+  for (Request* r : batch) {
+    bool gone = r->orphaned || (r->parent != nullptr && r->parent->orphaned);
+    if (gone) {
+      complete(r, "-ERR client gone\r\n");
+      continue;
+    }
+    dispatch(r);
+  }
+}
+
+void Router::tick() {
+  for (auto* pool : {&backends2_, &backends3_}) {
+    pool->collect();
+    pool->check_timeouts(loop_.now_ms(), options_.command_timeout_ms);
+  }
+  retry_held();
+}
+
+void Router::fail_request(Request* req, std::string_view error_text) {
+  // Errors are off the hot path; a local buffer keeps re-entrant completion simple.
+  std::string reply;
+  resp::append_error(reply, error_text);
+  complete(req, reply);
+}
+
+void Router::complete(Request* req, std::string_view reply) {
+  if (req->held_since_ms != 0) {
+    stats_.held_time.observe(static_cast<double>(loop_.now_ms() - req->held_since_ms) / 1000.0);
+    req->held_since_ms = 0;
+  }
+  if (req->parent != nullptr) {
+    on_part_done(req, reply);
+    return;
+  }
+  if (req->orphaned || req->sink == nullptr) {
+    pool_.release(req);
+    return;
+  }
+  req->state = backend::RequestState::Done;
+  req->sink->deliver(req, reply);
+}
+
+void Router::abandon(Request* req) {
+  req->orphaned = true;
+  req->sink = nullptr;
+  if (req->state == backend::RequestState::Done || req->state == backend::RequestState::Queued) {
+    pool_.release(req);
+  }
+}
+
+bool Router::redirect(Request* req, std::string_view error_text, const std::string& from) {
+  auto r = resp::parse_redirect(error_text);
+  if (!r) return false;
+  if (req->redirects >= options_.max_redirects) {
+    fail_request(req, fmt::format("ERR too many cluster redirections for slot {} (last: {})",
+                                  r->slot, error_text));
+    return true;
+  }
+  req->redirects++;
+  std::string host(r->host);
+  if (host.empty()) {
+    // Redis sends ":port" when it does not know the node's address: same host as the sender.
+    std::string from_host;
+    uint16_t from_port = 0;
+    backend::split_address(from, from_host, from_port);
+    host = from_host;
+  }
+  req->target = cluster::make_address(host, r->port);
+  if (r->ask) {
+    // ASK: this one command goes to the importing node, preceded by ASKING on
+    // the same connection; the slot map is not changed.
+    stats_.ask++;
+    req->asking = true;
+  } else {
+    stats_.moved++;
+    req->asking = false;
+    feedback_.slot_moved(r->slot, host, r->port);
+  }
+  dispatch(req);
+  return true;
+}
+
+void Router::on_backend_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
+                              backend::BackendConnection& from) {
+  req->target.clear();
+  bool asked = req->asking;
+  req->asking = false;
+  if (!req->absorbed_error.empty()) {
+    // A transaction whose MULTI or queued commands were refused: EXEC answered
+    // EXECABORT. If the node sent us elsewhere (the slot moved, a failover), the
+    // transaction never ran, so it can go again to the right node — unless it
+    // depended on WATCH, whose guard lived on this connection: then it is
+    // reported aborted, as Redis reports a WATCH whose keys changed.
+    std::string err = std::move(req->absorbed_error);
+    req->absorbed_error.clear();
+    bool redirect_err = starts_with_word(err, "MOVED") || starts_with_word(err, "ASK");
+    bool transient = starts_with_word(err, "TRYAGAIN") || starts_with_word(err, "CLUSTERDOWN") ||
+                     starts_with_word(err, "LOADING") || starts_with_word(err, "MASTERDOWN");
+    if (redirect_err || transient) {
+      if (req->dedicated != nullptr) {
+        std::string null_reply;
+        resp::append_null_array(null_reply, req->protocol);
+        complete(req, null_reply);
+        return;
+      }
+      req->absorb_replies = req->absorb_count;
+      if (redirect_err && redirect(req, err, from.address())) return;
+      if (transient) {
+        uint64_t now = loop_.now_ms();
+        if (req->deadline_ms == 0) req->deadline_ms = now + options_.failover_hold_ms;
+        stats_.retries++;
+        hold(req, "transaction refused by a node in transition");
+        return;
+      }
+    }
+  }
+  if (info.is_error()) {
+    std::string_view text = error_text_of(frame);
+    if (starts_with_word(text, "MOVED") || starts_with_word(text, "ASK")) {
+      if (redirect(req, text, from.address())) return;
+    } else if (starts_with_word(text, "TRYAGAIN") || starts_with_word(text, "LOADING") ||
+               starts_with_word(text, "CLUSTERDOWN") || starts_with_word(text, "MASTERDOWN")) {
+      // Transient cluster states (resharding of a multi-key slot, a node loading
+      // its data, a failover in progress): the command was not executed, so it
+      // is retried until the request's deadline.
+      if (starts_with_word(text, "TRYAGAIN")) {
+        stats_.tryagain++;
+      } else if (starts_with_word(text, "LOADING")) {
+        stats_.loading++;
+      } else {
+        stats_.clusterdown++;
+        feedback_.cluster_degraded();
+      }
+      if (asked) req->target.clear();
+      uint64_t now = loop_.now_ms();
+      if (req->deadline_ms == 0) req->deadline_ms = now + options_.failover_hold_ms;
+      if (now < req->deadline_ms) {
+        stats_.retries++;
+        req->state = backend::RequestState::Held;
+        if (req->held_since_ms == 0) req->held_since_ms = now;
+        held_.push_back(req);
+        return;
+      }
+    } else if (starts_with_word(text, "NOAUTH")) {
+      fail_request(req, fmt::format("ERR cluster node {} requires authentication: set "
+                                    "cluster.password (or REDIS_PASSWORD) for slotgate",
+                                    from.address()));
+      return;
+    }
+  }
+  complete(req, frame);
+}
+
+void Router::on_backend_lost(Request* req, Loss loss, std::string_view why) {
+  std::string address = req->target;
+  req->target.clear();
+  req->asking = false;
+  bool gone = req->orphaned || (req->parent != nullptr && req->parent->orphaned);
+  if (gone) {
+    complete(req, "-ERR client gone\r\n");
+    return;
+  }
+  switch (loss) {
+    case Loss::AuthFailed:
+      fail_request(req, fmt::format("ERR slotgate cannot authenticate to the cluster ({}): check "
+                                    "cluster.username/cluster.password (REDIS_USERNAME/REDIS_PASSWORD)",
+                                    why));
+      return;
+    case Loss::Unwritten:
+      // Never left slotgate: route it again (to a new master, or held until there is one).
+      dispatch(req);
+      return;
+    case Loss::Written:
+      if (req->read_only && req->retries < kMaxReadRetries) {
+        req->retries++;
+        stats_.retries++;
+        dispatch(req);
+        return;
+      }
+      stats_.outcome_unknown++;
+      fail_request(req, fmt::format("ERR outcome unknown: the connection to the master was lost "
+                                    "({}) before it answered; the command may or may not have been "
+                                    "applied",
+                                    why));
+      return;
+  }
+}
+
+std::unique_ptr<backend::BackendConnection> Router::open_dedicated(const std::string& address,
+                                                                 int protocol) {
+  std::string host;
+  uint16_t port = 0;
+  if (!backend::split_address(address, host, port)) return nullptr;
+  std::string ip = backend::resolve_host(host);
+  if (ip.empty()) return nullptr;
+  return std::make_unique<backend::BackendConnection>(loop_, address, ip, port, creds_, *this,
+                                                      options_.connect_timeout_ms, protocol);
+}
+
+void Router::on_backend_closed(backend::BackendConnection& conn, std::string_view why,
+                               bool auth_failed) {
+  if (conn.closed_by_owner()) return;
+  stats_.count_backend_error(conn.address(), auth_failed ? "auth" : "connection");
+  if (!shutting_down_) {
+    if (auth_failed) {
+      spdlog::error("cluster node {}: {}", conn.address(), why);
+    } else {
+      spdlog::warn("connection to cluster node {} lost: {}", conn.address(), why);
+    }
+    feedback_.node_unreachable(conn.address());
+  }
+  backends(conn.protocol()).closed(conn, conn.ever_ready(), auth_failed);
+}
+
+void Router::on_backend_ready(backend::BackendConnection& conn) {
+  stats_.count_backend_reconnect(conn.address());
+}
+
+}  // namespace slotgate::router

@@ -1,0 +1,134 @@
+// router::Router: the per-worker brain of the data path. It turns a client
+// command into one or more backend requests (keyed, any-node, split per slot or
+// broadcast to every master), follows MOVED/ASK, retries TRYAGAIN/LOADING/
+// CLUSTERDOWN inside the request's deadline, holds requests while their slot has
+// no reachable master (failover hold), and decides what happens to requests on a
+// lost connection: re-route when it is safe, "outcome unknown" when it is not.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/backend_pool.hpp"
+#include "backend/request.hpp"
+#include "cluster/cluster_view.hpp"
+#include "cluster/topology_feedback.hpp"
+
+namespace slotgate::net {
+class Loop;
+class Timer;
+}  // namespace slotgate::net
+namespace slotgate::metrics {
+struct WorkerStats;
+}
+
+namespace slotgate::router {
+
+using backend::Request;
+
+struct RouterOptions {
+  uint64_t failover_hold_ms = 20000;
+  uint64_t command_timeout_ms = 5000;
+  uint64_t connect_timeout_ms = 1000;
+  size_t hold_queue_limit = 10000;
+  int max_redirects = 5;
+};
+
+class Router final : public backend::BackendEvents {
+ public:
+  Router(net::Loop& loop, RouterOptions options, backend::Credentials creds,
+         metrics::WorkerStats& stats, cluster::TopologyFeedback& feedback);
+  ~Router() override;
+
+  void set_view(std::shared_ptr<const cluster::ClusterView> view);
+  const cluster::ClusterView* view() const { return view_.get(); }
+  backend::RequestPool& pool() { return pool_; }
+  // A connection owned by a session (WATCH, blocking commands, Pub/Sub), with the
+  // router as its event handler. Null when the address cannot be used.
+  std::unique_ptr<backend::BackendConnection> open_dedicated(const std::string& address,
+                                                             int protocol);
+  void set_credentials(const backend::Credentials& creds) {
+    creds_ = creds;
+    backends2_.set_credentials(creds);
+    backends3_.set_credentials(creds);
+  }
+  void set_options(const RouterOptions& options) { options_ = options; }
+
+  // Routes a parsed command. `req` has spec, sink and wire set; args are views
+  // into the client's buffer, valid only during the call. The answer arrives
+  // through req->sink (possibly synchronously, e.g. CROSSSLOT).
+  void submit(Request* req, std::span<const std::string_view> args);
+  // Sends req to every master and merges the replies by req->spec's merge (or req->post).
+  void submit_broadcast(Request* req) { broadcast(req); }
+  // Sends req to the master owning `slot` (CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT).
+  void submit_to_slot(Request* req, cluster::Slot slot) {
+    req->keyed = true;
+    req->slot = slot;
+    dispatch(req);
+  }
+  // Sends req (spec, wire, slot/keyed set) to the master that owns its slot now.
+  void dispatch(Request* req);
+  // Completes req with an error reply text (no leading '-', no CRLF).
+  void fail_request(Request* req, std::string_view error_text);
+  // Completes req with raw reply bytes.
+  void complete(Request* req, std::string_view reply);
+  // The client went away: `req` is reclaimed as soon as nothing refers to it.
+  void abandon(Request* req);
+  // Periodic duties (holds, timeouts); called by the worker's timer.
+  void tick();
+  void shutdown();
+  size_t held() const { return held_.size(); }
+
+  // backend::BackendEvents
+  void on_backend_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
+                        backend::BackendConnection& from) override;
+  void on_backend_lost(Request* req, Loss loss, std::string_view why) override;
+  void on_backend_closed(backend::BackendConnection& conn, std::string_view why,
+                         bool auth_failed) override;
+  void on_backend_ready(backend::BackendConnection& conn) override;
+
+ private:
+  void hold(Request* req, std::string_view why);
+  void retry_held();
+  void on_part_done(Request* part, std::string_view reply);
+  void finish_split(Request* parent);
+  // split_request.cpp: multi-key commands across slots, and broadcasts to every master.
+  void split_by_slot(Request* parent, std::span<const std::string_view> args,
+                     std::span<const uint32_t> key_indices);
+  void broadcast(Request* parent);
+  // scan.cpp: SCAN walks the masters one after the other behind one cursor.
+  void scan(Request* req, std::span<const std::string_view> args);
+  void finish_scan(Request* parent);
+  void finish_info(Request* parent);
+  // Masters in order of the first slot they own: the order SCAN walks them in.
+  // It only changes when slots move, so cursors survive refreshes and failovers.
+  std::vector<uint16_t> scan_order_;
+  Request* new_part(Request* parent, uint32_t index);
+  bool redirect(Request* req, std::string_view error_text, const std::string& from_address);
+  const std::string* any_master();
+
+  net::Loop& loop_;
+  RouterOptions options_;
+  backend::Credentials creds_;
+  metrics::WorkerStats& stats_;
+  cluster::TopologyFeedback& feedback_;
+  // One pool per client protocol (index 0: RESP2, 1: RESP3).
+  backend::BackendPool backends2_;
+  backend::BackendPool backends3_;
+  backend::BackendPool& backends(int protocol) { return protocol == 3 ? backends3_ : backends2_; }
+  backend::RequestPool pool_;
+  std::shared_ptr<const cluster::ClusterView> view_;
+  std::vector<uint16_t> masters_;  // master node indices of view_
+  size_t next_master_ = 0;
+  std::deque<Request*> held_;
+  std::vector<uint32_t> key_scratch_;
+  std::string scratch_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace slotgate::router
