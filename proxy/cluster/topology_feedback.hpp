@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "cluster/slot.hpp"
@@ -19,6 +20,9 @@ class TopologyFeedback {
   virtual void node_unreachable(std::string_view address) = 0;
   // A node answered CLUSTERDOWN, or a request found no master for its slot.
   virtual void cluster_degraded() = 0;
+  // Non-empty when no topology can be loaded for a reason waiting will not fix
+  // (the cluster rejects slotgate's credentials): requests fail at once with it.
+  virtual std::string fatal_error() const { return {}; }
 };
 
 }  // namespace slotgate::cluster

@@ -196,6 +196,7 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
         }
       }
       degraded_hint_ = false;
+      fatal_error_.clear();
       if (!view_ || !same_view(*view_, *view)) {
         next_version_++;
         spdlog::info("cluster topology ({}): {}", trigger, view->describe());
@@ -211,6 +212,16 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
     error += e;
   }
   if (errors.empty()) error = "no seed address could be resolved";
+  bool auth = error.find("NOAUTH") != std::string::npos ||
+              error.find("WRONGPASS") != std::string::npos ||
+              error.find("authentication failed") != std::string::npos;
+  {
+    std::lock_guard lock(mu_);
+    fatal_error_ = auth ? "ERR slotgate cannot authenticate to the cluster (" + errors.front() +
+                              "): set cluster.username/cluster.password or REDIS_USERNAME/"
+                              "REDIS_PASSWORD"
+                        : std::string();
+  }
   if (hooks_.refreshed) hooks_.refreshed(trigger, false);
   return false;
 }
@@ -310,6 +321,11 @@ void TopologyRefresher::node_unreachable(std::string_view address) {
     if (pending_trigger_.empty()) pending_trigger_ = "node_unreachable";
   }
   cv_.notify_all();
+}
+
+std::string TopologyRefresher::fatal_error() const {
+  std::lock_guard lock(mu_);
+  return fatal_error_;
 }
 
 void TopologyRefresher::cluster_degraded() {

@@ -53,6 +53,7 @@ class TopologyRefresher final : public TopologyFeedback {
   void slot_moved(Slot slot, std::string_view host, uint16_t port) override;
   void node_unreachable(std::string_view address) override;
   void cluster_degraded() override;
+  std::string fatal_error() const override;
 
  private:
   struct Candidate {
@@ -76,6 +77,7 @@ class TopologyRefresher final : public TopologyFeedback {
   std::map<std::string, std::chrono::steady_clock::time_point> unreachable_;
   std::chrono::steady_clock::time_point last_success_{};
   bool degraded_hint_ = false;
+  std::string fatal_error_;
   bool stopping_ = false;
   uint64_t refreshes_ = 0;
   std::thread thread_;

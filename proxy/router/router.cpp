@@ -171,6 +171,12 @@ void Router::dispatch(Request* req) {
 }
 
 void Router::hold(Request* req, std::string_view why) {
+  if (!view_) {
+    if (std::string fatal = feedback_.fatal_error(); !fatal.empty()) {
+      fail_request(req, fatal);
+      return;
+    }
+  }
   uint64_t now = loop_.now_ms();
   if (req->held_since_ms == 0) {
     req->held_since_ms = now;

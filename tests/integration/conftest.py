@@ -29,6 +29,8 @@ from harness import RedisCluster, Slotgate  # noqa: E402
 from harness import processes  # noqa: E402
 
 DEFAULT_TIMEOUT = float(os.environ.get("SLOTGATE_TEST_TIMEOUT", "180"))
+# Shifts every fixture port, so two test runs on one machine do not collide.
+PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "ERROR: ThreadSanitizer")
 
@@ -178,7 +180,7 @@ def logdir() -> Path:
 def cluster(logdir):
     """3 masters + 3 replicas on 127.0.0.1:7400-7405 for the whole run. Tests leave it
     healthy (checked after each test); tests that kill or reshard use fresh_cluster."""
-    c = RedisCluster(base_port=7400, masters=3, replicas_per_master=1, workdir=logdir / "cluster-7400")
+    c = RedisCluster(base_port=7400 + PORT_OFFSET, masters=3, replicas_per_master=1, workdir=logdir / f"cluster-{7400 + PORT_OFFSET}")
     c.start()
     yield c
     c.stop(keep_workdir=True)
@@ -208,7 +210,7 @@ def _check_clean_exit(sg: Slotgate, stopped_by_test: bool) -> None:
 def slotgate(cluster, logdir, request):
     """slotgate on 127.0.0.1:7420 (admin 7421) in front of `cluster`, per test module."""
     name = request.module.__name__.rsplit(".", 1)[-1]
-    sg = Slotgate(cluster.seeds, port=7420, admin_port=7421, workdir=logdir / f"slotgate-7420-{name}")
+    sg = Slotgate(cluster.seeds, port=7420 + PORT_OFFSET, admin_port=7421 + PORT_OFFSET, workdir=logdir / f"slotgate-7420-{name}")
     sg.start()
     yield sg
     stopped_by_test = not sg.is_running()
@@ -229,7 +231,7 @@ def make_slotgate(logdir, request):
             raise RuntimeError("make_slotgate: at most 5 instances per test (ports 7430-7439)")
         if seeds is None:
             seeds = request.getfixturevalue("cluster").seeds
-        port = 7430 + 2 * i
+        port = 7430 + PORT_OFFSET + 2 * i
         kw.setdefault("workdir", logdir / f"slotgate-{port}-{request.node.name}"[:200])
         sg = Slotgate(seeds, port=port, admin_port=port + 1, **kw)
         instances.append(sg)
@@ -262,7 +264,7 @@ def fresh_cluster(logdir, request):
         i = len(instances)
         if i >= 6:
             raise RuntimeError("fresh_cluster: at most 6 clusters per test (ports 7440-7499)")
-        base = 7440 + 10 * i
+        base = 7440 + PORT_OFFSET + 10 * i
         kw.setdefault("workdir", logdir / f"cluster-{base}-{request.node.name}"[:200])
         c = RedisCluster(base_port=base, **kw)
         if len(c.nodes) > 10:
