@@ -9,6 +9,7 @@
 
 #include "client/auth.hpp"
 #include "client/local_commands.hpp"
+#include "client/subscriptions.hpp"
 #include "client/worker.hpp"
 #include "cluster/slot.hpp"
 #include "commands/command_table.hpp"
@@ -65,6 +66,7 @@ void ClientSession::start() {
 void ClientSession::reset_state() {
   end_transaction();
   unwatch();
+  if (subs_) subs_.reset();
   name_.clear();
   lib_name_.clear();
   lib_ver_.clear();
@@ -172,6 +174,7 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
     return;
   }
   if (user_ != nullptr && !check_permissions(*spec, args)) return;
+  if (subs_ && subs_->active() && protocol_ == 2 && !subscribed_mode_allows(*spec, args)) return;
   if (tx_.active && spec->routing != commands::Routing::Transaction && spec->name != "quit" &&
       spec->name != "reset") {
     queue_in_transaction(*spec, args, raw, was_inline);
@@ -195,12 +198,8 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
       forward_blocking(*spec, args, raw, was_inline);
       return;
     case commands::Routing::PubSub:
-      scratch_.clear();
-      resp::append_error(
-          scratch_, fmt::format("ERR '{}' needs a dedicated connection, which this slotgate "
-                                "build does not provide yet",
-                                spec->name));
-      reply(scratch_);
+      if (!subs_) subs_ = std::make_unique<Subscriptions>(*this);
+      subs_->command(*spec, args);
       return;
     case commands::Routing::SlotArgument: {
       // CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT <slot>: the slot number picks the master.
@@ -286,6 +285,29 @@ bool ClientSession::config_set_allowed(std::span<const std::string_view> args) {
     }
   }
   return true;
+}
+
+bool ClientSession::subscribed_mode_allows(const commands::CommandSpec& spec,
+                                           std::span<const std::string_view> args) {
+  std::string_view n = spec.name;
+  if (spec.routing == commands::Routing::PubSub || n == "quit" || n == "reset") return true;
+  if (n == "ping") {
+    // RESP2 subscribers get PING's answer in the shape of a message.
+    scratch_.clear();
+    resp::append_array_header(scratch_, 2);
+    resp::append_bulk(scratch_, "pong");
+    resp::append_bulk(scratch_, args.size() > 1 ? args[1] : std::string_view());
+    reply(scratch_);
+    return false;
+  }
+  reject(fmt::format("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                     "QUIT / RESET are allowed in this context",
+                     n));
+  return false;
+}
+
+void ClientSession::tick() {
+  if (subs_) subs_->tick();
 }
 
 void ClientSession::reject(std::string_view error_text) {
@@ -423,6 +445,7 @@ void ClientSession::close(std::string_view why) {
   // Closing these cancels a pending block and drops a WATCH on the node.
   watch_link_.release();
   blocking_link_.release();
+  if (subs_) subs_->close();
   worker_.session_closed(*this, why);
 }
 

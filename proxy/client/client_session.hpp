@@ -29,6 +29,7 @@ struct CommandSpec;
 namespace slotgate::client {
 
 class Worker;
+class Subscriptions;
 
 class ClientSession final : public net::StreamHandler, public backend::ReplySink {
  public:
@@ -74,6 +75,9 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   // keyspace summed over every master, answered in order like any other command.
   void forward_info(const commands::CommandSpec& spec, std::string prefix);
 
+  // Pub/Sub upkeep (lost subscriber links, moved masters); called by the worker's tick.
+  void tick();
+
   // backend::ReplySink
   void deliver(backend::Request* req, std::string_view reply) override;
   // net::StreamHandler
@@ -83,7 +87,11 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   void on_drained() override;
 
  private:
+  friend class Subscriptions;
   void process_input();
+  // RESP2 subscribed mode only allows the subscription commands, PING, QUIT, RESET.
+  bool subscribed_mode_allows(const commands::CommandSpec& spec,
+                              std::span<const std::string_view> args);
   void handle_command(std::span<const std::string_view> args, std::string_view raw, bool was_inline);
   void forward(const commands::CommandSpec& spec, std::span<const std::string_view> args,
                std::string_view raw, bool was_inline);
@@ -150,6 +158,7 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   bool watching_ = false;
   // Blocking commands get a connection of their own so they never stall others.
   DedicatedLink blocking_link_;
+  std::unique_ptr<Subscriptions> subs_;
 };
 
 }  // namespace slotgate::client

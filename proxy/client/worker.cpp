@@ -185,6 +185,7 @@ void Worker::tick() {
   closed_sessions_.clear();
   retired_.clear();
   router_->tick();
+  for (auto& [ptr, s] : sessions_) s->tick();
   uint64_t now = loop_.now_ms();
   uint64_t idle_ms = static_cast<uint64_t>(config_->clients.idle_timeout.count());
   if (idle_ms > 0) {

@@ -100,6 +100,13 @@ void Router::submit(Request* req, std::span<const std::string_view> args) {
       return;
     }
     req->keyed = false;
+    if (spec.name == "publish") {
+      // Any node would deliver it cluster-wide, but PUBLISH answers with the
+      // receivers on the node that ran it: use the master slotgate's own
+      // subscribers listen on (the owner of slot 0), so the count includes them.
+      req->keyed = true;
+      req->slot = 0;
+    }
     dispatch(req);
     return;
   }
