@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <vector>
@@ -26,6 +27,45 @@ using namespace slotgate;
 
 namespace {
 
+// One JSON object per line, every string escaped (log messages quote node
+// errors, which may contain anything).
+class JsonLogFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    auto secs = std::chrono::time_point_cast<std::chrono::milliseconds>(msg.time);
+    std::time_t t = std::chrono::system_clock::to_time_t(msg.time);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char ts[32];
+    std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    long long ms = secs.time_since_epoch().count() % 1000;
+    std::string line = fmt::format(R"({{"time":"{}.{:03d}Z","level":")", ts, ms);
+    auto level = spdlog::level::to_string_view(msg.level);
+    line.append(level.data(), level.size());
+    line += R"(","msg":")";
+    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      switch (c) {
+        case '"': line += "\\\""; break;
+        case '\\': line += "\\\\"; break;
+        case '\n': line += "\\n"; break;
+        case '\r': line += "\\r"; break;
+        case '\t': line += "\\t"; break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            line += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+          } else {
+            line += c;
+          }
+      }
+    }
+    line += "\"}\n";
+    dest.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonLogFormatter>();
+  }
+};
+
 void setup_logging(const config::LogConfig& log) {
   static bool created = false;
   if (!created) {
@@ -41,10 +81,7 @@ void setup_logging(const config::LogConfig& log) {
     case config::LogLevel::Error: spdlog::set_level(spdlog::level::err); break;
   }
   if (log.format == config::LogFormat::Json) {
-    // One JSON object per line; the message is escaped by spdlog's %v only for
-    // quotes we never emit in our own log texts' keys.
-    spdlog::set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","logger":"%n","thread":%t,"msg":"%v"})");
+    spdlog::set_formatter(std::make_unique<JsonLogFormatter>());
   } else {
     spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
   }
