@@ -1,0 +1,26 @@
+// admin::AdminHooks: what the admin HTTP server may ask the rest of the process.
+// Every hook is called on the admin thread, so each must be thread-safe (an atomic
+// load of the published ClusterView, an atomic flag, ...). An empty hook counts as
+// "fine" (healthz, readyz) or "nothing yet" (topology).
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "cluster/cluster_view.hpp"
+
+namespace slotgate::metrics {
+class Metrics;
+}
+
+namespace slotgate::admin {
+
+struct AdminHooks {
+  std::function<std::shared_ptr<const cluster::ClusterView>()>
+      current_view;                        // may return nullptr before discovery
+  std::function<bool()> loops_responsive;  // /healthz
+  std::function<bool()> ready;             // /readyz
+  metrics::Metrics* metrics = nullptr;     // /metrics; nullptr answers 503
+};
+
+}  // namespace slotgate::admin

@@ -1,0 +1,20 @@
+// admin routes: which endpoint answers what. A pure function of the request
+// line and the hooks, so it is tested without sockets.
+//   GET /metrics   Prometheus text format 0.0.4
+//   GET /healthz   200 "ok" while the event loops answer (liveness)
+//   GET /readyz    200 when slotgate can serve traffic, else 503 with the reason (readiness)
+//   GET /topology  the current ClusterView as JSON, 503 before the first discovery
+// HEAD is accepted wherever GET is. Other methods get 405, unknown paths 404.
+#pragma once
+
+#include <string_view>
+
+#include "admin/admin_hooks.hpp"
+#include "admin/http_response.hpp"
+
+namespace slotgate::admin {
+
+// target: the request-target as sent ("/metrics?debug=1"); the query is ignored.
+HttpResponse route(std::string_view method, std::string_view target, const AdminHooks& hooks);
+
+}  // namespace slotgate::admin

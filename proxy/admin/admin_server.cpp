@@ -1,0 +1,63 @@
+#include "admin/admin_server.hpp"
+
+namespace slotgate::admin {
+
+AdminServer::AdminServer(AdminHooks hooks) : hooks_(std::move(hooks)), reaper_(loop_) {}
+
+std::variant<std::unique_ptr<AdminServer>, std::string> AdminServer::start(
+    const config::HostPort& address, AdminHooks hooks) {
+  std::unique_ptr<AdminServer> server(new AdminServer(std::move(hooks)));
+  AdminServer* s = server.get();
+  auto listener = net::TcpListener::listen(s->loop_, address.host, address.port, false,
+                                           [s] { s->on_connection(); });
+  if (auto* err = std::get_if<std::string>(&listener)) return "admin server: " + *err;
+  s->listener_ = std::move(std::get<std::unique_ptr<net::TcpListener>>(listener));
+  s->port_ = s->listener_->port();
+  s->stop_request_ = std::make_unique<net::Async>(s->loop_, [s] { s->shut_down_on_loop(); });
+  // The handles were created on this thread before the admin thread starts; from
+  // here on only the admin thread touches the loop (std::thread's start orders them).
+  s->thread_ = std::thread([s] { s->loop_.run(); });
+  return server;
+}
+
+void AdminServer::on_connection() {
+  auto connection = std::make_unique<HttpConnection>(loop_, hooks_,
+                                                     [this](HttpConnection* c) { on_finished(c); });
+  if (listener_->accept_into(connection->stream().raw()) != 0) return;
+  // Over the limit the connection is accepted and closed at once, so it does not
+  // linger in the kernel's backlog.
+  if (connections_.size() >= kMaxAdminConnections) return;
+  HttpConnection* c = connection.get();
+  connections_.emplace(c, std::move(connection));
+  c->start();
+}
+
+void AdminServer::on_finished(HttpConnection* connection) {
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) return;
+  // Not destroyed here: this runs inside the connection's own callback.
+  finished_.push_back(std::move(it->second));
+  connections_.erase(it);
+  reaper_.start(0, 0, [this] { finished_.clear(); });
+}
+
+void AdminServer::shut_down_on_loop() {
+  if (listener_) listener_->close();
+  reaper_.stop();
+  connections_.clear();
+  finished_.clear();
+  loop_.stop();
+}
+
+void AdminServer::stop() {
+  std::lock_guard<std::mutex> lock(stop_mutex_);
+  if (!thread_.joinable()) return;
+  stop_request_->send();
+  thread_.join();
+}
+
+AdminServer::~AdminServer() {
+  stop();
+}
+
+}  // namespace slotgate::admin

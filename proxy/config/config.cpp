@@ -1,0 +1,88 @@
+#include "config/config.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <thread>
+
+namespace slotgate::config {
+
+HostPort Config::announce_address() const {
+  if (announce) return *announce;
+  HostPort a = listen;
+  if (a.host == "0.0.0.0") a.host = "127.0.0.1";
+  if (a.host == "::") a.host = "::1";
+  return a;
+}
+
+std::string Config::effective_node_id() const {
+  if (!node_id.empty()) return node_id;
+  // Why not random: several slotgate replicas sit behind one Service address, and a
+  // cluster-mode client that reconnects to another replica must see the same node,
+  // or it believes the topology changed. FNV-1a, five rounds of 32 bits = 40 hex digits.
+  const std::string seed = announce_address().to_string();
+  std::string id;
+  for (uint32_t round = 0; round < 5; ++round) {
+    uint32_t h = 2166136261u ^ (round * 0x9e3779b9u);
+    for (char c : seed) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 16777619u;
+    }
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08x", h);
+    id += buf;
+  }
+  return id;
+}
+
+unsigned Config::effective_workers() const {
+  if (workers != 0) return workers;
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : cores;
+}
+
+std::string_view to_string(LogLevel level) {
+  switch (level) {
+    case LogLevel::Trace:
+      return "trace";
+    case LogLevel::Debug:
+      return "debug";
+    case LogLevel::Info:
+      return "info";
+    case LogLevel::Warn:
+      return "warn";
+    case LogLevel::Error:
+      return "error";
+  }
+  return "info";
+}
+
+std::string_view to_string(LogFormat format) {
+  return format == LogFormat::Json ? "json" : "text";
+}
+
+namespace {
+std::string lower(std::string_view text) {
+  std::string s(text);
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
+std::optional<LogLevel> parse_log_level(std::string_view text) {
+  const std::string s = lower(text);
+  if (s == "trace") return LogLevel::Trace;
+  if (s == "debug") return LogLevel::Debug;
+  if (s == "info") return LogLevel::Info;
+  if (s == "warn" || s == "warning") return LogLevel::Warn;
+  if (s == "error") return LogLevel::Error;
+  return std::nullopt;
+}
+
+std::optional<LogFormat> parse_log_format(std::string_view text) {
+  const std::string s = lower(text);
+  if (s == "text") return LogFormat::Text;
+  if (s == "json") return LogFormat::Json;
+  return std::nullopt;
+}
+
+}  // namespace slotgate::config

@@ -1,0 +1,99 @@
+// config::Config: the validated, typed settings slotgate runs with. Every field
+// has a default that works out of the box against a local cluster on
+// 127.0.0.1:7000; the YAML loader and the command line only override them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/host_port.hpp"
+
+namespace slotgate::config {
+
+using std::chrono::milliseconds;
+
+// A named client user (AUTH user pw).
+struct UserConfig {
+  std::string name;
+  std::string password;
+  bool readonly = false;
+  std::vector<std::string> keys{"*"};  // glob patterns the user may touch
+  bool operator==(const UserConfig&) const = default;
+};
+
+struct ClusterConfig {
+  std::vector<HostPort> seeds{HostPort{"127.0.0.1", 7000}};
+  std::string username;  // backend ACL user (env REDIS_USERNAME overrides)
+  std::string password;  // backend password (env REDIS_PASSWORD overrides)
+  milliseconds refresh_interval{10'000};
+  milliseconds connect_timeout{1'000};
+  milliseconds command_timeout{5'000};
+  milliseconds failover_hold{20'000};
+  uint64_t hold_queue_limit = 10'000;  // held requests per worker
+  uint32_t max_redirects = 5;
+  bool operator==(const ClusterConfig&) const = default;
+};
+
+struct ClientsConfig {
+  std::string password;  // default-user password (env SLOTGATE_PASSWORD overrides)
+  std::vector<UserConfig> users;
+  uint64_t max_clients = 10'000;
+  milliseconds idle_timeout{0};  // 0 = never
+  uint64_t max_request_size = 512ULL << 20;
+  uint64_t max_pipeline_size = 1ULL << 30;
+  uint64_t output_buffer_limit = 64ULL << 20;
+  std::vector<std::string> config_set_allowed{"notify-keyspace-events"};  // lower case
+  // HELLO 3 accepted (RESP3 clients). false = RESP2 only: HELLO 3 gets the error
+  // Lettuce 6.x, ioredis 6 and redis-cli fall back to RESP2 on.
+  bool resp3 = true;
+  bool operator==(const ClientsConfig&) const = default;
+};
+
+struct AdminConfig {
+  std::optional<HostPort> listen = HostPort{"0.0.0.0", 9121};  // nullopt = disabled
+  bool operator==(const AdminConfig&) const = default;
+};
+
+enum class LogLevel { Trace, Debug, Info, Warn, Error };
+enum class LogFormat { Text, Json };
+
+struct LogConfig {
+  LogLevel level = LogLevel::Info;
+  LogFormat format = LogFormat::Text;
+  bool operator==(const LogConfig&) const = default;
+};
+
+struct Config {
+  HostPort listen{"0.0.0.0", 6379};
+  std::optional<HostPort> announce;  // nullopt = derived from listen, see announce_address()
+  unsigned workers = 0;              // 0 = auto (one per core)
+  std::string node_id;               // 40 lower-case hex digits, or empty = derived
+  ClusterConfig cluster;
+  ClientsConfig clients;
+  AdminConfig admin;
+  LogConfig log;
+  milliseconds shutdown_grace{25'000};
+
+  // The address cluster-mode clients are told (CLUSTER SLOTS/NODES): announce, or
+  // listen with a wildcard host replaced by loopback (0.0.0.0 is not connectable).
+  HostPort announce_address() const;
+  // The node id cluster-mode clients see: node_id, or 40 hex digits derived from
+  // the announce address so every replica behind one Service reports the same id.
+  std::string effective_node_id() const;
+  // workers, with auto resolved to the number of cores (at least 1).
+  unsigned effective_workers() const;
+
+  bool operator==(const Config&) const = default;
+};
+
+std::string_view to_string(LogLevel level);
+std::string_view to_string(LogFormat format);
+// Case-insensitive; "warning" is accepted for warn. nullopt for anything else.
+std::optional<LogLevel> parse_log_level(std::string_view text);
+std::optional<LogFormat> parse_log_format(std::string_view text);
+
+}  // namespace slotgate::config

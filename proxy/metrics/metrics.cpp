@@ -1,0 +1,272 @@
+#include "metrics/metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+#include <vector>
+
+namespace slotgate::metrics {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+constexpr size_t kSlots = 16384;
+
+prometheus::Histogram::BucketBoundaries latency_buckets() {
+  return {kLatencyBuckets.begin(), kLatencyBuckets.end()};
+}
+
+void add(prometheus::Family<prometheus::Counter>& family, const prometheus::Labels& labels,
+         uint64_t now, uint64_t before) {
+  if (now > before) family.Add(labels).Increment(static_cast<double>(now - before));
+}
+
+void add(prometheus::Family<prometheus::Counter>& family, uint64_t now, uint64_t before) {
+  add(family, {}, now, before);
+}
+
+void add(prometheus::Family<prometheus::Histogram>& family, const prometheus::Labels& labels,
+         const LatencyHistogram& now, const LatencyHistogram& before) {
+  if (now == before) return;
+  std::vector<double> increments(kBuckets + 1);
+  for (size_t i = 0; i <= kBuckets; ++i)
+    increments[i] = static_cast<double>(now.counts[i] - before.counts[i]);
+  family.Add(labels, latency_buckets())
+      .ObserveMultiple(increments, now.sum_seconds - before.sum_seconds);
+}
+
+}  // namespace
+
+Metrics::Metrics(std::string_view version)
+    : client_connections_(BuildGauge()
+                              .Name("slotgate_client_connections")
+                              .Help("Client connections open now")
+                              .Register(registry_)),
+      connections_accepted_(BuildCounter()
+                                .Name("slotgate_client_connections_accepted_total")
+                                .Help("Client connections accepted")
+                                .Register(registry_)),
+      connections_rejected_(BuildCounter()
+                                .Name("slotgate_client_connections_rejected_total")
+                                .Help("Client connections refused (max_clients, draining)")
+                                .Register(registry_)),
+      commands_(BuildCounter()
+                    .Name("slotgate_commands_total")
+                    .Help("Client commands by command name and result (ok, error, refused)")
+                    .Register(registry_)),
+      command_duration_(BuildHistogram()
+                            .Name("slotgate_command_duration_seconds")
+                            .Help("Time from a complete client command to its complete reply")
+                            .Register(registry_)),
+      backend_requests_(BuildCounter()
+                            .Name("slotgate_backend_requests_total")
+                            .Help("Requests sent to each cluster node")
+                            .Register(registry_)),
+      backend_errors_(BuildCounter()
+                          .Name("slotgate_backend_errors_total")
+                          .Help("Failures talking to each cluster node, by kind")
+                          .Register(registry_)),
+      backend_reconnects_(BuildCounter()
+                              .Name("slotgate_backend_reconnects_total")
+                              .Help("Reconnections to each cluster node")
+                              .Register(registry_)),
+      redirections_(BuildCounter()
+                        .Name("slotgate_redirections_total")
+                        .Help("MOVED and ASK redirections followed")
+                        .Register(registry_)),
+      cluster_errors_(BuildCounter()
+                          .Name("slotgate_cluster_errors_total")
+                          .Help("TRYAGAIN, CLUSTERDOWN and LOADING replies seen from the cluster")
+                          .Register(registry_)),
+      topology_refreshes_(BuildCounter()
+                              .Name("slotgate_topology_refreshes_total")
+                              .Help("Topology refreshes by trigger and result")
+                              .Register(registry_)),
+      view_version_(BuildGauge()
+                        .Name("slotgate_topology_view_version")
+                        .Help("Version of the slot map in use")
+                        .Register(registry_)),
+      view_age_(BuildGauge()
+                    .Name("slotgate_topology_view_age_seconds")
+                    .Help("Seconds since the slot map in use was built (since start before the "
+                          "first one)")
+                    .Register(registry_)),
+      slots_uncovered_(BuildGauge()
+                           .Name("slotgate_slots_uncovered")
+                           .Help("Hash slots without a known master")
+                           .Register(registry_)),
+      cluster_nodes_(BuildGauge()
+                         .Name("slotgate_cluster_nodes")
+                         .Help("Cluster nodes in the slot map by role")
+                         .Register(registry_)),
+      held_(BuildCounter()
+                .Name("slotgate_requests_held_total")
+                .Help("Requests held because their slot had no reachable master")
+                .Register(registry_)),
+      held_expired_(BuildCounter()
+                        .Name("slotgate_requests_held_expired_total")
+                        .Help("Held requests that failed after failover_hold or the queue limit")
+                        .Register(registry_)),
+      hold_time_(BuildHistogram()
+                     .Name("slotgate_request_hold_seconds")
+                     .Help("Time requests spent held waiting for a master")
+                     .Register(registry_)),
+      fanout_(BuildCounter()
+                  .Name("slotgate_fanout_subrequests_total")
+                  .Help("Sub-requests sent for commands split across slots or broadcast")
+                  .Register(registry_)),
+      retries_(BuildCounter()
+                   .Name("slotgate_retries_total")
+                   .Help("Requests sent again after a connection loss or TRYAGAIN")
+                   .Register(registry_)),
+      outcome_unknown_(BuildCounter()
+                           .Name("slotgate_outcome_unknown_total")
+                           .Help("Writes failed with an unknown outcome (master lost before "
+                                 "answering)")
+                           .Register(registry_)),
+      bytes_received_(BuildCounter()
+                          .Name("slotgate_bytes_received_total")
+                          .Help("Bytes read from clients")
+                          .Register(registry_)),
+      bytes_sent_(BuildCounter()
+                      .Name("slotgate_bytes_sent_total")
+                      .Help("Bytes written to clients")
+                      .Register(registry_)),
+      draining_(BuildGauge()
+                    .Name("slotgate_draining")
+                    .Help("1 while shutting down (no new clients accepted)")
+                    .Register(registry_)),
+      build_info_(BuildGauge()
+                      .Name("slotgate_build_info")
+                      .Help("Always 1; the version label says which build runs")
+                      .Register(registry_)),
+      started_ns_(now_ns()) {
+  // Series that should exist from the first scrape, so rate() and alerts see 0, not absence.
+  client_connections_.Add({});
+  connections_accepted_.Add({});
+  connections_rejected_.Add({});
+  for (const char* kind : {"moved", "ask"}) redirections_.Add({{"kind", kind}});
+  for (const char* kind : {"tryagain", "clusterdown", "loading"})
+    cluster_errors_.Add({{"kind", kind}});
+  view_version_.Add({});
+  view_age_.Add({});
+  slots_uncovered_.Add({}).Set(kSlots);
+  for (const char* role : {"master", "replica"}) cluster_nodes_.Add({{"role", role}});
+  held_.Add({});
+  held_expired_.Add({});
+  hold_time_.Add({}, latency_buckets());
+  fanout_.Add({});
+  retries_.Add({});
+  outcome_unknown_.Add({});
+  bytes_received_.Add({});
+  bytes_sent_.Add({});
+  draining_.Add({});
+  build_info_.Add({{"version", std::string(version)}}).Set(1);
+}
+
+int64_t Metrics::now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void Metrics::publish(WorkerStats& stats) {
+  StatsCounters& was = stats.published_;
+
+  if (const int64_t d = stats.connections_open - was.connections_open; d != 0) {
+    client_connections_.Add({}).Increment(static_cast<double>(d));
+  }
+  add(connections_accepted_, stats.connections_accepted, was.connections_accepted);
+  add(connections_rejected_, stats.connections_rejected, was.connections_rejected);
+  add(redirections_, {{"kind", "moved"}}, stats.moved, was.moved);
+  add(redirections_, {{"kind", "ask"}}, stats.ask, was.ask);
+  add(cluster_errors_, {{"kind", "tryagain"}}, stats.tryagain, was.tryagain);
+  add(cluster_errors_, {{"kind", "clusterdown"}}, stats.clusterdown, was.clusterdown);
+  add(cluster_errors_, {{"kind", "loading"}}, stats.loading, was.loading);
+  add(held_, stats.held_requests, was.held_requests);
+  add(held_expired_, stats.held_expired, was.held_expired);
+  add(hold_time_, {}, stats.held_time, was.held_time);
+  add(fanout_, stats.fanout_subrequests, was.fanout_subrequests);
+  add(retries_, stats.retries, was.retries);
+  add(outcome_unknown_, stats.outcome_unknown, was.outcome_unknown);
+  add(bytes_received_, stats.bytes_in, was.bytes_in);
+  add(bytes_sent_, stats.bytes_out, was.bytes_out);
+
+  for (size_t i = 0; i < kCommandSlots; ++i) {
+    const CommandStats& now = stats.commands[i];
+    CommandStats& before = was.commands[i];
+    if (now == before) continue;
+    const std::string command(command_label(i));
+    for (size_t r = 0; r < kCommandResults; ++r) {
+      add(commands_,
+          {{"command", command}, {"result", std::string(to_string(static_cast<CommandResult>(r)))}},
+          now.by_result[r], before.by_result[r]);
+    }
+    add(command_duration_, {{"command", command}}, now.latency, before.latency);
+    before = now;
+  }
+
+  for (const auto& [address, now] : stats.backends) {
+    auto it = was.backends.find(address);
+    if (it == was.backends.end()) it = was.backends.emplace(address, BackendStats{}).first;
+    BackendStats& before = it->second;
+    add(backend_requests_, {{"node", address}}, now.requests, before.requests);
+    add(backend_reconnects_, {{"node", address}}, now.reconnects, before.reconnects);
+    for (const auto& [kind, count] : now.errors) {
+      uint64_t previous = 0;
+      for (const auto& [k, c] : before.errors) {
+        if (k == kind) previous = c;
+      }
+      add(backend_errors_, {{"node", address}, {"kind", kind}}, count, previous);
+    }
+    before = now;
+  }
+
+  // The per-command table and backends were brought up to date above; now the scalars.
+  was.connections_accepted = stats.connections_accepted;
+  was.connections_rejected = stats.connections_rejected;
+  was.connections_open = stats.connections_open;
+  was.moved = stats.moved;
+  was.ask = stats.ask;
+  was.tryagain = stats.tryagain;
+  was.clusterdown = stats.clusterdown;
+  was.loading = stats.loading;
+  was.held_requests = stats.held_requests;
+  was.held_expired = stats.held_expired;
+  was.held_time = stats.held_time;
+  was.fanout_subrequests = stats.fanout_subrequests;
+  was.retries = stats.retries;
+  was.outcome_unknown = stats.outcome_unknown;
+  was.bytes_in = stats.bytes_in;
+  was.bytes_out = stats.bytes_out;
+}
+
+void Metrics::topology_refresh(std::string_view trigger, bool ok) {
+  topology_refreshes_.Add({{"trigger", std::string(trigger)}, {"result", ok ? "ok" : "error"}})
+      .Increment();
+}
+
+void Metrics::set_view(uint64_t version, size_t slots_covered, size_t masters, size_t replicas) {
+  view_version_.Add({}).Set(static_cast<double>(version));
+  slots_uncovered_.Add({}).Set(
+      static_cast<double>(slots_covered >= kSlots ? 0 : kSlots - slots_covered));
+  cluster_nodes_.Add({{"role", "master"}}).Set(static_cast<double>(masters));
+  cluster_nodes_.Add({{"role", "replica"}}).Set(static_cast<double>(replicas));
+  view_set_at_ns_.store(now_ns(), std::memory_order_relaxed);
+}
+
+void Metrics::set_draining(bool draining) {
+  draining_.Add({}).Set(draining ? 1 : 0);
+}
+
+std::string Metrics::render_text() {
+  int64_t set_at = view_set_at_ns_.load(std::memory_order_relaxed);
+  // Before the first view the age counts from start, so "never discovered" alerts too.
+  if (set_at == 0) set_at = started_ns_;
+  view_age_.Add({}).Set(static_cast<double>(now_ns() - set_at) / 1e9);
+  return prometheus::TextSerializer().Serialize(registry_.Collect());
+}
+
+}  // namespace slotgate::metrics

@@ -1,0 +1,66 @@
+#include "metrics/worker_stats.hpp"
+
+#include <cctype>
+
+namespace slotgate::metrics {
+namespace {
+
+// Folds ASCII upper case into buf; names longer than any Redis command are "other".
+size_t index_of(std::string_view name) {
+  char buf[32];
+  if (name.size() > sizeof buf) return kOtherCommand;
+  for (size_t i = 0; i < name.size(); ++i)
+    buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+  return command_index(std::string_view(buf, name.size()));
+}
+
+}  // namespace
+
+std::string_view to_string(CommandResult result) {
+  switch (result) {
+    case CommandResult::Ok:
+      return "ok";
+    case CommandResult::Error:
+      return "error";
+    case CommandResult::Refused:
+      return "refused";
+  }
+  return "ok";
+}
+
+void WorkerStats::count_command(std::string_view name, CommandResult result, double seconds) {
+  CommandStats& c = commands[index_of(name)];
+  ++c.by_result[static_cast<size_t>(result)];
+  c.latency.observe(seconds);
+}
+
+const CommandStats& WorkerStats::command(std::string_view name) const {
+  return commands[index_of(name)];
+}
+
+BackendStats& WorkerStats::backend(std::string_view address) {
+  auto it = backends.find(address);
+  if (it == backends.end()) it = backends.emplace(std::string(address), BackendStats{}).first;
+  return it->second;
+}
+
+void WorkerStats::count_backend_request(std::string_view address) {
+  ++backend(address).requests;
+}
+
+void WorkerStats::count_backend_reconnect(std::string_view address) {
+  ++backend(address).reconnects;
+}
+
+void WorkerStats::count_backend_error(std::string_view address, std::string_view kind) {
+  BackendStats& b = backend(address);
+  for (auto& [k, n] : b.errors) {
+    if (k == kind) {
+      ++n;
+      return;
+    }
+  }
+  b.errors.emplace_back(std::string(kind), 1);
+}
+
+}  // namespace slotgate::metrics

@@ -1,0 +1,82 @@
+// metrics::WorkerStats: the counters one worker thread keeps about its own
+// traffic. Only that worker writes them, so counting is a plain increment — no
+// atomics, no shared cache lines, no prometheus-cpp call per request. About once
+// a second the worker calls Metrics::publish(stats), which adds the difference
+// since the previous publish to the shared registry.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "metrics/command_names.hpp"
+#include "metrics/latency_histogram.hpp"
+
+namespace slotgate::metrics {
+
+enum class CommandResult : uint8_t { Ok, Error, Refused };
+inline constexpr size_t kCommandResults = 3;
+std::string_view to_string(CommandResult result);  // "ok", "error", "refused"
+
+struct CommandStats {
+  std::array<uint64_t, kCommandResults> by_result{};  // indexed by CommandResult
+  LatencyHistogram latency;
+  bool operator==(const CommandStats&) const = default;
+};
+
+struct BackendStats {
+  uint64_t requests = 0;
+  uint64_t reconnects = 0;
+  // Error kinds are a handful of fixed words ("timeout", "connection", ...): a
+  // short vector searched linearly beats a map and allocates once per kind.
+  std::vector<std::pair<std::string, uint64_t>> errors;
+};
+
+// Heterogeneous lookup, so counting for a node address given as a string_view
+// does not build a std::string once the node is known.
+struct AddressHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using BackendStatsMap = std::unordered_map<std::string, BackendStats, AddressHash, std::equal_to<>>;
+
+// The counter values; WorkerStats adds the counting methods and the last
+// published copy of these values.
+struct StatsCounters {
+  uint64_t connections_accepted = 0, connections_rejected = 0;
+  int64_t connections_open = 0;
+  uint64_t moved = 0, ask = 0, tryagain = 0, clusterdown = 0, loading = 0;
+  uint64_t held_requests = 0, held_expired = 0;
+  LatencyHistogram held_time;
+  uint64_t fanout_subrequests = 0, retries = 0, outcome_unknown = 0;
+  uint64_t bytes_in = 0, bytes_out = 0;
+  std::vector<CommandStats> commands = std::vector<CommandStats>(kCommandSlots);
+  BackendStatsMap backends;
+};
+
+class Metrics;
+
+class WorkerStats : public StatsCounters {
+ public:
+  // name: the command name in lower case (upper case is folded; anything not a
+  // Redis command is counted as "other"). Does not allocate.
+  void count_command(std::string_view name, CommandResult result, double seconds);
+  // Allocate only the first time an address (or error kind) is seen.
+  void count_backend_request(std::string_view address);
+  void count_backend_error(std::string_view address, std::string_view kind);
+  void count_backend_reconnect(std::string_view address);
+
+  const CommandStats& command(std::string_view name) const;
+
+ private:
+  friend class Metrics;
+  BackendStats& backend(std::string_view address);
+  StatsCounters published_;  // the values at the last Metrics::publish
+};
+
+}  // namespace slotgate::metrics

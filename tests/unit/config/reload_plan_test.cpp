@@ -1,0 +1,72 @@
+// SIGHUP reload: what applies live, what needs a restart, and that secrets are not printed.
+#include <catch2/catch.hpp>
+
+#include "config/reload_plan.hpp"
+
+using namespace slotgate::config;
+using std::chrono::milliseconds;
+
+TEST_CASE("identical configs need nothing") {
+  CHECK(plan_reload(Config{}, Config{}).empty());
+}
+
+TEST_CASE("timeouts, limits and log level apply live") {
+  Config a, b;
+  b.cluster.failover_hold = milliseconds(5'000);
+  b.clients.max_request_size = 1ULL << 20;
+  b.log.level = LogLevel::Debug;
+  b.cluster.seeds = {{"10.0.0.1", 7000}};
+  const ReloadPlan p = plan_reload(a, b);
+  CHECK(p.need_restart.empty());
+  CHECK(p.applied == std::vector<std::string>{
+                         "cluster.seeds: [127.0.0.1:7000] -> [10.0.0.1:7000]",
+                         "cluster.failover_hold: 20s -> 5s",
+                         "clients.max_request_size: 512mb -> 1mb",
+                         "log.level: info -> debug",
+                     });
+}
+
+TEST_CASE("listen, workers and admin.listen need a restart") {
+  Config a, b;
+  b.listen = {"127.0.0.1", 6380};
+  b.workers = 4;
+  b.admin.listen.reset();
+  const ReloadPlan p = plan_reload(a, b);
+  CHECK(p.need_restart == std::vector<std::string>{
+                              "listen: 0.0.0.0:6379 -> 127.0.0.1:6380",
+                              "workers: auto -> 4",
+                              "admin.listen: 0.0.0.0:9121 -> \"\"",
+                          });
+  // Until the restart the process keeps its sockets and threads, and the announce
+  // address derived from listen must keep naming the port that is really open.
+  CHECK(p.applied.empty());
+  CHECK(p.effective == a);
+  CHECK(p.effective.announce_address() == HostPort{"127.0.0.1", 6379});
+}
+
+TEST_CASE("the effective config takes the live changes and keeps the restart-only fields") {
+  Config a, b;
+  b.listen = {"127.0.0.1", 6380};
+  b.announce = HostPort{"203.0.113.1", 6379};
+  b.cluster.command_timeout = milliseconds(1'000);
+  const ReloadPlan p = plan_reload(a, b);
+  CHECK(p.effective.listen == a.listen);
+  CHECK(p.effective.announce == b.announce);
+  CHECK(p.effective.cluster.command_timeout == milliseconds(1'000));
+  CHECK(p.applied.size() == 3);  // announce, node_id (derived from it), command_timeout
+}
+
+TEST_CASE("secrets are reported as changed, never printed") {
+  Config a, b;
+  b.cluster.password = "hunter2";
+  b.clients.password = "letmein";
+  b.clients.users = {UserConfig{"app", "pw", false, {"*"}}};
+  const ReloadPlan p = plan_reload(a, b);
+  CHECK(p.applied == std::vector<std::string>{"cluster.password: changed",
+                                              "clients.password: changed",
+                                              "clients.users: changed (now [app])"});
+  for (const std::string& line : p.applied) {
+    CHECK(line.find("hunter2") == std::string::npos);
+    CHECK(line.find("letmein") == std::string::npos);
+  }
+}
