@@ -163,6 +163,12 @@ void cmd_hello(Ctx& c) {
       c.error("NOPROTO unsupported protocol version");
       return;
     }
+    if (*v == 3 && !cfg(c).clients.resp3) {
+      // RESP2-only mode: the one reply every Lettuce 6.x and ioredis fall back on
+      // (NOPROTO breaks Lettuce 6.2.0-6.2.5).
+      c.error(fmt::format("ERR unknown command '{}', with args beginning with: '3' ", c.args[0]));
+      return;
+    }
     version = static_cast<int>(*v);
     i = 2;
   }
