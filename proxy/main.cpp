@@ -17,6 +17,7 @@
 #include "client/server_state.hpp"
 #include "client/worker.hpp"
 #include "cluster/topology_refresher.hpp"
+#include "commands/command_doc.hpp"
 #include "config/command_line.hpp"
 #include "config/reload_plan.hpp"
 #include "metrics/metrics.hpp"
@@ -102,6 +103,11 @@ cluster::RefresherOptions refresher_options(const config::Config& cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string_view(argv[1]) == "--command-table") {
+    // The README's command table (docs are generated from the table, not written twice).
+    std::fputs(commands::handling_markdown().c_str(), stdout);
+    return 0;
+  }
   auto parsed = config::from_command_line(argc, argv, SLOTGATE_VERSION);
   if (auto* exit = std::get_if<config::Exit>(&parsed)) {
     if (!exit->out.empty()) std::fputs(exit->out.c_str(), stdout);
