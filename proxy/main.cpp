@@ -225,9 +225,12 @@ int main(int argc, char** argv) {
     for (const auto& line : plan.need_restart) {
       spdlog::warn("SIGHUP: {} needs a restart to take effect", line);
     }
-    setup_logging(next_cfg->log);
-    refresher.set_credentials(next_cfg->cluster.username, next_cfg->cluster.password);
-    state.set_config(next_cfg);
+    // What cannot change without a restart (listen, workers, admin) stays as it
+    // runs, so the announced address always names a port that is open.
+    auto effective = std::make_shared<const config::Config>(plan.effective);
+    setup_logging(effective->log);
+    refresher.set_credentials(effective->cluster.username, effective->cluster.password);
+    state.set_config(effective);
   });
   net::Timer watchdog(loop);
   watchdog.start(100, 100, [&] {

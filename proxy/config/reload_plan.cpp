@@ -26,7 +26,9 @@ std::string show(LogLevel l) {
 std::string show(LogFormat f) {
   return std::string(to_string(f));
 }
-std::string show(bool b) { return b ? "true" : "false"; }
+std::string show(bool b) {
+  return b ? "true" : "false";
+}
 std::string show(const std::string& s) {
   return s.empty() ? "\"\"" : s;
 }
