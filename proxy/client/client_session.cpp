@@ -153,16 +153,13 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
     reject(unknown_command_error(args));
     return;
   }
-  if (spec->is_container()) {
-    // lookup() returns the container itself when the subcommand is unknown or missing.
-    if (args.size() < 2) {
-      reject(fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
-    } else {
-      std::string container = lower(spec->name);
-      for (char& c : container) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      reject(fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", args[1].substr(0, 128),
-                         container));
-    }
+  if (spec->is_container() && args.size() >= 2) {
+    // lookup() returns the container itself when the subcommand is unknown. A bare
+    // container (COMMAND) falls through to its own arity and routing.
+    std::string container = lower(spec->name);
+    for (char& c : container) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    reject(fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", args[1].substr(0, 128),
+                       container));
     return;
   }
   if (!commands::arity_ok(*spec, args.size())) {
@@ -232,12 +229,15 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
 bool ClientSession::check_permissions(const commands::CommandSpec& spec,
                                       std::span<const std::string_view> args) {
   const config::UserConfig& u = *user_;
-  if (u.readonly && spec.has(commands::kWrite)) {
-    scratch_.clear();
-    resp::append_error(scratch_,
-                       fmt::format("NOPERM User {} has no permissions to run the '{}' command",
-                                   u.name, spec.name));
-    reply(scratch_);
+  // A read-only user runs what Redis flags read-only or flags neither way; scripts
+  // and functions (EVAL, FCALL) can write without saying so, so only their _RO
+  // forms are allowed, and admin commands never.
+  bool scripting = (spec.acl_categories & commands::kAcl_scripting) != 0;
+  bool writes = spec.has(commands::kWrite) || spec.has(commands::kAdmin) ||
+                (scripting && !spec.has(commands::kReadOnly) && spec.has_keys());
+  if (u.readonly && writes) {
+    reject(fmt::format("NOPERM User {} has no permissions to run the '{}' command", u.name,
+                       spec.name));
     return false;
   }
   key_scratch_.clear();
@@ -251,7 +251,7 @@ bool ClientSession::check_permissions(const commands::CommandSpec& spec,
       }
     }
     if (!allowed) {
-      reply("-NOPERM No permissions to access a key\r\n");
+      reject("NOPERM No permissions to access a key");
       return false;
     }
   }

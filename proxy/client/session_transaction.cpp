@@ -102,7 +102,8 @@ void ClientSession::transaction_command(const commands::CommandSpec& spec,
   std::string_view name = spec.name;
   if (name == "multi") {
     if (tx_.active) {
-      reject("ERR MULTI calls can not be nested");
+      // Redis answers the error and keeps the transaction going.
+      reply("-ERR MULTI calls can not be nested\r\n");
       return;
     }
     tx_.active = true;
@@ -126,7 +127,7 @@ void ClientSession::transaction_command(const commands::CommandSpec& spec,
   }
   if (name == "watch") {
     if (tx_.active) {
-      reject("ERR WATCH inside MULTI is not allowed");
+      reply("-ERR WATCH inside MULTI is not allowed\r\n");
       return;
     }
     std::optional<cluster::Slot> slot;

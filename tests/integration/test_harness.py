@@ -4,6 +4,7 @@ parsing. Other integration tests rely on all of this being right."""
 
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
@@ -22,7 +23,8 @@ def test_cluster_has_three_masters_each_with_one_replica(cluster):
     assert len(cluster.replicas()) == 3
     for m in masters:
         assert len(cluster.replicas_of(m)) == 1
-    assert cluster.seeds == [f"127.0.0.1:{p}" for p in range(7400, 7406)]
+    base = 7400 + int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
+    assert cluster.seeds == [f"127.0.0.1:{p}" for p in range(base, base + 6)]
     assert cluster.health_problems() == []
 
 
