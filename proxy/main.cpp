@@ -138,10 +138,14 @@ int main(int argc, char** argv) {
 
   for (unsigned i = 0; i < worker_count; ++i) {
     workers.push_back(std::make_unique<client::Worker>(static_cast<int>(i), state, refresher, &metrics));
-    std::string err = workers.back()->listen(cfg->listen, /*reuse_port=*/true);
-    if (!err.empty()) {
-      spdlog::critical("{}", err);
-      return 1;
+    for (uint32_t node = 0; node < cfg->emulated_nodes; ++node) {
+      config::HostPort address = cfg->listen;
+      address.port = static_cast<uint16_t>(address.port + node);
+      std::string err = workers.back()->listen(address, /*reuse_port=*/true, node);
+      if (!err.empty()) {
+        spdlog::critical("{}", err);
+        return 1;
+      }
     }
   }
 

@@ -63,6 +63,9 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   int protocol() const { return protocol_; }
   void set_protocol(int p) { protocol_ = p; }
   const std::string& peer() const { return peer_; }
+  // Which emulated cluster node the client connected to (its listening port).
+  uint32_t node_index() const { return node_index_; }
+  void set_node_index(uint32_t i) { node_index_ = i; }
   uint64_t created_ms() const { return created_ms_; }
   // QUIT: reply, then close once every earlier reply is written.
   void quit_after_reply() { quitting_ = true; }
@@ -134,6 +137,7 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   uint64_t created_ms_ = 0;
   uint64_t last_activity_ms_ = 0;
   int protocol_ = 2;
+  uint32_t node_index_ = 0;
   bool authenticated_ = false;
   bool quitting_ = false;
   bool closed_ = false;

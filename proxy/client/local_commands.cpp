@@ -286,62 +286,94 @@ void cmd_command_getkeysandflags(Ctx& c) {
 // slotgate presents itself as one healthy master that owns all 16384 slots at
 // its announce address, with a node id that is the same on every replica of
 // slotgate behind one Service (derived from the announce address by default).
+// With emulated_nodes = N it shows N masters at consecutive ports that split the
+// slots; each port is a full slotgate, so a client may use any of them.
 
 uint16_t bus_port(uint16_t port) { return port <= 55535 ? static_cast<uint16_t>(port + 10000) : port; }
 
+struct EmulatedNode {
+  std::string id;
+  std::string host;
+  uint16_t port;
+  int first_slot, last_slot;
+};
+
+std::vector<EmulatedNode> emulated_nodes(const config::Config& conf) {
+  std::vector<EmulatedNode> out;
+  const uint32_t n = std::max<uint32_t>(conf.emulated_nodes, 1);
+  auto a = conf.announce_address();
+  for (uint32_t i = 0; i < n; ++i) {
+    int first = static_cast<int>(i * 16384 / n);
+    int last = static_cast<int>((i + 1) * 16384 / n) - 1;
+    out.push_back({conf.emulated_node_id(i), a.host, static_cast<uint16_t>(a.port + i), first, last});
+  }
+  return out;
+}
+
 void cmd_cluster_info(Ctx& c) {
-  std::string text =
+  size_t n = emulated_nodes(cfg(c)).size();
+  std::string text = fmt::format(
       "cluster_state:ok\r\n"
       "cluster_slots_assigned:16384\r\n"
       "cluster_slots_ok:16384\r\n"
       "cluster_slots_pfail:0\r\n"
       "cluster_slots_fail:0\r\n"
-      "cluster_known_nodes:1\r\n"
-      "cluster_size:1\r\n"
-      "cluster_current_epoch:1\r\n"
-      "cluster_my_epoch:1\r\n"
+      "cluster_known_nodes:{}\r\n"
+      "cluster_size:{}\r\n"
+      "cluster_current_epoch:{}\r\n"
+      "cluster_my_epoch:{}\r\n"
       "cluster_stats_messages_sent:0\r\n"
       "cluster_stats_messages_received:0\r\n"
-      "total_cluster_links_buffer_limit_exceeded:0\r\n";
+      "total_cluster_links_buffer_limit_exceeded:0\r\n",
+      n, n, n, c.s.node_index() + 1);
   resp::append_verbatim(c.out, text, c.proto());
 }
 
-void cmd_cluster_myid(Ctx& c) { resp::append_bulk(c.out, cfg(c).effective_node_id()); }
+void cmd_cluster_myid(Ctx& c) { resp::append_bulk(c.out, cfg(c).emulated_node_id(c.s.node_index())); }
 
 void cmd_cluster_nodes(Ctx& c) {
-  auto a = cfg(c).announce_address();
   // Lettuce splits on '\n' only and on single spaces: no '\r', exactly one `myself`.
-  std::string line = fmt::format("{} {}:{}@{} myself,master - 0 0 1 connected 0-16383\n",
-                                 cfg(c).effective_node_id(), a.host, a.port, bus_port(a.port));
-  resp::append_verbatim(c.out, line, c.proto());
+  std::string text;
+  auto nodes = emulated_nodes(cfg(c));
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const auto& n = nodes[i];
+    text += fmt::format("{} {}:{}@{} {} - 0 0 {} connected {}-{}\n", n.id, n.host, n.port,
+                        bus_port(n.port), i == c.s.node_index() ? "myself,master" : "master",
+                        i + 1, n.first_slot, n.last_slot);
+  }
+  resp::append_verbatim(c.out, text, c.proto());
 }
 
 void cmd_cluster_slots(Ctx& c) {
-  auto a = cfg(c).announce_address();
-  Value node = Value::array({Value::bulk(a.host), Value::integer_of(a.port),
-                             Value::bulk(cfg(c).effective_node_id()), Value::array({})});
-  if (c.proto() == 3) node.elements[3] = Value::map({});
-  Value range = Value::array({Value::integer_of(0), Value::integer_of(16383), std::move(node)});
-  c.value(Value::array({std::move(range)}));
+  std::vector<Value> ranges;
+  for (const auto& n : emulated_nodes(cfg(c))) {
+    Value node = Value::array({Value::bulk(n.host), Value::integer_of(n.port), Value::bulk(n.id),
+                               c.proto() == 3 ? Value::map({}) : Value::array({})});
+    ranges.push_back(Value::array(
+        {Value::integer_of(n.first_slot), Value::integer_of(n.last_slot), std::move(node)}));
+  }
+  c.value(Value::array(std::move(ranges)));
 }
 
 void cmd_cluster_shards(Ctx& c) {
-  auto a = cfg(c).announce_address();
-  Value node = Value::map({Value::bulk("id"), Value::bulk(cfg(c).effective_node_id()),
-                           Value::bulk("port"), Value::integer_of(a.port), Value::bulk("ip"),
-                           Value::bulk(a.host), Value::bulk("endpoint"), Value::bulk(a.host),
-                           Value::bulk("role"), Value::bulk("master"),
-                           Value::bulk("replication-offset"), Value::integer_of(0),
-                           Value::bulk("health"), Value::bulk("online")});
-  Value shard = Value::map({Value::bulk("slots"),
-                            Value::array({Value::integer_of(0), Value::integer_of(16383)}),
-                            Value::bulk("nodes"), Value::array({std::move(node)})});
-  c.value(Value::array({std::move(shard)}));
+  std::vector<Value> shards;
+  for (const auto& n : emulated_nodes(cfg(c))) {
+    Value node = Value::map({Value::bulk("id"), Value::bulk(n.id), Value::bulk("port"),
+                             Value::integer_of(n.port), Value::bulk("ip"), Value::bulk(n.host),
+                             Value::bulk("endpoint"), Value::bulk(n.host), Value::bulk("role"),
+                             Value::bulk("master"), Value::bulk("replication-offset"),
+                             Value::integer_of(0), Value::bulk("health"), Value::bulk("online")});
+    shards.push_back(Value::map(
+        {Value::bulk("slots"),
+         Value::array({Value::integer_of(n.first_slot), Value::integer_of(n.last_slot)}),
+         Value::bulk("nodes"), Value::array({std::move(node)})}));
+  }
+  c.value(Value::array(std::move(shards)));
 }
 
 void cmd_cluster_myshardid(Ctx& c) {
-  // The emulated node is its own shard; the shard id is derived like the node id.
-  std::string id = cfg(c).effective_node_id();
+  // Each emulated node is its own shard; the shard id is derived like the node id.
+  std::string id = cfg(c).emulated_node_id(c.s.node_index());
   std::reverse(id.begin(), id.end());
   resp::append_bulk(c.out, id);
 }

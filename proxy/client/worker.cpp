@@ -50,11 +50,13 @@ Worker::~Worker() {
   router_.reset();
 }
 
-std::string Worker::listen(const config::HostPort& address, bool reuse_port) {
+std::string Worker::listen(const config::HostPort& address, bool reuse_port,
+                           uint32_t node_index) {
   auto result = net::TcpListener::listen(loop_, address.host, address.port, reuse_port,
-                                         [this] { on_connection(); });
+                                         [this, node_index] { on_connection(node_index); });
   if (auto* err = std::get_if<std::string>(&result)) return *err;
-  listener_ = std::move(std::get<std::unique_ptr<net::TcpListener>>(result));
+  if (listeners_.size() <= node_index) listeners_.resize(node_index + 1);
+  listeners_[node_index] = std::move(std::get<std::unique_ptr<net::TcpListener>>(result));
   return {};
 }
 
@@ -118,11 +120,15 @@ void Worker::on_wake() {
   if (view) router_->set_view(std::move(view));
   if (drain && !draining_) {
     draining_ = true;
-    if (listener_) listener_->close();
+    for (auto& l : listeners_) {
+      if (l) l->close();
+    }
     for (auto& [ptr, s] : sessions_) s->close_when_idle();
   }
   if (stop) {
-    if (listener_) listener_->close();
+    for (auto& l : listeners_) {
+      if (l) l->close();
+    }
     std::vector<ClientSession*> open;
     for (auto& [ptr, s] : sessions_) open.push_back(ptr);
     for (ClientSession* s : open) s->close("shutdown");
@@ -140,9 +146,10 @@ void Worker::apply_config() {
       backend::Credentials{config_->cluster.username, config_->cluster.password});
 }
 
-void Worker::on_connection() {
+void Worker::on_connection(uint32_t node_index) {
   auto session = std::make_unique<ClientSession>(*this, state_.next_client_id.fetch_add(1));
-  if (listener_->accept_into(session->stream().raw()) != 0) return;
+  if (listeners_[node_index]->accept_into(session->stream().raw()) != 0) return;
+  session->set_node_index(node_index);
   stats_.connections_accepted++;
   state_.total_connections.fetch_add(1, std::memory_order_relaxed);
   int64_t now_open = state_.connected_clients.fetch_add(1) + 1;

@@ -40,7 +40,8 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   // Binds the listener (on the calling thread, so bind errors surface at start-up).
-  std::string listen(const config::HostPort& address, bool reuse_port);
+  // `node_index`: which emulated cluster node this port stands for (0 normally).
+  std::string listen(const config::HostPort& address, bool reuse_port, uint32_t node_index = 0);
   void start_thread();
   void join();
 
@@ -77,7 +78,7 @@ class Worker {
   }
 
  private:
-  void on_connection();
+  void on_connection(uint32_t node_index);
   void on_wake();
   void tick();
   void apply_config();
@@ -90,7 +91,7 @@ class Worker {
   net::Loop loop_;
   metrics::WorkerStats stats_;
   std::unique_ptr<router::Router> router_;
-  std::unique_ptr<net::TcpListener> listener_;
+  std::vector<std::unique_ptr<net::TcpListener>> listeners_;
   std::unique_ptr<net::Timer> tick_timer_;
   std::unique_ptr<net::Async> wake_;
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;

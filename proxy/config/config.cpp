@@ -14,12 +14,9 @@ HostPort Config::announce_address() const {
   return a;
 }
 
-std::string Config::effective_node_id() const {
-  if (!node_id.empty()) return node_id;
-  // Why not random: several slotgate replicas sit behind one Service address, and a
-  // cluster-mode client that reconnects to another replica must see the same node,
-  // or it believes the topology changed. FNV-1a, five rounds of 32 bits = 40 hex digits.
-  const std::string seed = announce_address().to_string();
+namespace {
+// FNV-1a, five rounds of 32 bits = 40 hex digits.
+std::string id_from(const std::string& seed) {
   std::string id;
   for (uint32_t round = 0; round < 5; ++round) {
     uint32_t h = 2166136261u ^ (round * 0x9e3779b9u);
@@ -32,6 +29,22 @@ std::string Config::effective_node_id() const {
     id += buf;
   }
   return id;
+}
+}  // namespace
+
+std::string Config::effective_node_id() const {
+  if (!node_id.empty()) return node_id;
+  // Why not random: several slotgate replicas sit behind one Service address, and a
+  // cluster-mode client that reconnects to another replica must see the same node,
+  // or it believes the topology changed.
+  return id_from(announce_address().to_string());
+}
+
+std::string Config::emulated_node_id(uint32_t index) const {
+  if (index == 0) return effective_node_id();
+  HostPort a = announce_address();
+  a.port = static_cast<uint16_t>(a.port + index);
+  return node_id.empty() ? id_from(a.to_string()) : id_from(node_id + "#" + std::to_string(index));
 }
 
 unsigned Config::effective_workers() const {

@@ -72,6 +72,11 @@ struct Config {
   std::optional<HostPort> announce;  // nullopt = derived from listen, see announce_address()
   unsigned workers = 0;              // 0 = auto (one per core)
   std::string node_id;               // 40 lower-case hex digits, or empty = derived
+  // How many masters the cluster emulation shows. 1 (the default): one node that
+  // owns every slot. N > 1: slotgate also listens on the N-1 ports after `listen`
+  // (all equivalent) and shows N masters splitting the slots, for tools that
+  // refuse a one-node cluster (redis-benchmark 7.0 --cluster).
+  uint32_t emulated_nodes = 1;
   ClusterConfig cluster;
   ClientsConfig clients;
   AdminConfig admin;
@@ -84,6 +89,8 @@ struct Config {
   // The node id cluster-mode clients see: node_id, or 40 hex digits derived from
   // the announce address so every replica behind one Service reports the same id.
   std::string effective_node_id() const;
+  // The id of emulated node `index` (0 = effective_node_id()).
+  std::string emulated_node_id(uint32_t index) const;
   // workers, with auto resolved to the number of cores (at least 1).
   unsigned effective_workers() const;
 

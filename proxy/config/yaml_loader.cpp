@@ -258,6 +258,7 @@ class Loader {
              {"announce", &Loader::on_announce},
              {"workers", &Loader::on_workers},
              {"node_id", &Loader::on_node_id},
+             {"emulated_nodes", &Loader::on_emulated_nodes},
              {"cluster", &Loader::on_cluster},
              {"clients", &Loader::on_clients},
              {"admin", &Loader::on_admin},
@@ -281,6 +282,9 @@ class Loader {
     if (ec != std::errc() || end != v->data() + v->size() || v->empty() || w < 1 || w > 1024)
       return error(n, p, "expected 'auto' or a number of threads from 1 to 1024, got '" + *v + "'");
     config_.workers = w;
+  }
+  void on_emulated_nodes(const YAML::Node& n, const std::string& p) {
+    integer(n, p, config_.emulated_nodes, 1, 16);
   }
   void on_node_id(const YAML::Node& n, const std::string& p) {
     auto v = scalar(n, p);

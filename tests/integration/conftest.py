@@ -233,7 +233,8 @@ def make_slotgate(logdir, request):
             seeds = request.getfixturevalue("cluster").seeds
         port = 7430 + PORT_OFFSET + 2 * i
         kw.setdefault("workdir", logdir / f"slotgate-{port}-{request.node.name}"[:200])
-        sg = Slotgate(seeds, port=port, admin_port=port + 1, **kw)
+        kw.setdefault("admin_port", port + 1)
+        sg = Slotgate(seeds, port=port, **kw)
         instances.append(sg)
         if start:
             sg.start()
