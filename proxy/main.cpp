@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -157,6 +158,7 @@ int main(int argc, char** argv) {
   refresher.start();
 
   std::unique_ptr<admin::AdminServer> admin_server;
+  std::atomic<bool> had_full_view{false};
   if (cfg->admin.listen) {
     admin::AdminHooks ah;
     ah.current_view = [&refresher] { return refresher.current(); };
@@ -166,11 +168,16 @@ int main(int argc, char** argv) {
       }
       return true;
     };
-    ah.ready = [&refresher, &state] {
-      auto v = refresher.current();
-      // A failover hold does not make slotgate unready: clients keep their
-      // connections and held requests complete when the new master is known.
-      return !state.draining.load() && v != nullptr && v->covers_all_slots();
+    ah.ready = [&refresher, &state, &had_full_view] {
+      // Ready once a view covering every slot was loaded, and it stays ready
+      // through a failover hold: clients keep their connections, held requests
+      // complete when the new master is known, and a Service must not drop every
+      // slotgate endpoint at once because one master died.
+      if (!had_full_view.load()) {
+        auto v = refresher.current();
+        if (v != nullptr && v->covers_all_slots()) had_full_view = true;
+      }
+      return !state.draining.load() && had_full_view.load();
     };
     ah.metrics = &metrics;
     auto started = admin::AdminServer::start(*cfg->admin.listen, ah);

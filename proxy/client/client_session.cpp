@@ -117,7 +117,12 @@ void ClientSession::process_input() {
       handle_command(parser_.args(), parser_.raw(), parser_.was_inline());
     }
     rstart_ += consumed;
-    if (queue_.size() >= kMaxInFlight && !paused_) {
+    queued_bytes_ += consumed;
+    // Backpressure instead of unbounded buffering: a client that pipelines more
+    // than it reads stops being read (TCP pushes back) until replies drain.
+    if ((queue_.size() >= kMaxInFlight ||
+         queued_bytes_ >= worker_.config().clients.max_pipeline_size) &&
+        !paused_) {
       paused_ = true;
       stream_.stop_reading();
     }
@@ -136,7 +141,9 @@ void ClientSession::process_input() {
 }
 
 void ClientSession::maybe_resume() {
-  if (paused_ && queue_.size() < kMaxInFlight / 2 && !closed_) {
+  if (queue_.empty()) queued_bytes_ = 0;
+  if (paused_ && queue_.size() < kMaxInFlight / 2 &&
+      queued_bytes_ < worker_.config().clients.max_pipeline_size / 2 && !closed_) {
     paused_ = false;
     stream_.start_reading();
     process_input();
@@ -392,6 +399,7 @@ void ClientSession::drain_done() {
 }
 
 void ClientSession::finish(backend::Request* req) {
+  queued_bytes_ -= std::min(queued_bytes_, req->wire.size());
   if (req->spec != nullptr && req->started_ns != 0) {
     double seconds = static_cast<double>(net::Loop::hrtime_ns() - req->started_ns) / 1e9;
     bool error = !req->reply.empty() ? req->reply[0] == '-' : false;

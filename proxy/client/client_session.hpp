@@ -141,7 +141,8 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   bool authenticated_ = false;
   bool quitting_ = false;
   bool closed_ = false;
-  bool paused_ = false;        // too many requests in flight: stop reading until they drain
+  bool paused_ = false;        // too much in flight: stop reading until it drains
+  size_t queued_bytes_ = 0;    // request bytes of the commands in queue_ (max_pipeline_size)
   bool draining_ = false;      // close when idle
   bool in_process_ = false;
 

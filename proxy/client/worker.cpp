@@ -123,7 +123,10 @@ void Worker::on_wake() {
     for (auto& l : listeners_) {
       if (l) l->close();
     }
-    for (auto& [ptr, s] : sessions_) s->close_when_idle();
+    // Closing an idle session removes it from sessions_: collect first.
+    std::vector<ClientSession*> open;
+    for (auto& [ptr, s] : sessions_) open.push_back(ptr);
+    for (ClientSession* s : open) s->close_when_idle();
   }
   if (stop) {
     for (auto& l : listeners_) {

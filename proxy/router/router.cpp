@@ -174,6 +174,7 @@ void Router::dispatch(Request* req) {
     hold(req, "master unreachable");
     return;
   }
+  stats_.count_backend_request(*address);
   conn->send(req);
 }
 
@@ -417,10 +418,14 @@ void Router::on_backend_closed(backend::BackendConnection& conn, std::string_vie
   if (conn.closed_by_owner()) return;
   stats_.count_backend_error(conn.address(), auth_failed ? "auth" : "connection");
   if (!shutting_down_) {
+    // Once per event: an established connection that drops is news; the failed
+    // reconnects that follow while the node is down are not (debug only).
     if (auth_failed) {
       spdlog::error("cluster node {}: {}", conn.address(), why);
-    } else {
+    } else if (conn.ever_ready()) {
       spdlog::warn("connection to cluster node {} lost: {}", conn.address(), why);
+    } else {
+      spdlog::debug("cannot connect to cluster node {}: {}", conn.address(), why);
     }
     feedback_.node_unreachable(conn.address());
   }
