@@ -47,11 +47,21 @@ class JsonLogFormatter final : public spdlog::formatter {
     line += R"(","msg":")";
     for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
       switch (c) {
-        case '"': line += "\\\""; break;
-        case '\\': line += "\\\\"; break;
-        case '\n': line += "\\n"; break;
-        case '\r': line += "\\r"; break;
-        case '\t': line += "\\t"; break;
+        case '"':
+          line += "\\\"";
+          break;
+        case '\\':
+          line += "\\\\";
+          break;
+        case '\n':
+          line += "\\n";
+          break;
+        case '\r':
+          line += "\\r";
+          break;
+        case '\t':
+          line += "\\t";
+          break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             line += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
@@ -76,11 +86,21 @@ void setup_logging(const config::LogConfig& log) {
     created = true;
   }
   switch (log.level) {
-    case config::LogLevel::Trace: spdlog::set_level(spdlog::level::trace); break;
-    case config::LogLevel::Debug: spdlog::set_level(spdlog::level::debug); break;
-    case config::LogLevel::Info: spdlog::set_level(spdlog::level::info); break;
-    case config::LogLevel::Warn: spdlog::set_level(spdlog::level::warn); break;
-    case config::LogLevel::Error: spdlog::set_level(spdlog::level::err); break;
+    case config::LogLevel::Trace:
+      spdlog::set_level(spdlog::level::trace);
+      break;
+    case config::LogLevel::Debug:
+      spdlog::set_level(spdlog::level::debug);
+      break;
+    case config::LogLevel::Info:
+      spdlog::set_level(spdlog::level::info);
+      break;
+    case config::LogLevel::Warn:
+      spdlog::set_level(spdlog::level::warn);
+      break;
+    case config::LogLevel::Error:
+      spdlog::set_level(spdlog::level::err);
+      break;
   }
   if (log.format == config::LogFormat::Json) {
     spdlog::set_formatter(std::make_unique<JsonLogFormatter>());
@@ -96,8 +116,8 @@ cluster::RefresherOptions refresher_options(const config::Config& cfg) {
   o.password = cfg.cluster.password;
   o.refresh_interval_ms = static_cast<uint64_t>(cfg.cluster.refresh_interval.count());
   o.connect_timeout_ms = static_cast<uint64_t>(cfg.cluster.connect_timeout.count());
-  o.command_timeout_ms = std::max<uint64_t>(
-      static_cast<uint64_t>(cfg.cluster.command_timeout.count()), 1000);
+  o.command_timeout_ms =
+      std::max<uint64_t>(static_cast<uint64_t>(cfg.cluster.command_timeout.count()), 1000);
   return o;
 }
 
@@ -138,7 +158,8 @@ int main(int argc, char** argv) {
   cluster::TopologyRefresher refresher(refresher_options(*cfg), hooks);
 
   for (unsigned i = 0; i < worker_count; ++i) {
-    workers.push_back(std::make_unique<client::Worker>(static_cast<int>(i), state, refresher, &metrics));
+    workers.push_back(
+        std::make_unique<client::Worker>(static_cast<int>(i), state, refresher, &metrics));
     for (uint32_t node = 0; node < cfg->emulated_nodes; ++node) {
       config::HostPort address = cfg->listen;
       address.port = static_cast<uint16_t>(address.port + node);
@@ -223,7 +244,8 @@ int main(int argc, char** argv) {
   net::Signal sighup(loop, SIGHUP, [&] {
     auto next = config::from_command_line(argc, argv, SLOTGATE_VERSION);
     if (auto* exit = std::get_if<config::Exit>(&next)) {
-      spdlog::error("SIGHUP: configuration not reloaded: {}", exit->err.empty() ? exit->out : exit->err);
+      spdlog::error("SIGHUP: configuration not reloaded: {}",
+                    exit->err.empty() ? exit->out : exit->err);
       return;
     }
     auto next_cfg = std::make_shared<const config::Config>(std::get<config::Config>(next));

@@ -15,9 +15,8 @@ constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
 }  // namespace
 
 BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::string ip,
-                                     uint16_t port, const Credentials& creds,
-                                     BackendEvents& events, uint64_t connect_timeout_ms,
-                                     int protocol)
+                                     uint16_t port, const Credentials& creds, BackendEvents& events,
+                                     uint64_t connect_timeout_ms, int protocol)
     : loop_(loop),
       address_(std::move(address)),
       ip_(std::move(ip)),
@@ -104,7 +103,9 @@ void BackendConnection::on_connected() {
   }
 }
 
-void BackendConnection::on_flush() { unwritten_from_ = inflight_.size(); }
+void BackendConnection::on_flush() {
+  unwritten_from_ = inflight_.size();
+}
 
 std::span<char> BackendConnection::read_space() {
   if (rbuf_.size() - rend_ < kMinReadSpace) {
@@ -165,7 +166,8 @@ void BackendConnection::handle_frame(std::string_view frame) {
     // the front of the FIFO until EXEC's reply, remembering the first error.
     Request* req = front.req;
     req->absorb_replies--;
-    if (scanner_.is_error() && req->absorbed_error.empty()) req->absorbed_error.assign(scanner_.error_text());
+    if (scanner_.is_error() && req->absorbed_error.empty())
+      req->absorbed_error.assign(scanner_.error_text());
     return;
   }
   Outstanding o = front;
@@ -209,12 +211,13 @@ void BackendConnection::fail(std::string_view why) {
   pending.swap(inflight_);
   size_t unwritten_from = unwritten_from_;
   unwritten_from_ = 0;
-  if (push_sink_ != nullptr && !closed_by_owner_) push_sink_->on_push_connection_lost(*this, reason);
+  if (push_sink_ != nullptr && !closed_by_owner_)
+    push_sink_->on_push_connection_lost(*this, reason);
   for (size_t i = 0; i < pending.size(); ++i) {
     if (pending[i].req == nullptr) continue;
     using Loss = BackendEvents::Loss;
-    Loss loss = auth_failed_ ? Loss::AuthFailed
-                             : (i < unwritten_from ? Loss::Written : Loss::Unwritten);
+    Loss loss =
+        auth_failed_ ? Loss::AuthFailed : (i < unwritten_from ? Loss::Written : Loss::Unwritten);
     events_.on_backend_lost(pending[i].req, loss, reason);
   }
   events_.on_backend_closed(*this, reason, auth_failed_);

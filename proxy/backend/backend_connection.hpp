@@ -39,15 +39,16 @@ class BackendEvents {
  public:
   virtual ~BackendEvents() = default;
   // One reply for `req`. `frame` is the complete RESP frame; it is only valid during the call.
-  virtual void on_backend_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
-                                BackendConnection& from) = 0;
+  virtual void on_backend_reply(Request* req, std::string_view frame,
+                                const resp::FrameScanner& info, BackendConnection& from) = 0;
   // The connection is gone before `req` was answered. Unwritten: the bytes never
   // left slotgate. Written: the node may or may not have executed it.
   // AuthFailed: the node rejected slotgate's credentials, so it executed nothing.
   enum class Loss : uint8_t { Unwritten, Written, AuthFailed };
   virtual void on_backend_lost(Request* req, Loss loss, std::string_view why) = 0;
   // The connection is gone (called once, after every request was handed back).
-  virtual void on_backend_closed(BackendConnection& conn, std::string_view why, bool auth_failed) = 0;
+  virtual void on_backend_closed(BackendConnection& conn, std::string_view why,
+                                 bool auth_failed) = 0;
   // Authentication succeeded and the connection is usable.
   virtual void on_backend_ready(BackendConnection& conn) = 0;
 };
@@ -103,7 +104,7 @@ class BackendConnection final : public net::StreamHandler {
  private:
   enum class Kind : uint8_t { Command, Handshake, Asking };
   struct Outstanding {
-    Request* req;     // null for internal commands (AUTH, ASKING)
+    Request* req;  // null for internal commands (AUTH, ASKING)
     Kind kind;
     uint64_t sent_ms;
   };

@@ -27,7 +27,8 @@ bool split_address(std::string_view address, std::string& host, uint16_t& port) 
 std::string resolve_host(const std::string& host) {
   in6_addr tmp6{};
   in_addr tmp4{};
-  if (inet_pton(AF_INET, host.c_str(), &tmp4) == 1 || inet_pton(AF_INET6, host.c_str(), &tmp6) == 1) {
+  if (inet_pton(AF_INET, host.c_str(), &tmp4) == 1 ||
+      inet_pton(AF_INET6, host.c_str(), &tmp6) == 1) {
     return host;
   }
   // Node addresses are IPs unless the cluster announces hostnames; this lookup
@@ -51,7 +52,9 @@ BackendPool::BackendPool(net::Loop& loop, Credentials creds, BackendEvents& even
                          PoolOptions options)
     : loop_(loop), creds_(std::move(creds)), events_(events), options_(options) {}
 
-BackendPool::~BackendPool() { close_all("slotgate is shutting down"); }
+BackendPool::~BackendPool() {
+  close_all("slotgate is shutting down");
+}
 
 BackendConnection* BackendPool::get(const std::string& address) {
   auto it = nodes_.find(address);
@@ -74,9 +77,8 @@ BackendConnection* BackendPool::get(const std::string& address) {
     return nullptr;
   }
   if (it->second.conn) graveyard_.push_back(std::move(it->second.conn));
-  it->second.conn = std::make_unique<BackendConnection>(loop_, address, ip, port, creds_, events_,
-                                                        options_.connect_timeout_ms,
-                                                        options_.protocol);
+  it->second.conn = std::make_unique<BackendConnection>(
+      loop_, address, ip, port, creds_, events_, options_.connect_timeout_ms, options_.protocol);
   return it->second.conn.get();
 }
 
@@ -122,7 +124,9 @@ void BackendPool::check_timeouts(uint64_t now_ms, uint64_t timeout_ms) {
   for (BackendConnection* c : late) c->fail("no reply within command_timeout");
 }
 
-void BackendPool::collect() { graveyard_.clear(); }
+void BackendPool::collect() {
+  graveyard_.clear();
+}
 
 void BackendPool::close_all(std::string_view why) {
   std::vector<BackendConnection*> open;

@@ -34,19 +34,19 @@ class ReplySink {
 };
 
 enum class RequestState : uint8_t {
-  Idle,      // in the pool
-  Queued,    // created, not yet routed
-  Sent,      // on a backend connection's FIFO
-  Held,      // waiting for its slot to get a reachable master
-  Waiting,   // a split parent waiting for its parts, or a retry timer
-  Done,      // answered; the session writes it when its turn comes
+  Idle,     // in the pool
+  Queued,   // created, not yet routed
+  Sent,     // on a backend connection's FIFO
+  Held,     // waiting for its slot to get a reachable master
+  Waiting,  // a split parent waiting for its parts, or a retry timer
+  Done,     // answered; the session writes it when its turn comes
 };
 
 // Per-part bookkeeping of a split command (MGET, MSET, DEL, broadcasts...).
 struct SplitState {
   std::vector<resp::Value> part_replies;
   std::vector<std::vector<uint32_t>> part_keys;  // argument indices of the keys each part carries
-  std::vector<std::string> part_labels;          // keys of each part, for "may not have been written"
+  std::vector<std::string> part_labels;  // keys of each part, for "may not have been written"
   uint32_t pending = 0;
 };
 
@@ -73,20 +73,20 @@ struct Request {
   ReplySink* sink = nullptr;  // null for parts, and for orphans whose client went away
   Request* parent = nullptr;  // the split command this is a part of
   uint32_t part_index = 0;
-  bool orphaned = false;      // the client disconnected while this was in flight
+  bool orphaned = false;  // the client disconnected while this was in flight
   RequestState state = RequestState::Idle;
 
   const commands::CommandSpec* spec = nullptr;
-  std::string wire;           // exact bytes to send to a backend (RESP array)
+  std::string wire;  // exact bytes to send to a backend (RESP array)
   cluster::Slot slot = 0;
-  bool keyed = false;         // false: any master may serve it
-  bool read_only = false;     // safe to retry when the outcome is unknown
-  std::string target;         // forced backend address (after MOVED/ASK); empty = from the view
-  bool asking = false;        // send ASKING first (ASK redirect)
+  bool keyed = false;      // false: any master may serve it
+  bool read_only = false;  // safe to retry when the outcome is unknown
+  std::string target;      // forced backend address (after MOVED/ASK); empty = from the view
+  bool asking = false;     // send ASKING first (ASK redirect)
   uint8_t redirects = 0;
   uint8_t retries = 0;
   uint64_t started_ns = 0;
-  uint64_t deadline_ms = 0;   // loop time after which a held/retried request fails
+  uint64_t deadline_ms = 0;  // loop time after which a held/retried request fails
   uint64_t held_since_ms = 0;
 
   PostProcess post = PostProcess::None;
@@ -96,11 +96,11 @@ struct Request {
   uint32_t absorb_replies = 0;
   uint32_t absorb_count = 0;   // absorb_replies as first set, for a re-send
   std::string absorbed_error;  // the first error among the absorbed replies (MOVED, ...)
-  uint32_t scan_master = 0;   // SCAN: which master (in slot order) this step walks
-  std::string info_prefix;    // INFO: slotgate's own sections, written before the keyspace
-  int protocol = 2;           // the client's protocol, for replies slotgate builds
+  uint32_t scan_master = 0;    // SCAN: which master (in slot order) this step walks
+  std::string info_prefix;     // INFO: slotgate's own sections, written before the keyspace
+  int protocol = 2;            // the client's protocol, for replies slotgate builds
 
-  std::string reply;          // the reply bytes, when it finished before its turn
+  std::string reply;  // the reply bytes, when it finished before its turn
   std::unique_ptr<SplitState> split;
 
   void reset_for_reuse() {

@@ -28,8 +28,8 @@ constexpr size_t kMaxInFlight = 4096;
 
 // "ERR unknown command 'FOO', with args beginning with: 'a' 'b' " (Redis 7 text).
 std::string unknown_command_error(std::span<const std::string_view> args) {
-  std::string msg = fmt::format("ERR unknown command '{}', with args beginning with: ",
-                                args[0].substr(0, 128));
+  std::string msg =
+      fmt::format("ERR unknown command '{}', with args beginning with: ", args[0].substr(0, 128));
   for (size_t i = 1; i < args.size() && msg.size() < 256; ++i) {
     msg += fmt::format("'{}' ", args[i].substr(0, 128));
   }
@@ -47,7 +47,8 @@ ClientSession::ClientSession(Worker& worker, uint64_t id)
     : worker_(worker),
       id_(id),
       stream_(worker.loop(), *this),
-      parser_(resp::RequestLimits{1024 * 1024, worker.config().clients.max_request_size, 64 * 1024}),
+      parser_(
+          resp::RequestLimits{1024 * 1024, worker.config().clients.max_request_size, 64 * 1024}),
       watch_link_(worker, /*sticky=*/true),
       blocking_link_(worker, /*sticky=*/false) {
   rbuf_.resize(16 * 1024);
@@ -55,7 +56,9 @@ ClientSession::ClientSession(Worker& worker, uint64_t id)
   authenticated_ = !auth_required(worker.config().clients);
 }
 
-ClientSession::~ClientSession() { close("session destroyed"); }
+ClientSession::~ClientSession() {
+  close("session destroyed");
+}
 
 void ClientSession::start() {
   peer_ = stream_.peer_address();
@@ -307,9 +310,10 @@ bool ClientSession::subscribed_mode_allows(const commands::CommandSpec& spec,
     reply(scratch_);
     return false;
   }
-  reject(fmt::format("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
-                     "QUIT / RESET are allowed in this context",
-                     n));
+  reject(
+      fmt::format("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                  "QUIT / RESET are allowed in this context",
+                  n));
   return false;
 }
 
@@ -403,9 +407,9 @@ void ClientSession::finish(backend::Request* req) {
   if (req->spec != nullptr && req->started_ns != 0) {
     double seconds = static_cast<double>(net::Loop::hrtime_ns() - req->started_ns) / 1e9;
     bool error = !req->reply.empty() ? req->reply[0] == '-' : false;
-    worker_.stats().count_command(req->spec->name,
-                                  error ? metrics::CommandResult::Error : metrics::CommandResult::Ok,
-                                  seconds);
+    worker_.stats().count_command(
+        req->spec->name, error ? metrics::CommandResult::Error : metrics::CommandResult::Ok,
+        seconds);
   }
   worker_.router().pool().release(req);
 }
@@ -433,7 +437,9 @@ void ClientSession::close_when_idle() {
   if (idle()) close("shutdown");
 }
 
-void ClientSession::on_closed(int) { close("connection closed"); }
+void ClientSession::on_closed(int) {
+  close("connection closed");
+}
 
 void ClientSession::close(std::string_view why) {
   if (closed_) return;

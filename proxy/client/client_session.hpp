@@ -95,18 +95,21 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   // RESP2 subscribed mode only allows the subscription commands, PING, QUIT, RESET.
   bool subscribed_mode_allows(const commands::CommandSpec& spec,
                               std::span<const std::string_view> args);
-  void handle_command(std::span<const std::string_view> args, std::string_view raw, bool was_inline);
+  void handle_command(std::span<const std::string_view> args, std::string_view raw,
+                      bool was_inline);
   void forward(const commands::CommandSpec& spec, std::span<const std::string_view> args,
                std::string_view raw, bool was_inline);
   void write_out(std::string_view bytes);
   void finish(backend::Request* req);
   void drain_done();
   backend::Request* new_request(const commands::CommandSpec& spec);
-  // Replies an error; inside MULTI it also dooms the transaction (EXEC -> EXECABORT), as Redis does.
+  // Replies an error; inside MULTI it also dooms the transaction (EXEC -> EXECABORT), as Redis
+  // does.
   void reject(std::string_view error_text);
   // session_transaction.cpp: MULTI/EXEC/DISCARD/WATCH/UNWATCH and queueing inside MULTI.
-  void transaction_command(const commands::CommandSpec& spec, std::span<const std::string_view> args,
-                           std::string_view raw, bool was_inline);
+  void transaction_command(const commands::CommandSpec& spec,
+                           std::span<const std::string_view> args, std::string_view raw,
+                           bool was_inline);
   void queue_in_transaction(const commands::CommandSpec& spec,
                             std::span<const std::string_view> args, std::string_view raw,
                             bool was_inline);
@@ -141,17 +144,17 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   bool authenticated_ = false;
   bool quitting_ = false;
   bool closed_ = false;
-  bool paused_ = false;        // too much in flight: stop reading until it drains
-  size_t queued_bytes_ = 0;    // request bytes of the commands in queue_ (max_pipeline_size)
-  bool draining_ = false;      // close when idle
+  bool paused_ = false;      // too much in flight: stop reading until it drains
+  size_t queued_bytes_ = 0;  // request bytes of the commands in queue_ (max_pipeline_size)
+  bool draining_ = false;    // close when idle
   bool in_process_ = false;
 
   // MULTI … EXEC: commands are checked and answered +QUEUED here, then sent as one
   // MULTI…EXEC write to the master of their slot, so no connection stays pinned.
   struct Transaction {
     bool active = false;
-    bool aborted = false;          // a command was refused: EXEC answers EXECABORT
-    std::string wire;              // the queued commands
+    bool aborted = false;  // a command was refused: EXEC answers EXECABORT
+    std::string wire;      // the queued commands
     uint32_t count = 0;
     std::optional<cluster::Slot> slot;
     bool read_only = true;

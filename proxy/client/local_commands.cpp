@@ -36,8 +36,7 @@ struct Ctx {
 using Handler = void (*)(Ctx&);
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -55,7 +54,9 @@ bool valid_client_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) { return c >= '!' && c <= '~'; });
 }
 
-const config::Config& cfg(Ctx& c) { return c.s.worker().config(); }
+const config::Config& cfg(Ctx& c) {
+  return c.s.worker().config();
+}
 
 void note_auth_failure(Ctx& c, std::string_view user) {
   auto& state = c.s.worker().state();
@@ -100,7 +101,9 @@ void cmd_ping(Ctx& c) {
   }
 }
 
-void cmd_echo(Ctx& c) { resp::append_bulk(c.out, c.args[1]); }
+void cmd_echo(Ctx& c) {
+  resp::append_bulk(c.out, c.args[1]);
+}
 
 void cmd_quit(Ctx& c) {
   c.ok();
@@ -132,7 +135,9 @@ void cmd_select(Ctx& c) {
   }
 }
 
-void cmd_ok(Ctx& c) { c.ok(); }
+void cmd_ok(Ctx& c) {
+  c.ok();
+}
 
 Value hello_map(Ctx& c) {
   std::vector<Value> kv;
@@ -226,7 +231,9 @@ void cmd_client_getname(Ctx& c) {
   }
 }
 
-void cmd_client_id(Ctx& c) { resp::append_integer(c.out, static_cast<long long>(c.s.id())); }
+void cmd_client_id(Ctx& c) {
+  resp::append_integer(c.out, static_cast<long long>(c.s.id()));
+}
 
 void cmd_client_setinfo(Ctx& c) {
   std::string_view attr = c.args[2], val = c.args[3];
@@ -272,9 +279,15 @@ void cmd_acl_whoami(Ctx& c) {
   resp::append_bulk(c.out, c.s.user() ? std::string_view(c.s.user()->name) : "default");
 }
 
-void cmd_command_count(Ctx& c) { c.value(commands::command_count_reply()); }
-void cmd_command_info(Ctx& c) { c.value(commands::command_info_reply(c.args.subspan(2), c.proto())); }
-void cmd_command_list(Ctx& c) { c.value(commands::command_list_reply(c.args.subspan(2))); }
+void cmd_command_count(Ctx& c) {
+  c.value(commands::command_count_reply());
+}
+void cmd_command_info(Ctx& c) {
+  c.value(commands::command_info_reply(c.args.subspan(2), c.proto()));
+}
+void cmd_command_list(Ctx& c) {
+  c.value(commands::command_list_reply(c.args.subspan(2)));
+}
 void cmd_command_getkeys(Ctx& c) {
   c.value(commands::command_getkeys_reply(c.args.subspan(2), false, c.proto()));
 }
@@ -289,7 +302,9 @@ void cmd_command_getkeysandflags(Ctx& c) {
 // With emulated_nodes = N it shows N masters at consecutive ports that split the
 // slots; each port is a full slotgate, so a client may use any of them.
 
-uint16_t bus_port(uint16_t port) { return port <= 55535 ? static_cast<uint16_t>(port + 10000) : port; }
+uint16_t bus_port(uint16_t port) {
+  return port <= 55535 ? static_cast<uint16_t>(port + 10000) : port;
+}
 
 struct EmulatedNode {
   std::string id;
@@ -305,7 +320,8 @@ std::vector<EmulatedNode> emulated_nodes(const config::Config& conf) {
   for (uint32_t i = 0; i < n; ++i) {
     int first = static_cast<int>(i * 16384 / n);
     int last = static_cast<int>((i + 1) * 16384 / n) - 1;
-    out.push_back({conf.emulated_node_id(i), a.host, static_cast<uint16_t>(a.port + i), first, last});
+    out.push_back(
+        {conf.emulated_node_id(i), a.host, static_cast<uint16_t>(a.port + i), first, last});
   }
   return out;
 }
@@ -329,7 +345,9 @@ void cmd_cluster_info(Ctx& c) {
   resp::append_verbatim(c.out, text, c.proto());
 }
 
-void cmd_cluster_myid(Ctx& c) { resp::append_bulk(c.out, cfg(c).emulated_node_id(c.s.node_index())); }
+void cmd_cluster_myid(Ctx& c) {
+  resp::append_bulk(c.out, cfg(c).emulated_node_id(c.s.node_index()));
+}
 
 void cmd_cluster_nodes(Ctx& c) {
   // Lettuce splits on '\n' only and on single spaces: no '\r', exactly one `myself`.
@@ -338,8 +356,8 @@ void cmd_cluster_nodes(Ctx& c) {
   for (size_t i = 0; i < nodes.size(); ++i) {
     const auto& n = nodes[i];
     text += fmt::format("{} {}:{}@{} {} - 0 0 {} connected {}-{}\n", n.id, n.host, n.port,
-                        bus_port(n.port), i == c.s.node_index() ? "myself,master" : "master",
-                        i + 1, n.first_slot, n.last_slot);
+                        bus_port(n.port), i == c.s.node_index() ? "myself,master" : "master", i + 1,
+                        n.first_slot, n.last_slot);
   }
   resp::append_verbatim(c.out, text, c.proto());
 }
@@ -363,10 +381,10 @@ void cmd_cluster_shards(Ctx& c) {
                              Value::bulk("endpoint"), Value::bulk(n.host), Value::bulk("role"),
                              Value::bulk("master"), Value::bulk("replication-offset"),
                              Value::integer_of(0), Value::bulk("health"), Value::bulk("online")});
-    shards.push_back(Value::map(
-        {Value::bulk("slots"),
-         Value::array({Value::integer_of(n.first_slot), Value::integer_of(n.last_slot)}),
-         Value::bulk("nodes"), Value::array({std::move(node)})}));
+    shards.push_back(
+        Value::map({Value::bulk("slots"),
+                    Value::array({Value::integer_of(n.first_slot), Value::integer_of(n.last_slot)}),
+                    Value::bulk("nodes"), Value::array({std::move(node)})}));
   }
   c.value(Value::array(std::move(shards)));
 }
@@ -493,6 +511,8 @@ void run_local_command(ClientSession& session, const commands::CommandSpec& spec
   session.reply(c.out);
 }
 
-bool has_local_handler(std::string_view name) { return find_handler(name) != nullptr; }
+bool has_local_handler(std::string_view name) {
+  return find_handler(name) != nullptr;
+}
 
 }  // namespace slotgate::client

@@ -198,8 +198,8 @@ void ClientSession::transaction_command(const commands::CommandSpec& spec,
 }
 
 void ClientSession::forward_blocking(const commands::CommandSpec& spec,
-                                     std::span<const std::string_view> args,
-                                     std::string_view raw, bool was_inline) {
+                                     std::span<const std::string_view> args, std::string_view raw,
+                                     bool was_inline) {
   backend::Request* req = new_request(spec);
   if (was_inline) {
     resp::append_command(req->wire, args);

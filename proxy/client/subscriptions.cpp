@@ -31,7 +31,9 @@ std::string upper(std::string_view s) {
 
 Subscriptions::Subscriptions(ClientSession& session) : s_(session) {}
 
-Subscriptions::~Subscriptions() { close(); }
+Subscriptions::~Subscriptions() {
+  close();
+}
 
 bool Subscriptions::is_keyspace_channel(std::string_view channel) {
   return channel.starts_with(kKeyspace) || channel.starts_with(kKeyevent);
@@ -139,7 +141,8 @@ void Subscriptions::command(const commands::CommandSpec& spec,
     std::vector<std::string> capable;
     for (const auto& n : names) {
       set.insert(n);
-      req->reply += confirmation(kind, &n, static_cast<long long>(channels_.size() + patterns_.size()));
+      req->reply +=
+          confirmation(kind, &n, static_cast<long long>(channels_.size() + patterns_.size()));
       if (keyspace_capable(n, pattern)) capable.push_back(n);
     }
     Link* p = primary();
@@ -152,7 +155,8 @@ void Subscriptions::command(const commands::CommandSpec& spec,
     if (!capable.empty()) {
       keyspace_links_ = true;
       for (const auto& addr : other_masters()) {
-        if (Link* l = link_to(addr)) send(*l, upper(kind), capable, nullptr, static_cast<uint32_t>(capable.size()));
+        if (Link* l = link_to(addr))
+          send(*l, upper(kind), capable, nullptr, static_cast<uint32_t>(capable.size()));
       }
     }
     return;
@@ -333,7 +337,8 @@ void Subscriptions::resubscribe_all() {
     if (owner != cluster::ClusterView::kNoNode) by_node[view->node(owner).address].push_back(name);
   }
   for (auto& [addr, names] : by_node) {
-    if (Link* l = link_to(addr)) send(*l, "SSUBSCRIBE", names, nullptr, static_cast<uint32_t>(names.size()));
+    if (Link* l = link_to(addr))
+      send(*l, "SSUBSCRIBE", names, nullptr, static_cast<uint32_t>(names.size()));
   }
 }
 
@@ -358,7 +363,8 @@ void Subscriptions::tick() {
   }
   for (const auto& [name, slot] : shard_) {
     uint16_t owner = view->master_of(slot);
-    need = need || owner == cluster::ClusterView::kNoNode || !is_live_master(view->node(owner).address);
+    need = need || owner == cluster::ClusterView::kNoNode ||
+           !is_live_master(view->node(owner).address);
   }
   if (need) resubscribe_all();
 }

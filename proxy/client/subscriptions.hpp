@@ -56,13 +56,13 @@ class Subscriptions final : public backend::PushSink {
 
  private:
   struct Pending {
-    backend::Request* req;   // the client's command; its reply is prepared in req->reply
-    uint32_t remaining;      // backend confirmations still to come
+    backend::Request* req;  // the client's command; its reply is prepared in req->reply
+    uint32_t remaining;     // backend confirmations still to come
   };
   struct Link {
     std::unique_ptr<backend::BackendConnection> conn;
     std::deque<Pending> pending;
-    uint32_t absorb = 0;     // confirmations of a resubscription, not shown to the client
+    uint32_t absorb = 0;  // confirmations of a resubscription, not shown to the client
     bool lost = false;
   };
 

@@ -50,8 +50,7 @@ Worker::~Worker() {
   router_.reset();
 }
 
-std::string Worker::listen(const config::HostPort& address, bool reuse_port,
-                           uint32_t node_index) {
+std::string Worker::listen(const config::HostPort& address, bool reuse_port, uint32_t node_index) {
   auto result = net::TcpListener::listen(loop_, address.host, address.port, reuse_port,
                                          [this, node_index] { on_connection(node_index); });
   if (auto* err = std::get_if<std::string>(&result)) return *err;
@@ -103,7 +102,9 @@ void Worker::post_config_changed() {
   wake_->send();
 }
 
-uint64_t Worker::ms_since_tick() const { return steady_ms() - last_tick_ms_.load(); }
+uint64_t Worker::ms_since_tick() const {
+  return steady_ms() - last_tick_ms_.load();
+}
 
 void Worker::on_wake() {
   std::shared_ptr<const cluster::ClusterView> view;

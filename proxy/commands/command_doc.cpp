@@ -40,7 +40,8 @@ std::string names_of(Routing r) {
   auto add = [&](std::string_view name) {
     if (!out.empty()) out += ", ";
     out += "`";
-    for (char c : name) out += c == '|' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char c : name)
+      out += c == '|' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     out += "`";
   };
   for (const CommandSpec& c : all_commands()) {
@@ -85,7 +86,8 @@ std::string handling_markdown() {
     for (std::string_view n : names) {
       if (!list.empty()) list += ", ";
       list += "`";
-      for (char c : n) list += c == '|' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      for (char c : n)
+        list += c == '|' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       list += "`";
     }
     out += "| " + list + " | " + std::string(reason) + " |\n";

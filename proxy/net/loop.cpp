@@ -32,9 +32,13 @@ Loop::~Loop() {
   uv_loop_close(&loop_);
 }
 
-void Loop::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+void Loop::run() {
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
 
-void Loop::schedule_flush(TcpStream* stream) { dirty_.push_back(stream); }
+void Loop::schedule_flush(TcpStream* stream) {
+  dirty_.push_back(stream);
+}
 
 void Loop::cancel_flush(TcpStream* stream) {
   std::replace(dirty_.begin(), dirty_.end(), stream, static_cast<TcpStream*>(nullptr));
@@ -53,6 +57,8 @@ void Loop::flush_now() {
   }
 }
 
-void Loop::on_check(uv_check_t* handle) { static_cast<Loop*>(handle->data)->flush_now(); }
+void Loop::on_check(uv_check_t* handle) {
+  static_cast<Loop*>(handle->data)->flush_now();
+}
 
 }  // namespace slotgate::net

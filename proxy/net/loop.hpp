@@ -22,7 +22,7 @@ class Loop {
   Loop& operator=(const Loop&) = delete;
 
   uv_loop_t* raw() { return &loop_; }
-  void run();                       // until stop() or no handles are left
+  void run();  // until stop() or no handles are left
   void stop() { uv_stop(&loop_); }
   uint64_t now_ms() const { return uv_now(&loop_); }
   static uint64_t hrtime_ns() { return uv_hrtime(); }

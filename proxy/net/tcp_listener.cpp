@@ -23,7 +23,9 @@ TcpListener::TcpListener(Loop& loop, OnConnection cb) : state_(new State) {
   state_->tcp.data = state_;
 }
 
-TcpListener::~TcpListener() { close(); }
+TcpListener::~TcpListener() {
+  close();
+}
 
 void TcpListener::close() {
   if (state_ == nullptr) return;
@@ -74,13 +76,14 @@ std::variant<std::unique_ptr<TcpListener>, std::string> TcpListener::listen(
                        auto* st = static_cast<State*>(s->data);
                        if (status == 0 && st->on_connection) st->on_connection();
                      });
-  if (rc != 0) return "cannot listen on " + host + ":" + std::to_string(port) + ": " + uv_strerror(rc);
+  if (rc != 0)
+    return "cannot listen on " + host + ":" + std::to_string(port) + ": " + uv_strerror(rc);
   sockaddr_storage bound{};
   int blen = sizeof bound;
   uv_tcp_getsockname(&listener->state_->tcp, reinterpret_cast<sockaddr*>(&bound), &blen);
-  listener->port_ = ntohs(bound.ss_family == AF_INET6
-                              ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  listener->port_ =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   return listener;
 }
 

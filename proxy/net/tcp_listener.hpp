@@ -29,7 +29,8 @@ class TcpListener {
   TcpListener(const TcpListener&) = delete;
   TcpListener& operator=(const TcpListener&) = delete;
 
-  // Accepts one pending connection into an initialised, unused uv_tcp_t. Returns a libuv error code.
+  // Accepts one pending connection into an initialised, unused uv_tcp_t. Returns a libuv error
+  // code.
   int accept_into(uv_tcp_t* client);
   // Stops accepting and closes the socket (used when draining).
   void close();

@@ -24,9 +24,13 @@ TcpStream::TcpStream(Loop& loop, StreamHandler& handler)
   state_->tcp.data = state_;
 }
 
-TcpStream::~TcpStream() { close(); }
+TcpStream::~TcpStream() {
+  close();
+}
 
-uv_tcp_t* TcpStream::raw() { return &state_->tcp; }
+uv_tcp_t* TcpStream::raw() {
+  return &state_->tcp;
+}
 
 void TcpStream::close() {
   if (state_ == nullptr || closing_) return;

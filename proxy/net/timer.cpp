@@ -4,7 +4,6 @@
 
 namespace slotgate::net {
 
-
 struct Timer::State {
   uv_timer_t timer{};
   std::function<void()> cb;
@@ -33,8 +32,12 @@ void Timer::start(uint64_t timeout_ms, uint64_t repeat_ms, std::function<void()>
       timeout_ms, repeat_ms);
 }
 
-void Timer::stop() { uv_timer_stop(&state_->timer); }
-void Timer::unref() { uv_unref(reinterpret_cast<uv_handle_t*>(&state_->timer)); }
+void Timer::stop() {
+  uv_timer_stop(&state_->timer);
+}
+void Timer::unref() {
+  uv_unref(reinterpret_cast<uv_handle_t*>(&state_->timer));
+}
 
 struct Async::State {
   uv_async_t async{};
@@ -56,8 +59,12 @@ Async::~Async() {
            [](uv_handle_t* h) { delete static_cast<State*>(h->data); });
 }
 
-void Async::send() { uv_async_send(&state_->async); }
-void Async::unref() { uv_unref(reinterpret_cast<uv_handle_t*>(&state_->async)); }
+void Async::send() {
+  uv_async_send(&state_->async);
+}
+void Async::unref() {
+  uv_unref(reinterpret_cast<uv_handle_t*>(&state_->async));
+}
 
 struct Signal::State {
   uv_signal_t sig{};

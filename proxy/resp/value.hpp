@@ -28,10 +28,10 @@ enum class Type : uint8_t {
 
 struct Value {
   Type type = Type::Null;
-  std::string str;            // SimpleString, Error, BulkString, Double, BigNumber, Verbatim
-  long long integer = 0;      // Integer, Boolean
+  std::string str;              // SimpleString, Error, BulkString, Double, BigNumber, Verbatim
+  long long integer = 0;        // Integer, Boolean
   std::vector<Value> elements;  // Array, Map (flattened k,v), Set, Push
-  std::string format;         // Verbatim only
+  std::string format;           // Verbatim only
 
   bool is_error() const { return type == Type::Error; }
   bool is_null() const { return type == Type::Null; }
@@ -42,13 +42,43 @@ struct Value {
     return type == Type::Array || type == Type::Map || type == Type::Set || type == Type::Push;
   }
 
-  static Value simple(std::string s) { Value v; v.type = Type::SimpleString; v.str = std::move(s); return v; }
-  static Value error(std::string s) { Value v; v.type = Type::Error; v.str = std::move(s); return v; }
-  static Value bulk(std::string s) { Value v; v.type = Type::BulkString; v.str = std::move(s); return v; }
-  static Value integer_of(long long n) { Value v; v.type = Type::Integer; v.integer = n; return v; }
+  static Value simple(std::string s) {
+    Value v;
+    v.type = Type::SimpleString;
+    v.str = std::move(s);
+    return v;
+  }
+  static Value error(std::string s) {
+    Value v;
+    v.type = Type::Error;
+    v.str = std::move(s);
+    return v;
+  }
+  static Value bulk(std::string s) {
+    Value v;
+    v.type = Type::BulkString;
+    v.str = std::move(s);
+    return v;
+  }
+  static Value integer_of(long long n) {
+    Value v;
+    v.type = Type::Integer;
+    v.integer = n;
+    return v;
+  }
   static Value null() { return Value{}; }
-  static Value array(std::vector<Value> e) { Value v; v.type = Type::Array; v.elements = std::move(e); return v; }
-  static Value map(std::vector<Value> kv) { Value v; v.type = Type::Map; v.elements = std::move(kv); return v; }
+  static Value array(std::vector<Value> e) {
+    Value v;
+    v.type = Type::Array;
+    v.elements = std::move(e);
+    return v;
+  }
+  static Value map(std::vector<Value> kv) {
+    Value v;
+    v.type = Type::Map;
+    v.elements = std::move(kv);
+    return v;
+  }
 };
 
 }  // namespace slotgate::resp

@@ -34,12 +34,16 @@ Router::Router(net::Loop& loop, RouterOptions options, backend::Credentials cred
       creds_(creds),
       stats_(stats),
       feedback_(feedback),
-      backends2_(loop, creds, *this, backend::PoolOptions{options.connect_timeout_ms, 100, 1000, 2}),
-      backends3_(loop, creds, *this, backend::PoolOptions{options.connect_timeout_ms, 100, 1000, 3}) {
+      backends2_(loop, creds, *this,
+                 backend::PoolOptions{options.connect_timeout_ms, 100, 1000, 2}),
+      backends3_(loop, creds, *this,
+                 backend::PoolOptions{options.connect_timeout_ms, 100, 1000, 3}) {
   key_scratch_.reserve(64);
 }
 
-Router::~Router() { shutdown(); }
+Router::~Router() {
+  shutdown();
+}
 
 void Router::shutdown() {
   if (shutting_down_) return;
@@ -159,9 +163,10 @@ void Router::dispatch(Request* req) {
   }
   backend::BackendPool& pool = backends(req->protocol);
   if (pool.auth_failed(*address)) {
-    fail_request(req, fmt::format("ERR slotgate cannot authenticate to cluster node {}: check "
-                                  "cluster.username/cluster.password (REDIS_USERNAME/REDIS_PASSWORD)",
-                                  *address));
+    fail_request(req,
+                 fmt::format("ERR slotgate cannot authenticate to cluster node {}: check "
+                             "cluster.username/cluster.password (REDIS_USERNAME/REDIS_PASSWORD)",
+                             *address));
     return;
   }
   backend::BackendConnection* conn =
@@ -200,8 +205,8 @@ void Router::hold(Request* req, std::string_view why) {
                    : fmt::format("CLUSTERDOWN the cluster is not reachable ({}); waited {:.1f}s",
                                  why, waited);
     if (held_.size() >= options_.hold_queue_limit && now < req->deadline_ms) {
-      msg = fmt::format("CLUSTERDOWN too many requests waiting for a master ({} held)",
-                        held_.size());
+      msg =
+          fmt::format("CLUSTERDOWN too many requests waiting for a master ({} held)", held_.size());
     }
     fail_request(req, msg);
     return;
@@ -378,9 +383,10 @@ void Router::on_backend_lost(Request* req, Loss loss, std::string_view why) {
   }
   switch (loss) {
     case Loss::AuthFailed:
-      fail_request(req, fmt::format("ERR slotgate cannot authenticate to the cluster ({}): check "
-                                    "cluster.username/cluster.password (REDIS_USERNAME/REDIS_PASSWORD)",
-                                    why));
+      fail_request(req,
+                   fmt::format("ERR slotgate cannot authenticate to the cluster ({}): check "
+                               "cluster.username/cluster.password (REDIS_USERNAME/REDIS_PASSWORD)",
+                               why));
       return;
     case Loss::Unwritten:
       // Never left slotgate: route it again (to a new master, or held until there is one).
@@ -403,7 +409,7 @@ void Router::on_backend_lost(Request* req, Loss loss, std::string_view why) {
 }
 
 std::unique_ptr<backend::BackendConnection> Router::open_dedicated(const std::string& address,
-                                                                 int protocol) {
+                                                                   int protocol) {
   std::string host;
   uint16_t port = 0;
   if (!backend::split_address(address, host, port)) return nullptr;

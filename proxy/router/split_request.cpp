@@ -36,7 +36,8 @@ Request* Router::new_part(Request* parent, uint32_t index) {
 
 void Router::split_by_slot(Request* parent, std::span<const std::string_view> args,
                            std::span<const uint32_t> key_indices) {
-  // Keys come with their values (MSET k v k v): everything between one key and the next belongs to it.
+  // Keys come with their values (MSET k v k v): everything between one key and the next belongs to
+  // it.
   const int step = std::max(1, parent->spec->key_step);
   struct Group {
     cluster::Slot slot;
@@ -236,7 +237,8 @@ Value merge_union(const std::vector<Value>& parts) {
   std::vector<Value> out;
   for (const auto& v : parts) {
     for (const auto& e : v.elements) {
-      bool seen = std::any_of(out.begin(), out.end(), [&](const Value& o) { return o.str == e.str; });
+      bool seen =
+          std::any_of(out.begin(), out.end(), [&](const Value& o) { return o.str == e.str; });
       if (!seen) out.push_back(e);
     }
   }

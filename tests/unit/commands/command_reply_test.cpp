@@ -63,7 +63,8 @@ TEST_CASE("COMMAND INFO has the shape redis-server sends") {
 
 TEST_CASE("COMMAND LIST with and without filters") {
   const Value all = reply("COMMAND LIST");
-  // 366 names of Redis 7.0.15, plus CLIENT SETINFO and CLUSTER MYSHARDID (7.2) that slotgate answers.
+  // 366 names of Redis 7.0.15, plus CLIENT SETINFO and CLUSTER MYSHARDID (7.2) that slotgate
+  // answers.
   CHECK(all.elements.size() == 368);
   const auto names = strings(reply("COMMAND LIST FILTERBY ACLCAT pubsub"));
   CHECK(names.size() == 13);
