@@ -10,7 +10,6 @@
 namespace slotgate::backend {
 
 namespace {
-constexpr size_t kMinReadSpace = 16 * 1024;
 constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
 }  // namespace
 
@@ -25,7 +24,6 @@ BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::
       events_(events),
       stream_(std::make_unique<net::TcpStream>(loop, *this)),
       connect_timer_(std::make_unique<net::Timer>(loop)) {
-  rbuf_.resize(64 * 1024);
   // The handshake goes first in the byte stream: Redis processes a connection's
   // commands in order, so everything queued behind it runs authenticated and in
   // the right protocol.
@@ -107,22 +105,12 @@ void BackendConnection::on_flush() {
   unwritten_from_ = inflight_.size();
 }
 
-std::span<char> BackendConnection::read_space() {
-  if (rbuf_.size() - rend_ < kMinReadSpace) {
-    if (rstart_ > 0) {
-      std::memmove(rbuf_.data(), rbuf_.data() + rstart_, rend_ - rstart_);
-      rend_ -= rstart_;
-      rstart_ = 0;
-    }
-    if (rbuf_.size() - rend_ < kMinReadSpace) rbuf_.resize(rbuf_.size() * 2);
-  }
-  return {rbuf_.data() + rend_, rbuf_.size() - rend_};
-}
+std::span<char> BackendConnection::read_space() { return rbuf_.space(); }
 
 void BackendConnection::on_read(size_t n) {
-  rend_ += n;
-  while (!closed_ && rstart_ < rend_) {
-    std::string_view avail(rbuf_.data() + rstart_, rend_ - rstart_);
+  rbuf_.commit(n);
+  while (!closed_ && !rbuf_.empty()) {
+    std::string_view avail = rbuf_.unread();
     auto status = scanner_.scan(avail);
     if (status == resp::FrameScanner::Status::Incomplete) break;
     if (status == resp::FrameScanner::Status::Error) {
@@ -131,16 +119,9 @@ void BackendConnection::on_read(size_t n) {
     }
     size_t len = scanner_.frame_length();
     handle_frame(avail.substr(0, len));
-    rstart_ += len;
+    if (closed_) return;
+    rbuf_.consume(len);
     scanner_.reset();
-  }
-  if (rstart_ == rend_) {
-    rstart_ = rend_ = 0;
-    // Give back memory after a huge reply.
-    if (rbuf_.size() > (4u << 20)) {
-      rbuf_.resize(64 * 1024);
-      rbuf_.shrink_to_fit();
-    }
   }
 }
 

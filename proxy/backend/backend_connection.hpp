@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backend/request.hpp"
+#include "net/read_buffer.hpp"
 #include "net/tcp_stream.hpp"
 #include "resp/frame_scanner.hpp"
 
@@ -120,9 +121,7 @@ class BackendConnection final : public net::StreamHandler {
   std::unique_ptr<net::Timer> connect_timer_;
   std::deque<Outstanding> inflight_;
   size_t unwritten_from_ = 0;  // inflight_[i] for i >= this has not been handed to the kernel yet
-  std::vector<char> rbuf_;
-  size_t rstart_ = 0;
-  size_t rend_ = 0;
+  net::ReadBuffer rbuf_{64 * 1024, 16 * 1024, 4u << 20};
   resp::FrameScanner scanner_;
   bool ready_ = false;
   bool closed_ = false;

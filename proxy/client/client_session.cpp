@@ -21,7 +21,6 @@
 namespace slotgate::client {
 
 namespace {
-constexpr size_t kMinReadSpace = 16 * 1024;
 // Requests one client may have in flight before slotgate stops reading from it.
 // Bounds memory for deep pipelines without refusing them: TCP pushes back instead.
 constexpr size_t kMaxInFlight = 4096;
@@ -51,7 +50,6 @@ ClientSession::ClientSession(Worker& worker, uint64_t id)
           resp::RequestLimits{1024 * 1024, worker.config().clients.max_request_size, 64 * 1024}),
       watch_link_(worker, /*sticky=*/true),
       blocking_link_(worker, /*sticky=*/false) {
-  rbuf_.resize(16 * 1024);
   created_ms_ = last_activity_ms_ = worker.loop().now_ms();
   authenticated_ = !auth_required(worker.config().clients);
 }
@@ -78,20 +76,10 @@ void ClientSession::reset_state() {
   user_ = nullptr;
 }
 
-std::span<char> ClientSession::read_space() {
-  if (rbuf_.size() - rend_ < kMinReadSpace) {
-    if (rstart_ > 0) {
-      std::memmove(rbuf_.data(), rbuf_.data() + rstart_, rend_ - rstart_);
-      rend_ -= rstart_;
-      rstart_ = 0;
-    }
-    if (rbuf_.size() - rend_ < kMinReadSpace) rbuf_.resize(rbuf_.size() * 2);
-  }
-  return {rbuf_.data() + rend_, rbuf_.size() - rend_};
-}
+std::span<char> ClientSession::read_space() { return rbuf_.space(); }
 
 void ClientSession::on_read(size_t n) {
-  rend_ += n;
+  rbuf_.commit(n);
   worker_.stats().bytes_in += n;
   last_activity_ms_ = worker_.loop().now_ms();
   process_input();
@@ -100,8 +88,8 @@ void ClientSession::on_read(size_t n) {
 void ClientSession::process_input() {
   if (in_process_) return;
   in_process_ = true;
-  while (!closed_ && !quitting_ && !paused_ && rstart_ < rend_) {
-    std::string_view avail(rbuf_.data() + rstart_, rend_ - rstart_);
+  while (!closed_ && !quitting_ && !paused_ && !rbuf_.empty()) {
+    std::string_view avail = rbuf_.unread();
     auto status = parser_.parse(avail);
     if (status == resp::RequestParser::Status::Incomplete) break;
     if (status == resp::RequestParser::Status::Error) {
@@ -112,14 +100,14 @@ void ClientSession::process_input() {
       resp::append_error(scratch_, msg);
       reply(scratch_);
       quitting_ = true;
-      rstart_ = rend_;
+      rbuf_.clear();
       break;
     }
     size_t consumed = parser_.consumed();
     if (!parser_.args().empty()) {
       handle_command(parser_.args(), parser_.raw(), parser_.was_inline());
     }
-    rstart_ += consumed;
+    rbuf_.consume(consumed);
     queued_bytes_ += consumed;
     // Backpressure instead of unbounded buffering: a client that pipelines more
     // than it reads stops being read (TCP pushes back) until replies drain.
@@ -128,13 +116,6 @@ void ClientSession::process_input() {
         !paused_) {
       paused_ = true;
       stream_.stop_reading();
-    }
-  }
-  if (rstart_ == rend_) {
-    rstart_ = rend_ = 0;
-    if (rbuf_.size() > (1u << 20)) {
-      rbuf_.resize(16 * 1024);
-      rbuf_.shrink_to_fit();
     }
   }
   in_process_ = false;

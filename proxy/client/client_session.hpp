@@ -16,6 +16,7 @@
 #include "backend/request.hpp"
 #include "client/dedicated_link.hpp"
 #include "cluster/slot.hpp"
+#include "net/read_buffer.hpp"
 #include "net/tcp_stream.hpp"
 #include "resp/request_parser.hpp"
 
@@ -127,9 +128,7 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   Worker& worker_;
   uint64_t id_;
   net::TcpStream stream_;
-  std::vector<char> rbuf_;
-  size_t rstart_ = 0;
-  size_t rend_ = 0;
+  net::ReadBuffer rbuf_{16 * 1024};
   resp::RequestParser parser_;
   std::deque<backend::Request*> queue_;
   std::string scratch_;
