@@ -64,14 +64,17 @@ int TcpStream::connect(const std::string& ip, uint16_t port) {
   if (rc != 0) rc = uv_ip6_addr(ip.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr));
   if (rc != 0) return rc;
   state_->connect_req.data = state_;
-  return uv_tcp_connect(&state_->connect_req, &state_->tcp, reinterpret_cast<sockaddr*>(&addr),
-                        &TcpStream::on_connect_cb);
+  rc = uv_tcp_connect(&state_->connect_req, &state_->tcp, reinterpret_cast<sockaddr*>(&addr),
+                          &TcpStream::on_connect_cb);
+  connecting_ = rc == 0;
+  return rc;
 }
 
 void TcpStream::on_connect_cb(uv_connect_t* req, int status) {
   auto* st = static_cast<State*>(req->data);
   TcpStream* self = st->owner;
   if (self == nullptr) return;
+  self->connecting_ = false;
   if (status != 0) {
     self->fail(status);
     return;
@@ -92,8 +95,9 @@ void TcpStream::mark_dirty() {
 void TcpStream::flush() {
   dirty_ = false;
   if (!is_open() || out_.empty() || inflight_size_ != 0) return;
-  // Not connected yet: the connect callback re-schedules the flush.
-  if (uv_is_writable(reinterpret_cast<uv_stream_t*>(&state_->tcp)) == 0) return;
+  // Not connected yet: the connect callback re-schedules the flush. (libuv would
+  // queue the bytes, but then a refused connect would look like a lost write.)
+  if (connecting_ || uv_is_writable(reinterpret_cast<uv_stream_t*>(&state_->tcp)) == 0) return;
   handler_.on_flush();
   uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
   int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&state_->tcp), &buf, 1);

@@ -84,6 +84,7 @@ class TcpStream {
   bool dirty_ = false;
   bool closing_ = false;
   bool reading_ = false;
+  bool connecting_ = false;  // outgoing connect not finished: nothing may be written yet
 };
 
 }  // namespace slotgate::net
