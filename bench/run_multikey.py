@@ -221,7 +221,7 @@ def main() -> int:
         print(f"starting a 3x2 Redis Cluster on {HOST}:{CLUSTER_PORT}-{CLUSTER_PORT + 5}", file=sys.stderr)
         cluster.start()
         gate = Slotgate(cluster.seeds, port=SLOTGATE_PORT, admin_port=SLOTGATE_ADMIN_PORT,
-                        workers=args.workers, binary=args.binary)
+                        workers=args.workers, binary=os.path.abspath(args.binary) if args.binary else None)
         if not gate.binary.exists():
             print(f"slotgate binary not found at {gate.binary}", file=sys.stderr)
             return 2
