@@ -105,7 +105,9 @@ void BackendConnection::on_flush() {
   unwritten_from_ = inflight_.size();
 }
 
-std::span<char> BackendConnection::read_space() { return rbuf_.space(); }
+std::span<char> BackendConnection::read_space() {
+  return rbuf_.space();
+}
 
 void BackendConnection::on_read(size_t n) {
   rbuf_.commit(n);

@@ -76,7 +76,9 @@ void ClientSession::reset_state() {
   user_ = nullptr;
 }
 
-std::span<char> ClientSession::read_space() { return rbuf_.space(); }
+std::span<char> ClientSession::read_space() {
+  return rbuf_.space();
+}
 
 void ClientSession::on_read(size_t n) {
   rbuf_.commit(n);

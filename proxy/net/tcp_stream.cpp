@@ -65,7 +65,7 @@ int TcpStream::connect(const std::string& ip, uint16_t port) {
   if (rc != 0) return rc;
   state_->connect_req.data = state_;
   rc = uv_tcp_connect(&state_->connect_req, &state_->tcp, reinterpret_cast<sockaddr*>(&addr),
-                          &TcpStream::on_connect_cb);
+                      &TcpStream::on_connect_cb);
   connecting_ = rc == 0;
   return rc;
 }
