@@ -6,12 +6,12 @@ RESP2/RESP3 connection. Import with `tests/` on sys.path:
 
 from .cluster import Node, RedisCluster, parse_cluster_nodes, parse_info
 from .processes import wait_until
-from .resp import ProtocolError, Push, RawConnection, RespError, RespSet, Verbatim, encode_command
+from .resp import ProtocolError, Push, RawConnection, RespError, RespSet, Verbatim, encode_command, error_text
 from .server import RedisServer
 from .slotgate import Slotgate
 from .slots import key_slot
 
 __all__ = [
     "Node", "RedisCluster", "RedisServer", "Slotgate", "RawConnection", "RespError", "Push", "RespSet", "Verbatim",
-    "ProtocolError", "encode_command", "key_slot", "wait_until", "parse_cluster_nodes", "parse_info",
+    "ProtocolError", "encode_command", "error_text", "key_slot", "wait_until", "parse_cluster_nodes", "parse_info",
 ]

@@ -272,3 +272,9 @@ class RawConnection:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def error_text(reply) -> str:
+    """The text of an error reply; fails the test when the reply is not an error."""
+    assert isinstance(reply, RespError), f"expected an error reply, got {reply!r}"
+    return str(reply)

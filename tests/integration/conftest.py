@@ -278,3 +278,19 @@ def fresh_cluster(logdir, request):
     yield factory
     for c in instances:
         c.stop(keep_workdir=True)
+
+
+@pytest.fixture
+def conn(slotgate):
+    """A raw RESP connection to the module's slotgate."""
+    c = slotgate.raw()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def other(slotgate):
+    """A second raw connection to the module's slotgate."""
+    c = slotgate.raw()
+    yield c
+    c.close()

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from harness import RespError
+from harness import RespError, error_text
 
 NOAUTH = "NOAUTH Authentication required."
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
@@ -22,11 +22,6 @@ NO_PASSWORD_CONFIGURED = (
     "Are you sure your configuration is correct?"
 )
 ERROR_CODE_RE = re.compile(r"^[A-Z][A-Z_]+ \S")
-
-
-def error_text(reply):
-    assert isinstance(reply, RespError), f"expected an error reply, got {reply!r}"
-    return str(reply)
 
 
 def check_hello2(reply):

@@ -23,33 +23,14 @@ import uuid
 
 import pytest
 
-from harness import RawConnection, RespError, encode_command, wait_until
+from harness import RawConnection, RespError, encode_command, error_text, wait_until
 
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 ERROR_CODE_RE = re.compile(r"^[A-Z][A-Z_]+ \S")
 
 
-@pytest.fixture
-def conn(slotgate):
-    c = slotgate.raw()
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def other(slotgate):
-    c = slotgate.raw()
-    yield c
-    c.close()
-
-
 def tag() -> str:
     return "{bl" + uuid.uuid4().hex[:10] + "}"
-
-
-def error_text(reply) -> str:
-    assert isinstance(reply, RespError), f"expected an error reply, got {reply!r}"
-    return str(reply)
 
 
 def blocked_clients_on(node) -> int:

@@ -14,23 +14,11 @@ import uuid
 
 import pytest
 
-from harness import RespError
-
-
-@pytest.fixture
-def conn(slotgate):
-    c = slotgate.raw()
-    yield c
-    c.close()
+from harness import RespError, error_text
 
 
 def prefix():
     return f"ks:{uuid.uuid4().hex[:10]}:"
-
-
-def error_text(reply):
-    assert isinstance(reply, RespError), f"expected an error reply, got {reply!r}"
-    return str(reply)
 
 
 def spread_keys(cluster, per_master, p=None):

@@ -11,21 +11,9 @@ import subprocess
 
 import pytest
 
-from harness import RespError
+from harness import RespError, error_text
 
 VERSION_RE = re.compile(rb"^\d+\.\d+\.\d+$")
-
-
-@pytest.fixture
-def conn(slotgate):
-    c = slotgate.raw()
-    yield c
-    c.close()
-
-
-def error_text(reply):
-    assert isinstance(reply, RespError), f"expected an error reply, got {reply!r}"
-    return str(reply)
 
 
 def pairs(flat):

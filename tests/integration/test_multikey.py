@@ -17,23 +17,11 @@ import uuid
 
 import pytest
 
-from harness import RespError, encode_command, parse_info
-
-
-@pytest.fixture
-def conn(slotgate):
-    c = slotgate.raw()
-    yield c
-    c.close()
+from harness import RespError, encode_command, error_text, parse_info
 
 
 def prefix():
     return f"mk:{uuid.uuid4().hex[:10]}:"
-
-
-def error_text(reply):
-    assert isinstance(reply, RespError), f"expected an error reply, got {reply!r}"
-    return str(reply)
 
 
 def spread_keys(cluster, per_master):

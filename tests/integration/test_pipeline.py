@@ -19,13 +19,6 @@ from harness import RespError, encode_command
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 
-@pytest.fixture
-def conn(slotgate):
-    c = slotgate.raw()
-    yield c
-    c.close()
-
-
 def prefix():
     return f"pl:{uuid.uuid4().hex[:10]}:"
 

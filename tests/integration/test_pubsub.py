@@ -25,7 +25,7 @@ import uuid
 
 import pytest
 
-from harness import RawConnection, RespError, key_slot, wait_until
+from harness import RawConnection, RespError, error_text, key_slot, wait_until
 
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 
@@ -46,11 +46,6 @@ def pub(slotgate):
 
 def name(prefix: str = "ch") -> str:
     return f"{prefix}:{uuid.uuid4().hex[:10]}"
-
-
-def error_text(reply) -> str:
-    assert isinstance(reply, RespError), f"expected an error reply, got {reply!r}"
-    return str(reply)
 
 
 def read_until(conn, last, timeout: float = 5.0) -> list:

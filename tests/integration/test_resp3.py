@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from harness import Push, RawConnection, RespError, Verbatim, encode_command, parse_info
+from harness import Push, RawConnection, RespError, Verbatim, encode_command, error_text, parse_info
 from harness.resp import parse_reply
 
 HELLO_FIELDS = [b"server", b"version", b"proto", b"id", b"mode", b"role", b"modules"]
@@ -56,11 +56,6 @@ def hello3(conn: RawConnection) -> dict:
     reply = conn.command("HELLO", "3")
     assert isinstance(reply, dict), f"HELLO 3 answered {reply!r}"
     return reply
-
-
-def error_text(reply) -> str:
-    assert isinstance(reply, RespError), f"expected an error reply, got {reply!r}"
-    return str(reply)
 
 
 # ---- fixtures -------------------------------------------------------------------------------------

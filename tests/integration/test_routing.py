@@ -13,23 +13,11 @@ import uuid
 
 import pytest
 
-from harness import RespError, encode_command, key_slot
-
-
-@pytest.fixture
-def conn(slotgate):
-    c = slotgate.raw()
-    yield c
-    c.close()
+from harness import RespError, encode_command, error_text, key_slot
 
 
 def prefix():
     return f"rt:{uuid.uuid4().hex[:10]}:"
-
-
-def error_text(reply):
-    assert isinstance(reply, RespError), f"expected an error reply, got {reply!r}"
-    return str(reply)
 
 
 def redis_cli(slotgate, *args):

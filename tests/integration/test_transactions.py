@@ -22,33 +22,14 @@ import uuid
 
 import pytest
 
-from harness import RawConnection, RespError, encode_command, key_slot
+from harness import RawConnection, RespError, encode_command, error_text, key_slot
 
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
 
 
-@pytest.fixture
-def conn(slotgate):
-    c = slotgate.raw()
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def other(slotgate):
-    c = slotgate.raw()
-    yield c
-    c.close()
-
-
 def tag() -> str:
     return "{tx" + uuid.uuid4().hex[:10] + "}"
-
-
-def error_text(reply) -> str:
-    assert isinstance(reply, RespError), f"expected an error reply, got {reply!r}"
-    return str(reply)
 
 
 def direct(cluster, key) -> RawConnection:

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from harness import RespError
+from harness import RespError, error_text
 
 USERS_CONFIG = """\
 clients:
@@ -32,11 +32,6 @@ EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 
 def no_command_permission(user: str, command: str) -> str:
     return f"NOPERM User {user} has no permissions to run the '{command}' command"
-
-
-def error_text(reply) -> str:
-    assert isinstance(reply, RespError), f"expected an error reply, got {reply!r}"
-    return str(reply)
 
 
 @pytest.fixture
