@@ -92,6 +92,9 @@ class BackendConnection final : public net::StreamHandler {
   // Closed by its owner (client gone, transaction over): nobody needs to hear about it.
   void close_quietly();
   bool closed_by_owner() const { return closed_by_owner_; }
+  // Owned by a session rather than by the pool.
+  void mark_dedicated() { dedicated_ = true; }
+  bool dedicated_owner_conn() const { return dedicated_; }
   // Closes the connection and hands every outstanding request back (on_backend_lost).
   void fail(std::string_view why);
 
@@ -128,6 +131,7 @@ class BackendConnection final : public net::StreamHandler {
   bool auth_failed_ = false;
   bool ever_ready_ = false;
   bool closed_by_owner_ = false;
+  bool dedicated_ = false;
   PushSink* push_sink_ = nullptr;
 };
 

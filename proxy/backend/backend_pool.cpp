@@ -112,6 +112,14 @@ bool BackendPool::auth_failed(const std::string& address) const {
   return it != nodes_.end() && it->second.auth_failed && loop_.now_ms() < it->second.down_until_ms;
 }
 
+void BackendPool::connect_failed(const std::string& address) {
+  Node& n = nodes_[address];
+  n.failures = std::min<uint32_t>(n.failures + 1, 16);
+  uint64_t backoff = options_.backoff_min_ms << std::min<uint32_t>(n.failures - 1, 10);
+  n.down_until_ms =
+      std::max(n.down_until_ms, loop_.now_ms() + std::min(backoff, options_.backoff_max_ms));
+}
+
 void BackendPool::check_timeouts(uint64_t now_ms, uint64_t timeout_ms) {
   // Failing a connection re-routes its requests, which may add entries to nodes_:
   // pick the victims first, then fail them.

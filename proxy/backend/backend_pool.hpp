@@ -36,6 +36,9 @@ class BackendPool {
   // Called from BackendEvents::on_backend_closed: the connection object is kept
   // until the next collect() because it is still on the call stack.
   void closed(BackendConnection& conn, bool was_ready, bool auth_failed);
+  // A connection outside the pool (a session's dedicated one) could not connect:
+  // the node is down for everyone, with the same backoff.
+  void connect_failed(const std::string& address);
   // Fails connections whose oldest request waited longer than timeout_ms.
   void check_timeouts(uint64_t now_ms, uint64_t timeout_ms);
   void collect();

@@ -162,6 +162,13 @@ void Router::dispatch(Request* req) {
     }
   }
   backend::BackendPool& pool = backends(req->protocol);
+  if (req->dedicated != nullptr && pool.is_down(*address)) {
+    // Dedicated connections follow the pool's backoff too, or a blocking command
+    // for a dead master would reconnect in a tight loop until the failover.
+    feedback_.node_unreachable(*address);
+    hold(req, "master unreachable");
+    return;
+  }
   if (pool.auth_failed(*address)) {
     fail_request(req,
                  fmt::format("ERR slotgate cannot authenticate to cluster node {}: check "
@@ -415,8 +422,10 @@ std::unique_ptr<backend::BackendConnection> Router::open_dedicated(const std::st
   if (!backend::split_address(address, host, port)) return nullptr;
   std::string ip = backend::resolve_host(host);
   if (ip.empty()) return nullptr;
-  return std::make_unique<backend::BackendConnection>(loop_, address, ip, port, creds_, *this,
-                                                      options_.connect_timeout_ms, protocol);
+  auto conn = std::make_unique<backend::BackendConnection>(loop_, address, ip, port, creds_, *this,
+                                                           options_.connect_timeout_ms, protocol);
+  conn->mark_dedicated();
+  return conn;
 }
 
 void Router::on_backend_closed(backend::BackendConnection& conn, std::string_view why,
@@ -435,7 +444,12 @@ void Router::on_backend_closed(backend::BackendConnection& conn, std::string_vie
     }
     feedback_.node_unreachable(conn.address());
   }
-  backends(conn.protocol()).closed(conn, conn.ever_ready(), auth_failed);
+  backend::BackendPool& pool = backends(conn.protocol());
+  if (conn.dedicated_owner_conn()) {
+    if (!conn.ever_ready() && !auth_failed) pool.connect_failed(conn.address());
+  } else {
+    pool.closed(conn, conn.ever_ready(), auth_failed);
+  }
 }
 
 void Router::on_backend_ready(backend::BackendConnection& conn) {

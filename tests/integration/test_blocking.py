@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import socket
 import struct
+import os
 import time
 import uuid
 
@@ -342,5 +343,46 @@ def test_blocked_pop_through_cluster_failover(fresh_cluster, make_slotgate):
         # The connection is still good.
         assert blocked.command("PING") == "PONG"
         assert blocked.command("SET", f"{t}:k", "v", timeout=10) == "OK"
+    finally:
+        blocked.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_blocking_pop_for_a_dead_master_waits_quietly_then_is_served(fresh_cluster, make_slotgate):
+    # A BLPOP sent while its master is dead (kill -9, failover not done yet) is held
+    # like any request: slotgate must not spin reconnecting its dedicated connection
+    # (the pool's backoff applies), and once the replica is promoted the BLPOP runs
+    # there and is served by a push.
+    cluster = fresh_cluster()
+    sg = make_slotgate(seeds=cluster.seeds)
+    key = tag() + "dead"
+    master = cluster.master_for_key(key)
+    replica = cluster.replicas_of(master)[0]
+    warm = sg.raw()
+    assert warm.command("SET", key + "x", "1") == "OK"  # the pool has a live connection to it
+    warm.close()
+    cluster.kill(master)
+    blocked = sg.raw()
+    try:
+        blocked.send_command("BLPOP", key, "0")
+        before = _cpu_seconds(sg.process.pid)
+        time.sleep(3.0)
+        burnt = _cpu_seconds(sg.process.pid) - before
+        assert burnt < 1.0, f"slotgate used {burnt:.2f} CPU s in 3 s while the BLPOP waited"
+        cluster.wait_promoted(replica)
+        pusher = sg.raw()
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                # The push may itself be held until slotgate sees the new master.
+                if pusher.command("RPUSH", key, "v", timeout=25) == 1 or time.monotonic() > deadline:
+                    break
+        finally:
+            pusher.close()
+        assert blocked.read_reply(timeout=25) == [key.encode(), b"v"]
     finally:
         blocked.close()
