@@ -412,6 +412,25 @@ class RedisCluster:
         processes.wait_until(healthy, timeout, "a healthy cluster", interval=0.1,
                              describe=lambda: "problems: " + "; ".join(last))
 
+    def wait_replicated(self, master: Node, timeout: float = 10) -> None:
+        """Wait until every replica of master has acknowledged all of master's writes so far.
+
+        A WAIT on a fresh connection proves nothing (its write offset is 0, so it returns at
+        once); this compares the replicas' acknowledged offsets with the master's own."""
+        target = int(parse_info(master.call("INFO", "replication"))["master_repl_offset"])
+        expected = len(self.replicas_of(master))
+        last: dict[str, str] = {}
+
+        def caught_up() -> bool:
+            nonlocal last
+            last = parse_info(master.call("INFO", "replication", timeout=2))
+            offsets = [int(dict(kv.split("=", 1) for kv in v.split(","))["offset"])
+                       for k, v in last.items() if k.startswith("slave") and k[5:].isdigit()]
+            return len(offsets) >= expected and all(o >= target for o in offsets)
+
+        processes.wait_until(caught_up, timeout, f"the replicas of {master.address} to reach offset {target}",
+                             interval=0.05, describe=lambda: str(last))
+
     # -- faults --------------------------------------------------------------------------
     def kill(self, node: Node, sig: int = signal.SIGKILL) -> None:
         """Send sig to the node; waits for it to exit unless sig is SIGSTOP/SIGCONT."""

@@ -120,8 +120,15 @@ def test_killed_master_is_replaced_by_its_replica_and_rejoins_as_replica(fresh_c
     c = fresh_cluster(node_timeout_ms=1000)
     master = c.master_for_key("survivor")
     replica = c.replicas_of(master)[0]
-    master.client().set("survivor", "1")
-    assert master.client().wait(1, 5000) == 1  # replicated before the crash
+    # wait_replicated really waits for the replica: a stopped replica times it out.
+    c.kill(replica, signal.SIGSTOP)
+    try:
+        master.client().set("survivor", "1")
+        with pytest.raises(TimeoutError):
+            c.wait_replicated(master, timeout=0.5)
+    finally:
+        c.kill(replica, signal.SIGCONT)
+    c.wait_replicated(master)  # the replica has the write before the crash
 
     c.kill(master)
     assert not master.is_alive()
