@@ -48,18 +48,18 @@ def name(prefix: str = "ch") -> str:
     return f"{prefix}:{uuid.uuid4().hex[:10]}"
 
 
-def read_until(conn, last, timeout: float = 5.0) -> list:
-    """Every frame up to and including the one equal to `last`."""
+def read_frames(conn, count: int, timeout: float = 5.0) -> list:
+    """Exactly `count` frames, in arrival order. Messages published on other nodes reach
+    the subscriber's node over the cluster bus, so they may arrive after a message
+    published later on that node: callers compare them as a multiset."""
     frames = []
     deadline = time.monotonic() + timeout
-    while True:
+    while len(frames) < count:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise TimeoutError(f"{last!r} did not arrive within {timeout:g}s; got {frames!r}")
-        frame = conn.read_reply(timeout=remaining)
-        frames.append(frame)
-        if frame == last:
-            return frames
+            raise TimeoutError(f"{count} frames did not arrive within {timeout:g}s; got {frames!r}")
+        frames.append(conn.read_reply(timeout=remaining))
+    return frames
 
 
 def publish_on_every_node(nodes, channel: str, prefix: str) -> list[bytes]:
@@ -135,9 +135,10 @@ def test_messages_published_on_every_node_arrive_once(sub, pub, cluster):
     assert sub.command("SUBSCRIBE", ch) == [b"subscribe", ch.encode(), 1]
     sent = publish_on_every_node(cluster.nodes, ch, "direct")
     pub.command("PUBLISH", ch, "end")
-    frames = read_until(sub, [b"message", ch.encode(), b"end"])
-    received = [f[2] for f in frames[:-1]]
-    assert sorted(received) == sorted(sent), f"sent {sent}, received {received}"
+    frames = read_frames(sub, len(sent) + 1)
+    assert all(f[:2] == [b"message", ch.encode()] for f in frames), frames
+    received = [f[2] for f in frames]
+    assert sorted(received) == sorted(sent + [b"end"]), f"sent {sent} + end, received {received}"
     with pytest.raises(TimeoutError):
         sub.read_reply(timeout=0.5)
 
@@ -149,9 +150,10 @@ def test_pattern_messages_arrive_once(sub, pub, cluster):
     for node in cluster.nodes:
         node.client().publish(f"{base}:{node.port}", "direct")
     pub.command("PUBLISH", f"{base}:end", "end")
-    frames = read_until(sub, [b"pmessage", pattern.encode(), f"{base}:end".encode(), b"end"])
-    assert sorted(frames[:-1]) == sorted(
-        [[b"pmessage", pattern.encode(), f"{base}:{n.port}".encode(), b"direct"] for n in cluster.nodes])
+    frames = read_frames(sub, len(cluster.nodes) + 1)
+    expected = [[b"pmessage", pattern.encode(), f"{base}:{n.port}".encode(), b"direct"] for n in cluster.nodes]
+    expected.append([b"pmessage", pattern.encode(), f"{base}:end".encode(), b"end"])
+    assert sorted(frames) == sorted(expected)
     with pytest.raises(TimeoutError):
         sub.read_reply(timeout=0.5)
 
@@ -315,24 +317,31 @@ def test_keyevent_pattern_reports_every_master_once(keyspace_events, sub, pub, c
         expected += [k1.encode(), k2.encode()]
     end = f"{prefix}end"
     assert pub.command("SET", end, "v") == "OK"
-    frames = read_until_event(sub, end)
-    got = [f[3] for f in frames if f[2] == b"__keyevent@0__:set" and f[3].startswith(prefix.encode())]
-    assert sorted(got) == sorted(expected + [end.encode()]), f"events: {frames!r}"
+    expected.append(end.encode())
+
+    def set_events(frames):
+        return [f[3] for f in frames if f[2] == b"__keyevent@0__:set" and f[3].startswith(prefix.encode())]
+
+    frames = read_events_until(sub, lambda frames: len(set_events(frames)) >= len(expected))
+    assert sorted(set_events(frames)) == sorted(expected), f"events: {frames!r}"
 
 
-def read_until_event(sub, key: str, timeout: float = 5.0) -> list:
+def read_events_until(sub, done, timeout: float = 5.0) -> list:
+    """Frames until done(frames), then whatever else arrives within 0.3 s (duplicates from
+    a second subscription would). Events of different masters come over different links,
+    so they are not ordered among themselves."""
     frames = []
     deadline = time.monotonic() + timeout
-    while True:
-        frame = sub.read_reply(timeout=max(0.0, deadline - time.monotonic()))
-        frames.append(frame)
-        if isinstance(frame, list) and frame and frame[-1] == key.encode():
-            # Let duplicates from a second subscription arrive, if any.
-            try:
-                while True:
-                    frames.append(sub.read_reply(timeout=0.3))
-            except TimeoutError:
-                return frames
+    while not done(frames):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"events did not all arrive within {timeout:g}s; got {frames!r}")
+        frames.append(sub.read_reply(timeout=remaining))
+    try:
+        while True:
+            frames.append(sub.read_reply(timeout=0.3))
+    except TimeoutError:
+        return frames
 
 
 def test_keyspace_channels_for_keys_on_every_master(keyspace_events, slotgate, pub, cluster):
