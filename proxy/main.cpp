@@ -210,8 +210,9 @@ int main(int argc, char** argv) {
   }
 
   for (auto& w : workers) w->start_thread();
-  spdlog::info("slotgate {} listening on {} with {} worker(s); admin on {}", SLOTGATE_VERSION,
+  spdlog::info("slotgate {} listening on {} with {} worker(s){}; admin on {}", SLOTGATE_VERSION,
                cfg->listen.to_string(), worker_count,
+               cfg->workers == 0 ? " = auto: " + config::auto_workers().explain() : std::string(),
                cfg->admin.listen ? cfg->admin.listen->to_string() : std::string("(disabled)"));
 
   // The main thread only waits for signals and runs the drain.

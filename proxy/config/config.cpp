@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <cstdio>
-#include <thread>
 
 namespace slotgate::config {
 
@@ -49,8 +48,14 @@ std::string Config::emulated_node_id(uint32_t index) const {
 
 unsigned Config::effective_workers() const {
   if (workers != 0) return workers;
-  const unsigned cores = std::thread::hardware_concurrency();
-  return cores == 0 ? 1 : cores;
+  return auto_workers().cpus;
+}
+
+const CpuLimit& auto_workers() {
+  // Read once: the limit of a running process does not change under it often enough
+  // to matter, and INFO asks for it on every call.
+  static const CpuLimit limit = available_cpus();
+  return limit;
 }
 
 std::string_view to_string(LogLevel level) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/cpu_limit.hpp"
 #include "config/host_port.hpp"
 
 namespace slotgate::config {
@@ -70,7 +71,7 @@ struct LogConfig {
 struct Config {
   HostPort listen{"0.0.0.0", 6379};
   std::optional<HostPort> announce;  // nullopt = derived from listen, see announce_address()
-  unsigned workers = 0;              // 0 = auto (one per core)
+  unsigned workers = 0;              // 0 = auto (usable CPUs, see cpu_limit.hpp)
   std::string node_id;               // 40 lower-case hex digits, or empty = derived
   // How many masters the cluster emulation shows. 1 (the default): one node that
   // owns every slot. N > 1: slotgate also listens on the N-1 ports after `listen`
@@ -91,11 +92,14 @@ struct Config {
   std::string effective_node_id() const;
   // The id of emulated node `index` (0 = effective_node_id()).
   std::string emulated_node_id(uint32_t index) const;
-  // workers, with auto resolved to the number of cores (at least 1).
+  // workers, with auto resolved to auto_workers().
   unsigned effective_workers() const;
 
   bool operator==(const Config&) const = default;
 };
+
+// What `workers: auto` means on this machine: see cpu_limit.hpp.
+const CpuLimit& auto_workers();
 
 std::string_view to_string(LogLevel level);
 std::string_view to_string(LogFormat format);

@@ -17,10 +17,11 @@ import socket
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
-from harness import RawConnection, RespError, Slotgate, wait_until
+from harness import RawConnection, RespError, Slotgate, parse_info, wait_until
 from harness.slotgate import REPO_ROOT, default_binary
 
 PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
@@ -309,3 +310,74 @@ def test_idle_timeout_and_max_request_size_take_effect(cluster, file_gate):
         assert not idle.is_closed(timeout=0.1), "idle client closed before idle_timeout (1.5 s)"
         assert idle.is_closed(timeout=3), "idle client still open 1.5 s past idle_timeout"
         assert busy.command("GET", key) == b"x" * 1000
+
+
+# -- workers: auto ------------------------------------------------------------------------------------
+
+
+def wrapper(tmp_path, before: str = "", prefix: str = "") -> Path:
+    """A script that runs `before`, then execs `prefix slotgate ARGS`, so the process
+    the harness signals is slotgate itself."""
+    script = tmp_path / "slotgate-wrapper"
+    script.write_text(f"#!/bin/sh\n{before}\nexec {prefix} {default_binary()} \"$@\"\n")
+    script.chmod(0o755)
+    return script
+
+
+def info_workers(gate: Slotgate) -> int:
+    with RawConnection(gate.host, gate.port) as conn:
+        return int(parse_info(conn.command("INFO", "server").decode())["workers"])
+
+
+def test_workers_auto_follows_the_affinity_mask(make_slotgate, tmp_path):
+    # Pinned to one CPU (taskset, or a cpuset in a container), auto is one loop, not
+    # one per core of the machine.
+    gate = make_slotgate(workers="auto", binary=wrapper(tmp_path, prefix="taskset -c 0"))
+    assert info_workers(gate) == 1
+    assert re.search(r"with 1 worker\(s\) = auto: 1 \(affinity 1 CPUs", gate.log_tail(40)), gate.log_tail(40)
+
+
+def _cpu_cgroup_with_quota(name: str, cpus: float) -> Path | None:
+    """A cgroup (v2, or v1's cpu controller) limited to `cpus`, or None where this
+    machine does not let us make one."""
+    period = 100_000
+    candidates = [(Path("/sys/fs/cgroup"), "cpu.max", f"{int(cpus * period)} {period}"),
+                  (Path("/sys/fs/cgroup/cpu"), "cpu.cfs_quota_us", str(int(cpus * period)))]
+    for mount, knob, value in candidates:
+        if not (mount / knob).exists() and not (mount / "cgroup.controllers").exists():
+            continue
+        group = mount / name
+        try:
+            group.mkdir(exist_ok=True)
+            if knob == "cpu.cfs_quota_us":
+                (group / "cpu.cfs_period_us").write_text(str(period))
+            (group / knob).write_text(value)
+            return group
+        except OSError:
+            try:
+                group.rmdir()
+            except OSError:
+                pass
+    return None
+
+
+def test_workers_auto_follows_the_cgroup_cpu_quota(make_slotgate, tmp_path):
+    # A pod with limits.cpu 500m on a bigger node: auto must be 1, not the node's cores.
+    # (The quota files of cgroup v1 and v2, nested groups and malformed files are
+    # covered by the unit test cpu_limit_test.cpp; this runs a real process in a real
+    # cgroup where the machine allows making one.)
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: the quota cannot lower auto below the affinity mask")
+    group = _cpu_cgroup_with_quota(f"slotgate-test-{os.getpid()}", 0.5)
+    if group is None:
+        pytest.skip("cannot create a cpu cgroup here")
+    gate = None
+    try:
+        gate = make_slotgate(workers="auto", binary=wrapper(tmp_path, before=f"echo $$ > {group}/cgroup.procs"))
+        assert info_workers(gate) == 1
+        assert "cgroup quota 0.5 CPUs" in gate.log_tail(40), gate.log_tail(40)
+    finally:
+        if gate is not None:
+            gate.stop()
+        wait_until(lambda: not (group / "cgroup.procs").read_text().strip(), 10, "the test cgroup to empty")
+        group.rmdir()

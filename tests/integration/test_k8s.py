@@ -311,9 +311,13 @@ def test_workers_fit_the_cpu_limit():
     workers = config(objs).get("workers", "auto")
     if "--workers" in args:  # the command line overrides the file
         workers = args[args.index("--workers") + 1]
-    # "auto" is one loop per core of the node, which can be far more than the limit.
-    assert str(workers).isdigit(), "set --workers (or workers:) to a number that fits limits.cpu"
-    assert 1 <= int(workers) <= max(1, cpu_cores(c["resources"]["limits"]["cpu"]))
+    # "auto" follows the container's cgroup CPU quota (test_config_cli's workers_auto
+    # tests), so it needs limits.cpu; without a limit it would be every core of the node.
+    limit = cpu_cores(c["resources"]["limits"]["cpu"])
+    assert limit > 0, "set limits.cpu: workers auto follows it"
+    if str(workers) != "auto":
+        assert str(workers).isdigit(), f"workers must be auto or a number, not {workers!r}"
+        assert 1 <= int(workers) <= max(1, limit)
     assert c["resources"]["requests"]["cpu"] and c["resources"]["requests"]["memory"]
     assert c["resources"]["limits"]["memory"]
 
