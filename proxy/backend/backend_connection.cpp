@@ -13,12 +13,12 @@ namespace {
 constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
 }  // namespace
 
-BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::string ip,
+BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::string host,
                                      uint16_t port, const Credentials& creds, BackendEvents& events,
                                      uint64_t connect_timeout_ms, int protocol)
     : loop_(loop),
       address_(std::move(address)),
-      ip_(std::move(ip)),
+      host_(std::move(host)),
       port_(port),
       protocol_(protocol),
       events_(events),
@@ -49,12 +49,31 @@ BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::
   } else {
     ready_ = true;
   }
-  if (int rc = stream_->connect(ip_, port_); rc != 0) {
-    // Reported asynchronously so the caller never sees a half-built connection fail.
-    connect_timer_->start(0, 0, [this, rc] { fail(std::string("connect: ") + uv_strerror(rc)); });
+  connect_timer_->start(connect_timeout_ms, 0, [this] {
+    fail(lookup_.pending() ? "timeout looking up " + host_ : std::string("connect timeout"));
+  });
+  if (net::is_ip_literal(host_)) {
+    connect_to(host_);
     return;
   }
-  connect_timer_->start(connect_timeout_ms, 0, [this] { fail("connect timeout"); });
+  int rc = lookup_.start(loop, host_, [this](const std::string& ip, int status) {
+    if (status != 0) {
+      fail("looking up " + host_ + ": " + uv_strerror(status));
+      return;
+    }
+    connect_to(ip);
+  });
+  if (rc != 0) {
+    connect_timer_->start(
+        0, 0, [this, rc] { fail("looking up " + host_ + ": " + std::string(uv_strerror(rc))); });
+  }
+}
+
+void BackendConnection::connect_to(const std::string& ip) {
+  if (int rc = stream_->connect(ip, port_); rc != 0) {
+    // Reported asynchronously so the caller never sees a half-built connection fail.
+    connect_timer_->start(0, 0, [this, rc] { fail(std::string("connect: ") + uv_strerror(rc)); });
+  }
 }
 
 BackendConnection::~BackendConnection() {
@@ -187,6 +206,7 @@ void BackendConnection::fail(std::string_view why) {
   closed_ = true;
   ready_ = false;
   connect_timer_->stop();
+  lookup_.cancel();
   stream_->close();
   std::string reason(why);
   // Hand requests back oldest first so re-routed ones keep their relative order.
@@ -196,6 +216,10 @@ void BackendConnection::fail(std::string_view why) {
   unwritten_from_ = 0;
   if (push_sink_ != nullptr && !closed_by_owner_)
     push_sink_->on_push_connection_lost(*this, reason);
+  // The owner hears of the failure first, so the requests handed back below are
+  // re-routed knowing the node is down (backoff, last error), not to a fresh
+  // connection to the same dead node.
+  events_.on_backend_closed(*this, reason, auth_failed_);
   for (size_t i = 0; i < pending.size(); ++i) {
     if (pending[i].req == nullptr) continue;
     using Loss = BackendEvents::Loss;
@@ -203,7 +227,6 @@ void BackendConnection::fail(std::string_view why) {
         auth_failed_ ? Loss::AuthFailed : (i < unwritten_from ? Loss::Written : Loss::Unwritten);
     events_.on_backend_lost(pending[i].req, loss, reason);
   }
-  events_.on_backend_closed(*this, reason, auth_failed_);
 }
 
 }  // namespace slotgate::backend

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backend/request.hpp"
+#include "net/lookup.hpp"
 #include "net/read_buffer.hpp"
 #include "net/tcp_stream.hpp"
 #include "resp/frame_scanner.hpp"
@@ -47,7 +48,8 @@ class BackendEvents {
   // AuthFailed: the node rejected slotgate's credentials, so it executed nothing.
   enum class Loss : uint8_t { Unwritten, Written, AuthFailed };
   virtual void on_backend_lost(Request* req, Loss loss, std::string_view why) = 0;
-  // The connection is gone (called once, after every request was handed back).
+  // The connection is gone (called once, before its requests are handed back with
+  // on_backend_lost; the connection object must stay alive until then).
   virtual void on_backend_closed(BackendConnection& conn, std::string_view why,
                                  bool auth_failed) = 0;
   // Authentication succeeded and the connection is usable.
@@ -66,9 +68,10 @@ class PushSink {
 
 class BackendConnection final : public net::StreamHandler {
  public:
-  // protocol 2 or 3: the connection speaks the protocol of the clients it serves,
-  // so their replies can be forwarded byte for byte.
-  BackendConnection(net::Loop& loop, std::string address, std::string ip, uint16_t port,
+  // host: an IP, or a name looked up off the loop (the lookup counts against
+  // connect_timeout_ms). protocol 2 or 3: the connection speaks the protocol of the
+  // clients it serves, so their replies can be forwarded byte for byte.
+  BackendConnection(net::Loop& loop, std::string address, std::string host, uint16_t port,
                     const Credentials& creds, BackendEvents& events, uint64_t connect_timeout_ms,
                     int protocol = 2);
   ~BackendConnection() override;
@@ -113,15 +116,17 @@ class BackendConnection final : public net::StreamHandler {
     uint64_t sent_ms;
   };
   void handle_frame(std::string_view frame);
+  void connect_to(const std::string& ip);
 
   net::Loop& loop_;
   std::string address_;
-  std::string ip_;
+  std::string host_;
   uint16_t port_;
   int protocol_;
   BackendEvents& events_;
   std::unique_ptr<net::TcpStream> stream_;
   std::unique_ptr<net::Timer> connect_timer_;
+  net::Lookup lookup_;
   std::deque<Outstanding> inflight_;
   size_t unwritten_from_ = 0;  // inflight_[i] for i >= this has not been handed to the kernel yet
   net::ReadBuffer rbuf_{64 * 1024, 16 * 1024, 4u << 20};

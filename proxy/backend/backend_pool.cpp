@@ -1,8 +1,5 @@
 #include "backend/backend_pool.hpp"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-
 #include <algorithm>
 #include <charconv>
 
@@ -24,30 +21,6 @@ bool split_address(std::string_view address, std::string& host, uint16_t& port) 
   return !host.empty();
 }
 
-std::string resolve_host(const std::string& host) {
-  in6_addr tmp6{};
-  in_addr tmp4{};
-  if (inet_pton(AF_INET, host.c_str(), &tmp4) == 1 ||
-      inet_pton(AF_INET6, host.c_str(), &tmp6) == 1) {
-    return host;
-  }
-  // Node addresses are IPs unless the cluster announces hostnames; this lookup
-  // is rare (a new node name) and its result is kept by the caller's connection.
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) return {};
-  char buf[INET6_ADDRSTRLEN] = {0};
-  if (res->ai_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, buf, sizeof buf);
-  } else {
-    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr, buf, sizeof buf);
-  }
-  freeaddrinfo(res);
-  return buf;
-}
-
 BackendPool::BackendPool(net::Loop& loop, Credentials creds, BackendEvents& events,
                          PoolOptions options)
     : loop_(loop), creds_(std::move(creds)), events_(events), options_(options) {}
@@ -62,7 +35,7 @@ BackendConnection* BackendPool::get(const std::string& address) {
     Node& n = it->second;
     if (n.conn && !n.conn->closed()) return n.conn.get();
     // Lost just now, before the owner heard of it: account for it first.
-    if (n.conn) closed(*n.conn, n.conn->ever_ready(), false);
+    if (n.conn) closed(*n.conn, n.conn->ever_ready(), false, "connection closed");
     if (loop_.now_ms() < n.down_until_ms) return nullptr;
   } else {
     it = nodes_.emplace(address, Node{}).first;
@@ -70,15 +43,9 @@ BackendConnection* BackendPool::get(const std::string& address) {
   std::string host;
   uint16_t port = 0;
   if (!split_address(address, host, port)) return nullptr;
-  std::string ip = resolve_host(host);
-  if (ip.empty()) {
-    it->second.failures++;
-    it->second.down_until_ms = loop_.now_ms() + options_.backoff_max_ms;
-    return nullptr;
-  }
   if (it->second.conn) graveyard_.push_back(std::move(it->second.conn));
   it->second.conn = std::make_unique<BackendConnection>(
-      loop_, address, ip, port, creds_, events_, options_.connect_timeout_ms, options_.protocol);
+      loop_, address, host, port, creds_, events_, options_.connect_timeout_ms, options_.protocol);
   return it->second.conn.get();
 }
 
@@ -90,10 +57,12 @@ bool BackendPool::is_down(const std::string& address) const {
   return loop_.now_ms() < n.down_until_ms;
 }
 
-void BackendPool::closed(BackendConnection& conn, bool was_ready, bool auth_failed) {
+void BackendPool::closed(BackendConnection& conn, bool was_ready, bool auth_failed,
+                         std::string_view why) {
   auto it = nodes_.find(conn.address());
   if (it == nodes_.end() || it->second.conn.get() != &conn) return;
   Node& n = it->second;
+  n.last_error.assign(why);
   graveyard_.push_back(std::move(n.conn));
   n.auth_failed = auth_failed;
   if (was_ready && !auth_failed) {
@@ -107,13 +76,24 @@ void BackendPool::closed(BackendConnection& conn, bool was_ready, bool auth_fail
   n.down_until_ms = loop_.now_ms() + std::min(backoff, options_.backoff_max_ms);
 }
 
+uint32_t BackendPool::failures(const std::string& address) const {
+  auto it = nodes_.find(address);
+  return it == nodes_.end() ? 0 : it->second.failures;
+}
+
+std::string_view BackendPool::last_error(const std::string& address) const {
+  auto it = nodes_.find(address);
+  return it == nodes_.end() ? std::string_view() : std::string_view(it->second.last_error);
+}
+
 bool BackendPool::auth_failed(const std::string& address) const {
   auto it = nodes_.find(address);
   return it != nodes_.end() && it->second.auth_failed && loop_.now_ms() < it->second.down_until_ms;
 }
 
-void BackendPool::connect_failed(const std::string& address) {
+void BackendPool::connect_failed(const std::string& address, std::string_view why) {
   Node& n = nodes_[address];
+  n.last_error.assign(why);
   n.failures = std::min<uint32_t>(n.failures + 1, 16);
   uint64_t backoff = options_.backoff_min_ms << std::min<uint32_t>(n.failures - 1, 10);
   n.down_until_ms =

@@ -31,14 +31,18 @@ class BackendPool {
   // node is in backoff after failed connects, or when the address cannot be parsed.
   BackendConnection* get(const std::string& address);
   bool is_down(const std::string& address) const;
+  // Failed connection attempts since the last connection that worked.
+  uint32_t failures(const std::string& address) const;
+  // Why the last connection to the node failed or was lost ("" if none did).
+  std::string_view last_error(const std::string& address) const;
   // The node rejected slotgate's credentials on the last attempt.
   bool auth_failed(const std::string& address) const;
   // Called from BackendEvents::on_backend_closed: the connection object is kept
   // until the next collect() because it is still on the call stack.
-  void closed(BackendConnection& conn, bool was_ready, bool auth_failed);
+  void closed(BackendConnection& conn, bool was_ready, bool auth_failed, std::string_view why);
   // A connection outside the pool (a session's dedicated one) could not connect:
   // the node is down for everyone, with the same backoff.
-  void connect_failed(const std::string& address);
+  void connect_failed(const std::string& address, std::string_view why);
   // Fails connections whose oldest request waited longer than timeout_ms.
   void check_timeouts(uint64_t now_ms, uint64_t timeout_ms);
   void collect();
@@ -53,6 +57,7 @@ class BackendPool {
     uint32_t failures = 0;
     uint64_t down_until_ms = 0;
     bool auth_failed = false;
+    std::string last_error;
   };
   net::Loop& loop_;
   Credentials creds_;
@@ -64,7 +69,5 @@ class BackendPool {
 
 // Splits "host:port" (also "[v6]:port"). Returns false when malformed.
 bool split_address(std::string_view address, std::string& host, uint16_t& port);
-// Numeric IP for host: itself when numeric, else a (cached, blocking) DNS lookup.
-std::string resolve_host(const std::string& host);
 
 }  // namespace slotgate::backend

@@ -166,7 +166,7 @@ void Router::dispatch(Request* req) {
     // Dedicated connections follow the pool's backoff too, or a blocking command
     // for a dead master would reconnect in a tight loop until the failover.
     feedback_.node_unreachable(*address);
-    hold(req, "master unreachable");
+    hold(req, unreachable(pool, *address));
     return;
   }
   if (pool.auth_failed(*address)) {
@@ -183,11 +183,19 @@ void Router::dispatch(Request* req) {
     feedback_.node_unreachable(*address);
     req->target.clear();
     req->asking = false;
-    hold(req, "master unreachable");
+    hold(req, unreachable(pool, *address));
     return;
   }
   stats_.count_backend_request(*address);
   conn->send(req);
+}
+
+std::string Router::unreachable(const backend::BackendPool& pool, const std::string& address) {
+  // Which node and why (refused, timed out, a name that does not resolve): the
+  // client's error is often the first place anyone sees it.
+  std::string_view last = pool.last_error(address);
+  return last.empty() ? fmt::format("master {} unreachable", address)
+                      : fmt::format("master {} unreachable: {}", address, last);
 }
 
 void Router::hold(Request* req, std::string_view why) {
@@ -420,10 +428,8 @@ std::unique_ptr<backend::BackendConnection> Router::open_dedicated(const std::st
   std::string host;
   uint16_t port = 0;
   if (!backend::split_address(address, host, port)) return nullptr;
-  std::string ip = backend::resolve_host(host);
-  if (ip.empty()) return nullptr;
-  auto conn = std::make_unique<backend::BackendConnection>(loop_, address, ip, port, creds_, *this,
-                                                           options_.connect_timeout_ms, protocol);
+  auto conn = std::make_unique<backend::BackendConnection>(
+      loop_, address, host, port, creds_, *this, options_.connect_timeout_ms, protocol);
   conn->mark_dedicated();
   return conn;
 }
@@ -432,23 +438,28 @@ void Router::on_backend_closed(backend::BackendConnection& conn, std::string_vie
                                bool auth_failed) {
   if (conn.closed_by_owner()) return;
   stats_.count_backend_error(conn.address(), auth_failed ? "auth" : "connection");
+  backend::BackendPool& pool = backends(conn.protocol());
   if (!shutting_down_) {
-    // Once per event: an established connection that drops is news; the failed
-    // reconnects that follow while the node is down are not (debug only).
+    // Once per event: an established connection that drops is news, and so is the
+    // first failed attempt after a good connection (or ever: a node known by a
+    // name that does not resolve); the retries that follow while the node is down
+    // are not (debug only).
     if (auth_failed) {
       spdlog::error("cluster node {}: {}", conn.address(), why);
     } else if (conn.ever_ready()) {
       spdlog::warn("connection to cluster node {} lost: {}", conn.address(), why);
+    } else if (pool.failures(conn.address()) == 0) {
+      spdlog::warn("cannot connect to cluster node {}: {} (retrying with backoff)", conn.address(),
+                   why);
     } else {
       spdlog::debug("cannot connect to cluster node {}: {}", conn.address(), why);
     }
     feedback_.node_unreachable(conn.address());
   }
-  backend::BackendPool& pool = backends(conn.protocol());
   if (conn.dedicated_owner_conn()) {
-    if (!conn.ever_ready() && !auth_failed) pool.connect_failed(conn.address());
+    if (!conn.ever_ready() && !auth_failed) pool.connect_failed(conn.address(), why);
   } else {
-    pool.closed(conn, conn.ever_ready(), auth_failed);
+    pool.closed(conn, conn.ever_ready(), auth_failed, why);
   }
 }
 

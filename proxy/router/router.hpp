@@ -94,6 +94,7 @@ class Router final : public backend::BackendEvents {
 
  private:
   void hold(Request* req, std::string_view why);
+  static std::string unreachable(const backend::BackendPool& pool, const std::string& address);
   void retry_held();
   void on_part_done(Request* part, std::string_view reply);
   void finish_split(Request* parent);

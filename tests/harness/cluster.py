@@ -269,9 +269,12 @@ class RedisCluster:
         return parse_cluster_nodes((via or self._any_live()).call("CLUSTER", "NODES"))
 
     def slot_ranges(self, via: Optional[Node] = None) -> list[tuple[int, int, str]]:
-        """[(first, last, master address)] sorted, from CLUSTER SLOTS."""
-        rows = (via or self._any_live()).call("CLUSTER", "SLOTS")
-        return sorted((int(r[0]), int(r[1]), f"{r[2][0]}:{r[2][1]}") for r in rows)
+        """[(first, last, master address)] sorted, from CLUSTER SLOTS. The address is the
+        node's ip:port even when the cluster announces hostnames."""
+        via = via or self._any_live()
+        rows = via.call("CLUSTER", "SLOTS")
+        ip_of = {v.node_id: v.address for v in self.nodes_view(via)}
+        return sorted((int(r[0]), int(r[1]), ip_of.get(r[2][2], f"{r[2][0]}:{r[2][1]}")) for r in rows)
 
     def _by_id(self, view: list[NodeView]) -> dict[str, Node]:
         out = {}
