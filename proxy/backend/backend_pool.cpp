@@ -34,7 +34,7 @@ BackendConnection* BackendPool::get(const std::string& address) {
   if (it != nodes_.end()) {
     Node& n = it->second;
     if (n.conn && !n.conn->closed()) return n.conn.get();
-    // Lost just now, before the owner heard of it: account for it first.
+    // Closed without the pool being told (closed by its owner): account for it first.
     if (n.conn) closed(*n.conn, n.conn->ever_ready(), false, "connection closed");
     if (loop_.now_ms() < n.down_until_ms) return nullptr;
   } else {
