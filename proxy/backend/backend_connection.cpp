@@ -56,17 +56,18 @@ BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::
     connect_to(host_);
     return;
   }
-  int rc = lookup_.start(loop, host_, [this](const std::string& ip, int status) {
+  auto lookup_failed = [this](int status) {
+    fail("looking up " + host_ + ": " + std::string(uv_strerror(status)));
+  };
+  int rc = lookup_.start(loop, host_, [this, lookup_failed](const std::string& ip, int status) {
     if (status != 0) {
-      fail("looking up " + host_ + ": " + uv_strerror(status));
+      lookup_failed(status);
       return;
     }
     connect_to(ip);
   });
-  if (rc != 0) {
-    connect_timer_->start(
-        0, 0, [this, rc] { fail("looking up " + host_ + ": " + std::string(uv_strerror(rc))); });
-  }
+  // Reported asynchronously, like a failed connect below.
+  if (rc != 0) connect_timer_->start(0, 0, [lookup_failed, rc] { lookup_failed(rc); });
 }
 
 void BackendConnection::connect_to(const std::string& ip) {

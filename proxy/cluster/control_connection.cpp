@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "net/lookup.hpp"
 #include "resp/reply_writer.hpp"
 
 namespace slotgate::cluster {
@@ -53,20 +54,7 @@ std::vector<std::string> resolve_all(const std::string& host) {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return out;
-  for (addrinfo* p = res; p != nullptr; p = p->ai_next) {
-    char buf[INET6_ADDRSTRLEN] = {0};
-    if (p->ai_family == AF_INET) {
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr, buf, sizeof buf);
-    } else if (p->ai_family == AF_INET6) {
-      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr, buf, sizeof buf);
-    } else {
-      continue;
-    }
-    std::string ip(buf);
-    bool seen = false;
-    for (const auto& o : out) seen = seen || o == ip;
-    if (!seen) out.push_back(ip);
-  }
+  out = net::addresses_of(res);
   freeaddrinfo(res);
   return out;
 }

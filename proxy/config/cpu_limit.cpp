@@ -33,6 +33,10 @@ std::optional<long long> read_number(const fs::path& file) {
   }
 }
 
+void keep_smaller(std::optional<double>& best, std::optional<double> q) {
+  if (q) best = best ? std::min(*best, *q) : *q;
+}
+
 // v2: "max 100000" (no limit) or "150000 100000".
 std::optional<double> read_cpu_max(const fs::path& dir) {
   auto line = read_line(dir / "cpu.max");
@@ -74,7 +78,7 @@ std::optional<double> smallest_up_to(const fs::path& mount, const std::string& c
   if (!inside || !fs::is_directory(dir, ec)) dir = mount;
   std::optional<double> best;
   for (fs::path d = dir;; d = d.parent_path()) {
-    if (auto q = read(d)) best = best ? std::min(*best, *q) : *q;
+    keep_smaller(best, read(d));
     if (d == mount || d.string().size() <= mount.string().size()) break;
   }
   return best;
@@ -123,20 +127,17 @@ unsigned affinity_cpus() {
 std::optional<double> cgroup_cpu_quota(const fs::path& root) {
   const fs::path sys = root / "sys/fs/cgroup";
   std::optional<double> best;
-  auto take = [&best](std::optional<double> q) {
-    if (q) best = best ? std::min(*best, *q) : *q;
-  };
   for (const auto& line : cgroup_lines(root)) {
     if (line.controllers.empty()) {
       // cgroup v2 (unified): mounted at /sys/fs/cgroup, or at /sys/fs/cgroup/unified
       // on hybrid hosts, where it carries no cpu controller and nothing is found.
-      take(smallest_up_to(sys, line.path, read_cpu_max));
+      keep_smaller(best, smallest_up_to(sys, line.path, read_cpu_max));
     } else if (has_cpu_controller(line.controllers)) {
       // cgroup v1: mounted as /sys/fs/cgroup/cpu, or under the joint name.
       fs::path mount = sys / "cpu";
       std::error_code ec;
       if (!fs::is_directory(mount, ec)) mount = sys / line.controllers;
-      take(smallest_up_to(mount, line.path, read_cfs_quota));
+      keep_smaller(best, smallest_up_to(mount, line.path, read_cfs_quota));
     }
   }
   return best;

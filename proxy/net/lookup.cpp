@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 
+#include <algorithm>
+
 #include "net/loop.hpp"
 
 namespace slotgate::net {
@@ -11,6 +13,25 @@ bool is_ip_literal(const std::string& host) {
   in_addr v4{};
   in6_addr v6{};
   return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+}
+
+std::vector<std::string> addresses_of(const addrinfo* list) {
+  std::vector<std::string> out;
+  for (const addrinfo* p = list; p != nullptr; p = p->ai_next) {
+    char buf[INET6_ADDRSTRLEN] = {0};
+    if (p->ai_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(p->ai_addr)->sin_addr, buf,
+                sizeof buf);
+    } else if (p->ai_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(p->ai_addr)->sin6_addr, buf,
+                sizeof buf);
+    } else {
+      continue;
+    }
+    std::string ip(buf);
+    if (std::find(out.begin(), out.end(), ip) == out.end()) out.push_back(std::move(ip));
+  }
+  return out;
 }
 
 struct Lookup::Req {
@@ -50,18 +71,12 @@ void Lookup::on_done(uv_getaddrinfo_t* uv, int status, addrinfo* res) {
   auto* req = static_cast<Req*>(uv->data);
   std::string ip;
   if (status == 0) {
-    char buf[INET6_ADDRSTRLEN] = {0};
-    for (addrinfo* p = res; p != nullptr && ip.empty(); p = p->ai_next) {
-      if (p->ai_family == AF_INET) {
-        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr, buf, sizeof buf);
-        ip = buf;
-      } else if (p->ai_family == AF_INET6) {
-        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr, buf,
-                  sizeof buf);
-        ip = buf;
-      }
+    auto all = addresses_of(res);
+    if (all.empty()) {
+      status = UV_EAI_NODATA;
+    } else {
+      ip = std::move(all.front());
     }
-    if (ip.empty()) status = UV_EAI_NODATA;
   }
   uv_freeaddrinfo(res);
   Lookup* owner = req->owner;

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace slotgate::net {
 
@@ -15,6 +16,8 @@ class Loop;
 
 // True for a numeric IPv4 or IPv6 address (no lookup needed).
 bool is_ip_literal(const std::string& host);
+// The IPv4/IPv6 addresses of a getaddrinfo result as text, in its order, each once.
+std::vector<std::string> addresses_of(const addrinfo* list);
 
 class Lookup {
  public:

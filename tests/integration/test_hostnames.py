@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from harness import RawConnection, RespError, wait_until
+from harness import RespError, wait_until
 from harness.slotgate import default_binary
 
 SLOW_NAME = "slow-node.slotgate-test"
