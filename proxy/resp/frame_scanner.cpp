@@ -13,11 +13,15 @@ namespace {
 // Aggregate and bulk lengths beyond this are not something Redis sends; refusing them also
 // keeps 2n + 1 and offset arithmetic far from overflow.
 constexpr long long kMaxLength = 1ll << 40;
+// Elements owed by one frame: no reply has 2^50 of them (petabytes), and the sum stays far from
+// overflow however many huge headers a broken stream sends.
+constexpr long long kMaxPending = 1ll << 50;
 
 }  // namespace
 
 void FrameScanner::reset() {
-  stack_.clear();
+  pending_ = 1;
+  top_seen_ = false;
   pos_ = scan_from_ = bulk_end_ = 0;
   waiting_bulk_ = done_ = failed_ = false;
   type_ = 0;
@@ -42,21 +46,6 @@ FrameScanner::Status FrameScanner::fail(const char* why) {
   return Status::Error;
 }
 
-// True when the next element is the top-level reply itself: nothing open, or only attributes
-// whose pairs are all read (their last slot is the reply they annotate).
-bool FrameScanner::at_top_value() const {
-  return std::all_of(stack_.begin(), stack_.end(),
-                     [](const Level& l) { return l.attribute && l.remaining == 1; });
-}
-
-bool FrameScanner::finish_element() {
-  while (!stack_.empty()) {
-    if (--stack_.back().remaining > 0) return false;
-    stack_.pop_back();  // the aggregate is complete: it counts as one element of its parent
-  }
-  return true;
-}
-
 FrameScanner::Status FrameScanner::scan(std::string_view buf) {
   if (failed_) return Status::Error;
   if (done_ || buf.size() < pos_) {
@@ -73,7 +62,7 @@ FrameScanner::Status FrameScanner::scan(std::string_view buf) {
       }
       waiting_bulk_ = false;
       pos_ = scan_from_ = bulk_end_;
-      if (finish_element()) break;
+      if (pending_ == 0) break;
       continue;
     }
 
@@ -93,8 +82,11 @@ FrameScanner::Status FrameScanner::scan(std::string_view buf) {
     const char t = buf[pos_];
     const std::string_view line = buf.substr(pos_ + 1, cr - pos_ - 1);
     const size_t next = cr + 2;
-    const bool top = at_top_value();
-    if (top && t != '|') {
+    // The top-level reply is the first header that is not an attribute while the frame owes
+    // only that one element (attribute pairs still to come would be owed too).
+    const bool top = !top_seen_ && pending_ == 1 && t != '|';
+    if (top) {
+      top_seen_ = true;
       type_ = t;
       if (t == '-') {
         error_offset_ = pos_ + 1;
@@ -102,7 +94,8 @@ FrameScanner::Status FrameScanner::scan(std::string_view buf) {
       }
     }
 
-    bool scalar_done = true;
+    if (t != '|') --pending_;  // this header is one element (an attribute annotates the next)
+    bool bulk = false;
     switch (t) {
       case '+':  // simple string
       case '-':  // simple error
@@ -133,7 +126,7 @@ FrameScanner::Status FrameScanner::scan(std::string_view buf) {
           }
           waiting_bulk_ = true;
           bulk_end_ = next + static_cast<size_t>(*n) + 2;
-          scalar_done = false;
+          bulk = true;
         }
         break;
       }
@@ -148,12 +141,10 @@ FrameScanner::Status FrameScanner::scan(std::string_view buf) {
           return fail("invalid aggregate length");
         }
         long long elements = *n;
-        if (t == '%') elements = 2 * *n;
-        if (t == '|') elements = 2 * *n + 1;
-        if (elements > 0) {  // "*-1" (RESP2 null array) and empty aggregates are complete
-          if (stack_.size() >= max_depth_) return fail("replies nested too deeply");
-          stack_.push_back({elements, t == '|'});
-          scalar_done = false;
+        if (t == '%' || t == '|') elements = 2 * *n;
+        if (elements > 0) {  // "*-1" (RESP2 null array) and empty aggregates add nothing
+          if (pending_ > kMaxPending - elements) return fail("reply has too many elements");
+          pending_ += elements;
         }
         break;
       }
@@ -162,7 +153,7 @@ FrameScanner::Status FrameScanner::scan(std::string_view buf) {
     }
 
     pos_ = scan_from_ = next;
-    if (scalar_done && finish_element()) break;
+    if (!bulk && pending_ == 0) break;
   }
 
   frame_length_ = pos_;

@@ -11,7 +11,6 @@
 
 #include <cstddef>
 #include <string_view>
-#include <vector>
 
 #include "resp/redirect.hpp"
 
@@ -21,7 +20,7 @@ class FrameScanner {
  public:
   enum class Status { Complete, Incomplete, Error };
 
-  explicit FrameScanner(size_t max_depth = 128) : max_depth_(max_depth) {}
+  FrameScanner() = default;
 
   // Looks for one complete reply frame at buf[0..]. On Incomplete, call again with the same
   // buffer start plus more bytes appended (the buffer may have moved). After Complete the next
@@ -45,24 +44,16 @@ class FrameScanner {
   void reset();
 
  private:
-  // One open aggregate: elements still expected. An attribute ("|n") is counted as 2n + 1
-  // elements: its key/value pairs plus the reply it is attached to, so the pair of them takes
-  // one slot in the parent, as the RESP3 spec says.
-  struct Level {
-    long long remaining;
-    bool attribute;
-  };
-
-  bool at_top_value() const;
-  // Marks one element finished; true when that finished the whole frame.
-  bool finish_element();
   Status fail(const char* why);
 
-  size_t max_depth_;
-  std::vector<Level> stack_;
-  size_t pos_ = 0;        // start of the next element header
-  size_t scan_from_ = 0;  // CR search resumes here
-  size_t bulk_end_ = 0;   // when waiting_bulk_: offset just past the bulk's CRLF
+  // Elements the frame still owes, counting the one whose header comes next. An attribute
+  // ("|n") adds its 2n keys and values without using up an element: the reply it annotates
+  // still comes, as the RESP3 spec says.
+  long long pending_ = 1;
+  bool top_seen_ = false;  // the top-level reply's own header (not an attribute) was read
+  size_t pos_ = 0;         // start of the next element header
+  size_t scan_from_ = 0;   // CR search resumes here
+  size_t bulk_end_ = 0;    // when waiting_bulk_: offset just past the bulk's CRLF
   bool waiting_bulk_ = false;
   bool done_ = false;
   bool failed_ = false;

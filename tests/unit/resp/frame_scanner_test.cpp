@@ -154,11 +154,50 @@ TEST_CASE("malformed replies are protocol errors") {
   CHECK(s.scan(bad.back()) == Status::Incomplete);
 }
 
-TEST_CASE("nesting deeper than the limit is refused") {
-  FrameScanner s(4);
-  CHECK(s.scan("*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n") == Status::Complete);
-  s.reset();
-  CHECK(s.scan("*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n") == Status::Error);
+TEST_CASE("nesting depth does not matter: a 100000-deep reply is one frame") {
+  // redis-server sends any depth a Lua table has (hiredis's reader stops at 7); the
+  // scanner must frame it, or the shared connection carrying it would be dropped.
+  const int depth = 100000;
+  std::string frame;
+  for (int i = 0; i < depth; ++i) frame += "*2\r\n:1\r\n";
+  frame += "$3\r\nend\r\n";
+  for (const char* tail : {"", "+next\r\n"}) {
+    FrameScanner s;
+    REQUIRE(s.scan(frame + tail) == Status::Complete);
+    CHECK(s.frame_length() == frame.size());
+    CHECK(s.type() == '*');
+  }
+}
+
+TEST_CASE("a deep reply arriving one byte at a time is framed at its last byte") {
+  std::string frame;
+  for (int i = 0; i < 300; ++i)
+    frame += i % 3 == 0 ? "%1\r\n+k\r\n" : (i % 3 == 1 ? "~1\r\n" : "*1\r\n");
+  frame += "|1\r\n+a\r\n*0\r\n:7\r\n";
+  FrameScanner s;
+  for (size_t n = 1; n < frame.size(); ++n) {
+    REQUIRE(s.scan(std::string_view(frame).substr(0, n)) == Status::Incomplete);
+  }
+  REQUIRE(s.scan(frame) == Status::Complete);
+  CHECK(s.frame_length() == frame.size());
+  CHECK(s.type() == '%');
+}
+
+TEST_CASE("an error nested inside a deep array is data, not the frame's error") {
+  std::string frame;
+  for (int i = 0; i < 200; ++i) frame += "*1\r\n";
+  frame += "-MOVED 1 10.0.0.1:6379\r\n";
+  FrameScanner s;
+  REQUIRE(s.scan(frame) == Status::Complete);
+  CHECK_FALSE(s.is_error());
+  CHECK(s.error_text().empty());
+}
+
+TEST_CASE("element counts that could overflow are refused") {
+  std::string frame;
+  for (int i = 0; i < 2000; ++i) frame += "*1099511627776\r\n";
+  FrameScanner s;
+  CHECK(s.scan(frame) == Status::Error);
 }
 
 TEST_CASE("a 32 MB bulk reply in 64 KB pieces is examined once") {
