@@ -135,11 +135,14 @@ struct CommandSpec {
   Routing routing;
   Merge merge;
   std::string_view refused_reason;  // for Routing::Refused: shown to the client
+  uint8_t traits;                   // Trait bits (routing.hpp)
 
   std::span<const KeySpec> specs() const { return {key_specs, key_spec_count}; }
   std::span<const CommandSpec> subs() const { return {subcommands, subcommand_count}; }
   bool is_container() const { return subcommand_count > 0; }
   bool has(uint32_t flag) const { return (flags & flag) != 0; }
+  bool runs_user_code() const { return (traits & kRunsUserCode) != 0; }
+  bool may_run_long() const { return (traits & kMayRunLong) != 0; }
   // True if Redis considers the command to take keys (COMMAND GETKEYS accepts it).
   bool has_keys() const;
 };

@@ -38,4 +38,16 @@ enum class Merge : uint8_t {
 
 // Every merge answers with the first error if any part failed, except AnyOk.
 
+// How a command behaves once it runs, where that changes how slotgate may treat it.
+enum Trait : uint8_t {
+  // EVAL*, FCALL*: the reply, errors included, is whatever the script or function returned,
+  // possibly after it wrote. An error text is never taken for MOVED/ASK/TRYAGAIN and the
+  // like: it goes to the client, and the command is never re-run because of it.
+  kRunsUserCode = 1u << 0,
+  // Can keep a node busy far longer than ordinary commands (KEYS, FLUSHALL SYNC, scripts, SCAN
+  // with a huge COUNT): it runs on a backend connection of its own, so neither its wait nor
+  // its command_timeout touches other clients' requests on the shared connection.
+  kMayRunLong = 1u << 1,
+};
+
 }  // namespace slotgate::commands

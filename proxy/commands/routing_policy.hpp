@@ -228,6 +228,37 @@ inline constexpr Policy kPolicies[] = {
     {"acl|dryrun", Routing::Refused, Merge::None, policy_text::kAcl},
 };
 
+// Traits (routing.hpp) per command or subcommand; commands not listed have none.
+struct TraitPolicy {
+  std::string_view name;
+  uint8_t traits;
+};
+inline constexpr TraitPolicy kTraitPolicies[] = {
+    {"eval", kRunsUserCode | kMayRunLong},
+    {"eval_ro", kRunsUserCode | kMayRunLong},
+    {"evalsha", kRunsUserCode | kMayRunLong},
+    {"evalsha_ro", kRunsUserCode | kMayRunLong},
+    {"fcall", kRunsUserCode | kMayRunLong},
+    {"fcall_ro", kRunsUserCode | kMayRunLong},
+    {"keys", kMayRunLong},
+    {"flushall", kMayRunLong},  // SYNC (the default unless lazyfree-lazy-user-flush)
+    {"flushdb", kMayRunLong},
+    {"script|flush", kMayRunLong},
+    {"function|flush", kMayRunLong},
+    {"function|restore", kMayRunLong},
+    {"scan", kMayRunLong},  // COUNT is the client's choice
+    {"sscan", kMayRunLong},
+    {"hscan", kMayRunLong},
+    {"zscan", kMayRunLong},
+};
+
+constexpr uint8_t traits_of(std::string_view name) {
+  for (const TraitPolicy& t : kTraitPolicies) {
+    if (t.name == name) return t.traits;
+  }
+  return 0;
+}
+
 // Policy for a command the table above does not list. Why these defaults: a keyed command
 // is safe on the master owning its keys; an unknown admin command most likely acts on one
 // server and is refused rather than sent somewhere arbitrary; containers go to a backend so

@@ -267,3 +267,35 @@ TEST_CASE("commands without a policy entry get defaults from their facts") {
   CHECK(spec_of("latency help").routing == Routing::AnyNode);
   CHECK(spec_of("client nosuch").routing == Routing::AnyNode);  // container: backend errors
 }
+
+TEST_CASE("every trait entry names a command of the table") {
+  for (const TraitPolicy& t : kTraitPolicies) {
+    INFO(t.name);
+    CHECK(find_full(t.name) != nullptr);
+    CHECK(t.traits != 0);
+  }
+}
+
+TEST_CASE("scripts and functions run user code and may run long") {
+  for (const char* line :
+       {"EVAL s 0", "eval_ro s 0", "EVALSHA x 0", "evalsha_ro x 0", "FCALL f 0", "fcall_ro f 0"}) {
+    INFO(line);
+    CHECK(spec_of(line).runs_user_code());
+    CHECK(spec_of(line).may_run_long());
+  }
+}
+
+TEST_CASE("commands that can keep a node busy may run long; ordinary ones do not") {
+  for (const char* line : {"KEYS *", "FLUSHALL", "FLUSHDB SYNC", "SCAN 0 COUNT 100000000",
+                           "HSCAN h 0", "SCRIPT FLUSH", "FUNCTION FLUSH"}) {
+    INFO(line);
+    CHECK(spec_of(line).may_run_long());
+    CHECK_FALSE(spec_of(line).runs_user_code());
+  }
+  for (const char* line : {"GET k", "SET k v", "MGET a b", "SCRIPT KILL", "FUNCTION KILL",
+                           "SCRIPT LOAD s", "DBSIZE", "PUBLISH c m"}) {
+    INFO(line);
+    CHECK_FALSE(spec_of(line).may_run_long());
+    CHECK_FALSE(spec_of(line).runs_user_code());
+  }
+}

@@ -1,0 +1,29 @@
+// router::signal_of: the one list of error words slotgate acts on (see cluster_signal.hpp).
+#include "router/cluster_signal.hpp"
+
+#include <array>
+#include <utility>
+
+namespace slotgate::router {
+
+namespace {
+constexpr std::array<std::pair<std::string_view, ClusterSignal>, 7> kWords{{
+    {"MOVED", ClusterSignal::Moved},
+    {"ASK", ClusterSignal::Ask},
+    {"TRYAGAIN", ClusterSignal::TryAgain},
+    {"LOADING", ClusterSignal::Loading},
+    {"CLUSTERDOWN", ClusterSignal::ClusterDown},
+    {"MASTERDOWN", ClusterSignal::MasterDown},
+    {"NOAUTH", ClusterSignal::NoAuth},
+}};
+}  // namespace
+
+ClusterSignal signal_of(std::string_view error_text) {
+  std::string_view word = error_text.substr(0, error_text.find(' '));
+  for (const auto& [w, signal] : kWords) {
+    if (word == w) return signal;
+  }
+  return ClusterSignal::None;
+}
+
+}  // namespace slotgate::router

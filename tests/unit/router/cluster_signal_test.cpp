@@ -1,0 +1,42 @@
+#include <catch2/catch.hpp>
+
+#include "router/cluster_signal.hpp"
+
+using slotgate::router::ClusterSignal;
+using slotgate::router::is_redirect;
+using slotgate::router::is_transient;
+using slotgate::router::signal_of;
+
+TEST_CASE("the first word of a node's error names the cluster signal") {
+  CHECK(signal_of("MOVED 3999 127.0.0.1:6381") == ClusterSignal::Moved);
+  CHECK(signal_of("ASK 3999 127.0.0.1:6381") == ClusterSignal::Ask);
+  CHECK(signal_of("TRYAGAIN Multiple keys request during rehashing of slot") ==
+        ClusterSignal::TryAgain);
+  CHECK(signal_of("LOADING Redis is loading the dataset in memory") == ClusterSignal::Loading);
+  CHECK(signal_of("CLUSTERDOWN The cluster is down") == ClusterSignal::ClusterDown);
+  CHECK(signal_of("MASTERDOWN Link with MASTER is down") == ClusterSignal::MasterDown);
+  CHECK(signal_of("NOAUTH Authentication required.") == ClusterSignal::NoAuth);
+  CHECK(signal_of("TRYAGAIN") == ClusterSignal::TryAgain);
+}
+
+TEST_CASE("other errors, longer words and lower case are no signal") {
+  for (const char* text :
+       {"ERR unknown command", "MOVEDX 1 h:1", "moved 1 h:1", "ASKING", "", " MOVED 1 h:1",
+        "WRONGTYPE Operation against a key", "BUSY Redis is busy"}) {
+    INFO(text);
+    CHECK(signal_of(text) == ClusterSignal::None);
+  }
+}
+
+TEST_CASE("redirects and transient states are told apart") {
+  CHECK(is_redirect(ClusterSignal::Moved));
+  CHECK(is_redirect(ClusterSignal::Ask));
+  CHECK_FALSE(is_redirect(ClusterSignal::TryAgain));
+  for (auto s : {ClusterSignal::TryAgain, ClusterSignal::Loading, ClusterSignal::ClusterDown,
+                 ClusterSignal::MasterDown}) {
+    CHECK(is_transient(s));
+    CHECK_FALSE(is_redirect(s));
+  }
+  CHECK_FALSE(is_transient(ClusterSignal::NoAuth));
+  CHECK_FALSE(is_transient(ClusterSignal::None));
+}
