@@ -202,6 +202,12 @@ void BackendConnection::on_closed(int status) {
                         : std::string("connection error: ") + uv_strerror(status));
 }
 
+void BackendConnection::time_out(std::string_view why) {
+  if (closed_) return;
+  timed_out_ = true;
+  fail(why);
+}
+
 void BackendConnection::fail(std::string_view why) {
   if (closed_) return;
   closed_ = true;
@@ -224,8 +230,12 @@ void BackendConnection::fail(std::string_view why) {
   for (size_t i = 0; i < pending.size(); ++i) {
     if (pending[i].req == nullptr) continue;
     using Loss = BackendEvents::Loss;
-    Loss loss =
-        auth_failed_ ? Loss::AuthFailed : (i < unwritten_from ? Loss::Written : Loss::Unwritten);
+    Loss loss = Loss::Unwritten;
+    if (auth_failed_) {
+      loss = Loss::AuthFailed;
+    } else if (i < unwritten_from) {
+      loss = timed_out_ ? Loss::TimedOut : Loss::Written;
+    }
     events_.on_backend_lost(pending[i].req, loss, reason);
   }
 }

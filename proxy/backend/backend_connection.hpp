@@ -46,7 +46,9 @@ class BackendEvents {
   // The connection is gone before `req` was answered. Unwritten: the bytes never
   // left slotgate. Written: the node may or may not have executed it.
   // AuthFailed: the node rejected slotgate's credentials, so it executed nothing.
-  enum class Loss : uint8_t { Unwritten, Written, AuthFailed };
+  // TimedOut: a connection of its own (a lane) gave up waiting after command_timeout;
+  // the node may still be running the command.
+  enum class Loss : uint8_t { Unwritten, Written, AuthFailed, TimedOut };
   virtual void on_backend_lost(Request* req, Loss loss, std::string_view why) = 0;
   // The connection is gone (called once, before its requests are handed back with
   // on_backend_lost; the connection object must stay alive until then).
@@ -98,8 +100,16 @@ class BackendConnection final : public net::StreamHandler {
   // Owned by a session rather than by the pool.
   void mark_dedicated() { dedicated_ = true; }
   bool dedicated_owner_conn() const { return dedicated_; }
+  // A lane: a pool connection that carries one command that may run long at a time, so
+  // its wait and its timeout are that command's alone.
+  void mark_lane() { lane_ = true; }
+  bool lane() const { return lane_; }
   // Closes the connection and hands every outstanding request back (on_backend_lost).
   void fail(std::string_view why);
+  // fail(), for a lane whose command took longer than command_timeout: its written requests
+  // are handed back as TimedOut, and nobody takes the node for unreachable.
+  void time_out(std::string_view why);
+  bool timed_out() const { return timed_out_; }
 
   // net::StreamHandler
   std::span<char> read_space() override;
@@ -137,6 +147,8 @@ class BackendConnection final : public net::StreamHandler {
   bool ever_ready_ = false;
   bool closed_by_owner_ = false;
   bool dedicated_ = false;
+  bool lane_ = false;
+  bool timed_out_ = false;
   PushSink* push_sink_ = nullptr;
 };
 

@@ -40,13 +40,36 @@ BackendConnection* BackendPool::get(const std::string& address) {
   } else {
     it = nodes_.emplace(address, Node{}).first;
   }
+  auto conn = connect(address);
+  if (!conn) return nullptr;
+  if (it->second.conn) graveyard_.push_back(std::move(it->second.conn));
+  it->second.conn = std::move(conn);
+  return it->second.conn.get();
+}
+
+std::unique_ptr<BackendConnection> BackendPool::connect(const std::string& address) {
   std::string host;
   uint16_t port = 0;
   if (!split_address(address, host, port)) return nullptr;
-  if (it->second.conn) graveyard_.push_back(std::move(it->second.conn));
-  it->second.conn = std::make_unique<BackendConnection>(
-      loop_, address, host, port, creds_, events_, options_.connect_timeout_ms, options_.protocol);
-  return it->second.conn.get();
+  return std::make_unique<BackendConnection>(loop_, address, host, port, creds_, events_,
+                                             options_.connect_timeout_ms, options_.protocol);
+}
+
+BackendConnection* BackendPool::get_lane(const std::string& address) {
+  if (is_down(address)) return nullptr;
+  Node& n = nodes_[address];
+  BackendConnection* least = nullptr;
+  for (auto& c : n.lanes) {
+    if (c->closed()) continue;
+    if (c->oldest_sent_ms() == 0) return c.get();  // no request outstanding: idle
+    if (least == nullptr || c->outstanding() < least->outstanding()) least = c.get();
+  }
+  if (least != nullptr && n.lanes.size() >= kMaxLanes) return least;
+  auto conn = connect(address);
+  if (!conn) return nullptr;
+  conn->mark_lane();
+  n.lanes.push_back(std::move(conn));
+  return n.lanes.back().get();
 }
 
 bool BackendPool::is_down(const std::string& address) const {
@@ -60,10 +83,22 @@ bool BackendPool::is_down(const std::string& address) const {
 void BackendPool::closed(BackendConnection& conn, bool was_ready, bool auth_failed,
                          std::string_view why) {
   auto it = nodes_.find(conn.address());
-  if (it == nodes_.end() || it->second.conn.get() != &conn) return;
+  if (it == nodes_.end()) return;
   Node& n = it->second;
+  if (conn.lane()) {
+    auto lane = std::find_if(n.lanes.begin(), n.lanes.end(),
+                             [&conn](const auto& c) { return c.get() == &conn; });
+    if (lane == n.lanes.end()) return;
+    graveyard_.push_back(std::move(*lane));
+    n.lanes.erase(lane);
+    // A slow command's timeout says nothing about the node; a lane that could not
+    // connect does, like the shared connection.
+    if (conn.timed_out() || (was_ready && !auth_failed)) return;
+  } else {
+    if (n.conn.get() != &conn) return;
+    graveyard_.push_back(std::move(n.conn));
+  }
   n.last_error.assign(why);
-  graveyard_.push_back(std::move(n.conn));
   n.auth_failed = auth_failed;
   if (was_ready && !auth_failed) {
     // An established connection dropped: one immediate reconnect is worth trying.
@@ -104,12 +139,22 @@ void BackendPool::check_timeouts(uint64_t now_ms, uint64_t timeout_ms) {
   // Failing a connection re-routes its requests, which may add entries to nodes_:
   // pick the victims first, then fail them.
   std::vector<BackendConnection*> late;
+  auto check = [&](BackendConnection* c) {
+    if (c == nullptr || c->closed()) return;
+    uint64_t oldest = c->oldest_sent_ms();
+    if (oldest != 0 && now_ms > oldest + timeout_ms) late.push_back(c);
+  };
   for (auto& [addr, n] : nodes_) {
-    if (!n.conn || n.conn->closed()) continue;
-    uint64_t oldest = n.conn->oldest_sent_ms();
-    if (oldest != 0 && now_ms > oldest + timeout_ms) late.push_back(n.conn.get());
+    check(n.conn.get());
+    for (auto& lane : n.lanes) check(lane.get());
   }
-  for (BackendConnection* c : late) c->fail("no reply within command_timeout");
+  for (BackendConnection* c : late) {
+    if (c->lane()) {
+      c->time_out("no reply within command_timeout");
+    } else {
+      c->fail("no reply within command_timeout");
+    }
+  }
 }
 
 void BackendPool::collect() {
@@ -120,10 +165,16 @@ void BackendPool::close_all(std::string_view why) {
   std::vector<BackendConnection*> open;
   for (auto& [addr, n] : nodes_) {
     if (n.conn && !n.conn->closed()) open.push_back(n.conn.get());
+    for (auto& lane : n.lanes) {
+      if (!lane->closed()) open.push_back(lane.get());
+    }
   }
   for (BackendConnection* c : open) c->fail(why);
   collect();
-  for (auto& [addr, n] : nodes_) n.conn.reset();
+  for (auto& [addr, n] : nodes_) {
+    n.conn.reset();
+    n.lanes.clear();
+  }
 }
 
 }  // namespace slotgate::backend

@@ -30,6 +30,12 @@ class BackendPool {
   // The connection to `address` ("host:port"), created on first use. nullptr while the
   // node is in backoff after failed connects, or when the address cannot be parsed.
   BackendConnection* get(const std::string& address);
+  // A connection to `address` for a command that may run long: an idle lane, or a new one.
+  // Lanes are separate from the shared connection, so a slow command neither delays the
+  // requests queued there nor, when it passes command_timeout, fails them. Beyond
+  // kMaxLanes per node, the least busy lane is shared. nullptr like get().
+  BackendConnection* get_lane(const std::string& address);
+  static constexpr size_t kMaxLanes = 8;
   bool is_down(const std::string& address) const;
   // Failed connection attempts since the last connection that worked.
   uint32_t failures(const std::string& address) const;
@@ -43,7 +49,7 @@ class BackendPool {
   // A connection outside the pool (a session's dedicated one) could not connect:
   // the node is down for everyone, with the same backoff.
   void connect_failed(const std::string& address, std::string_view why);
-  // Fails connections whose oldest request waited longer than timeout_ms.
+  // Fails connections whose oldest request waited longer than timeout_ms (a lane: time_out()).
   void check_timeouts(uint64_t now_ms, uint64_t timeout_ms);
   void collect();
   // Closes every connection (shutdown); outstanding requests are handed back.
@@ -54,6 +60,7 @@ class BackendPool {
  private:
   struct Node {
     std::unique_ptr<BackendConnection> conn;
+    std::vector<std::unique_ptr<BackendConnection>> lanes;
     uint32_t failures = 0;
     uint64_t down_until_ms = 0;
     bool auth_failed = false;
@@ -65,6 +72,7 @@ class BackendPool {
   PoolOptions options_;
   std::unordered_map<std::string, Node> nodes_;
   std::vector<std::unique_ptr<BackendConnection>> graveyard_;
+  std::unique_ptr<BackendConnection> connect(const std::string& address);
 };
 
 // Splits "host:port" (also "[v6]:port"). Returns false when malformed.

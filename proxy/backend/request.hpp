@@ -88,6 +88,10 @@ struct Request {
   uint64_t started_ns = 0;
   uint64_t deadline_ms = 0;  // loop time after which a held/retried request fails
   uint64_t held_since_ms = 0;
+  // Held until the cluster confirms a redirect to a node the view did not know: until a
+  // view newer than confirm_view arrives, or confirm_until_ms (loop time) passes.
+  uint64_t confirm_view = 0;
+  uint64_t confirm_until_ms = 0;
 
   PostProcess post = PostProcess::None;
   DedicatedOwner* dedicated = nullptr;  // send on the owner's connection, not the shared pool
@@ -121,6 +125,8 @@ struct Request {
     started_ns = 0;
     deadline_ms = 0;
     held_since_ms = 0;
+    confirm_view = 0;
+    confirm_until_ms = 0;
     reply.clear();
     post = PostProcess::None;
     dedicated = nullptr;

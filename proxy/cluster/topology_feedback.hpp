@@ -16,6 +16,9 @@ class TopologyFeedback {
   virtual ~TopologyFeedback() = default;
   // A node answered MOVED: the slot lives elsewhere now. Patch at once, refresh soon.
   virtual void slot_moved(Slot slot, std::string_view host, uint16_t port) = 0;
+  // A node redirected to `address`, which the current view does not know: refresh from the
+  // known nodes (never from the named address) so the data path can route by their answer.
+  virtual void redirect_unconfirmed(std::string_view address) = 0;
   // A connection to a node was lost or could not be made.
   virtual void node_unreachable(std::string_view address) = 0;
   // A node answered CLUSTERDOWN, or a request found no master for its slot.

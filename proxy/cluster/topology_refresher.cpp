@@ -303,13 +303,24 @@ void TopologyRefresher::slot_moved(Slot slot, std::string_view host, uint16_t po
     if (view_) {
       uint16_t owner = view_->master_of(slot);
       bool already = owner != ClusterView::kNoNode && view_->node(owner).address == address;
-      if (!already) {
+      // Only a node the view knows is patched in: an unknown address waits for the refresh
+      // to confirm it (a reply alone never adds a node slotgate would then connect to).
+      if (!already && view_->find_by_address(address)) {
         // Patch the one slot now so every worker stops paying the redirect; the
         // full refresh below brings in whatever else changed.
         publish_locked(view_->with_slot_moved(slot, host, port, next_version_++));
       }
     }
     if (pending_trigger_.empty()) pending_trigger_ = "moved";
+  }
+  cv_.notify_all();
+}
+
+void TopologyRefresher::redirect_unconfirmed(std::string_view address) {
+  {
+    std::lock_guard lock(mu_);
+    spdlog::debug("a node redirected to {}, which the topology does not list: refreshing", address);
+    if (pending_trigger_.empty()) pending_trigger_ = "unconfirmed_redirect";
   }
   cv_.notify_all();
 }

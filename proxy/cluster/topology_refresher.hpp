@@ -51,6 +51,7 @@ class TopologyRefresher final : public TopologyFeedback {
 
   // TopologyFeedback (called from worker threads)
   void slot_moved(Slot slot, std::string_view host, uint16_t port) override;
+  void redirect_unconfirmed(std::string_view address) override;
   void node_unreachable(std::string_view address) override;
   void cluster_degraded() override;
   std::string fatal_error() const override;

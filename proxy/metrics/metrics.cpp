@@ -74,7 +74,8 @@ Metrics::Metrics(std::string_view version)
                               .Register(registry_)),
       redirections_(BuildCounter()
                         .Name("slotgate_redirections_total")
-                        .Help("MOVED and ASK redirections followed")
+                        .Help("MOVED and ASK redirections followed (kind unconfirmed: to a node "
+                              "the topology did not list, routed by a refresh instead)")
                         .Register(registry_)),
       cluster_errors_(BuildCounter()
                           .Name("slotgate_cluster_errors_total")
@@ -147,7 +148,7 @@ Metrics::Metrics(std::string_view version)
   client_connections_.Add({});
   connections_accepted_.Add({});
   connections_rejected_.Add({});
-  for (const char* kind : {"moved", "ask"}) redirections_.Add({{"kind", kind}});
+  for (const char* kind : {"moved", "ask", "unconfirmed"}) redirections_.Add({{"kind", kind}});
   for (const char* kind : {"tryagain", "clusterdown", "loading"})
     cluster_errors_.Add({{"kind", kind}});
   view_version_.Add({});
@@ -182,6 +183,8 @@ void Metrics::publish(WorkerStats& stats) {
   add(connections_rejected_, stats.connections_rejected, was.connections_rejected);
   add(redirections_, {{"kind", "moved"}}, stats.moved, was.moved);
   add(redirections_, {{"kind", "ask"}}, stats.ask, was.ask);
+  add(redirections_, {{"kind", "unconfirmed"}}, stats.redirects_unconfirmed,
+      was.redirects_unconfirmed);
   add(cluster_errors_, {{"kind", "tryagain"}}, stats.tryagain, was.tryagain);
   add(cluster_errors_, {{"kind", "clusterdown"}}, stats.clusterdown, was.clusterdown);
   add(cluster_errors_, {{"kind", "loading"}}, stats.loading, was.loading);
@@ -230,6 +233,7 @@ void Metrics::publish(WorkerStats& stats) {
   was.connections_open = stats.connections_open;
   was.moved = stats.moved;
   was.ask = stats.ask;
+  was.redirects_unconfirmed = stats.redirects_unconfirmed;
   was.tryagain = stats.tryagain;
   was.clusterdown = stats.clusterdown;
   was.loading = stats.loading;

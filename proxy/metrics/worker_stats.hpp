@@ -51,6 +51,7 @@ struct StatsCounters {
   uint64_t connections_accepted = 0, connections_rejected = 0;
   int64_t connections_open = 0;
   uint64_t moved = 0, ask = 0, tryagain = 0, clusterdown = 0, loading = 0;
+  uint64_t redirects_unconfirmed = 0;  // MOVED/ASK to a node the view did not know
   uint64_t held_requests = 0, held_expired = 0;
   LatencyHistogram held_time;
   uint64_t fanout_subrequests = 0, retries = 0, outcome_unknown = 0;

@@ -1,5 +1,7 @@
 #include "router/router.hpp"
 
+#include "router/cluster_signal.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <fmt/format.h>
@@ -14,17 +16,9 @@ namespace slotgate::router {
 
 namespace {
 constexpr int kMaxReadRetries = 3;
-
-bool starts_with_word(std::string_view text, std::string_view word) {
-  return text.size() >= word.size() && text.compare(0, word.size(), word) == 0 &&
-         (text.size() == word.size() || text[word.size()] == ' ');
-}
-
-std::string_view error_text_of(std::string_view frame) {
-  // "-CODE message\r\n" -> "CODE message"
-  if (frame.size() < 3) return {};
-  return frame.substr(1, frame.size() - 3);
-}
+// How long a request waits for the refresh that confirms (or not) a redirect to a node the
+// view does not know, when no new view arrives earlier (an unchanged one is not published).
+constexpr uint64_t kConfirmWaitMs = 500;
 }  // namespace
 
 Router::Router(net::Loop& loop, RouterOptions options, backend::Credentials creds,
@@ -176,9 +170,14 @@ void Router::dispatch(Request* req) {
                              *address));
     return;
   }
-  backend::BackendConnection* conn =
-      req->dedicated ? req->dedicated->dedicated_connection(*address, req->protocol)
-                     : pool.get(*address);
+  backend::BackendConnection* conn = nullptr;
+  if (req->dedicated != nullptr) {
+    conn = req->dedicated->dedicated_connection(*address, req->protocol);
+  } else if (req->spec != nullptr && req->spec->may_run_long()) {
+    conn = pool.get_lane(*address);
+  } else {
+    conn = pool.get(*address);
+  }
   if (conn == nullptr) {
     feedback_.node_unreachable(*address);
     req->target.clear();
@@ -239,6 +238,15 @@ void Router::retry_held() {
     if (gone) {
       complete(r, "-ERR client gone\r\n");
       continue;
+    }
+    if (r->confirm_until_ms != 0) {
+      // Waiting for the cluster to confirm a redirect: the next view, or the refresh's time.
+      bool new_view = view_ && view_->version() != r->confirm_view;
+      if (!new_view && loop_.now_ms() < r->confirm_until_ms) {
+        held_.push_back(r);
+        continue;
+      }
+      r->confirm_until_ms = 0;
     }
     dispatch(r);
   }
@@ -301,7 +309,21 @@ bool Router::redirect(Request* req, std::string_view error_text, const std::stri
     backend::split_address(from, from_host, from_port);
     host = from_host;
   }
-  req->target = cluster::make_address(host, r->port);
+  std::string address = cluster::make_address(host, r->port);
+  if (!view_ || !view_->find_by_address(address)) {
+    // A node the cluster has not told slotgate about. A reply is data until the cluster
+    // confirms it, so the named address is never connected to: the known nodes are asked
+    // (a refresh) and the request goes where the view they give says.
+    stats_.redirects_unconfirmed++;
+    feedback_.redirect_unconfirmed(address);
+    req->target.clear();
+    req->asking = false;
+    req->confirm_view = view_ ? view_->version() : 0;
+    req->confirm_until_ms = loop_.now_ms() + kConfirmWaitMs;
+    hold(req, fmt::format("waiting for the cluster to confirm a redirect to {}", address));
+    return true;
+  }
+  req->target = std::move(address);
   if (r->ask) {
     // ASK: this one command goes to the importing node, preceded by ASKING on
     // the same connection; the slot map is not changed.
@@ -326,13 +348,12 @@ void Router::on_backend_reply(Request* req, std::string_view frame, const resp::
     // EXECABORT. If the node sent us elsewhere (the slot moved, a failover), the
     // transaction never ran, so it can go again to the right node — unless it
     // depended on WATCH, whose guard lived on this connection: then it is
-    // reported aborted, as Redis reports a WATCH whose keys changed.
+    // reported aborted, as Redis reports a WATCH whose keys changed. (These errors
+    // come from Redis queueing the commands, never from a script: scripts run at EXEC.)
     std::string err = std::move(req->absorbed_error);
     req->absorbed_error.clear();
-    bool redirect_err = starts_with_word(err, "MOVED") || starts_with_word(err, "ASK");
-    bool transient = starts_with_word(err, "TRYAGAIN") || starts_with_word(err, "CLUSTERDOWN") ||
-                     starts_with_word(err, "LOADING") || starts_with_word(err, "MASTERDOWN");
-    if (redirect_err || transient) {
+    ClusterSignal signal = signal_of(err);
+    if (is_redirect(signal) || is_transient(signal)) {
       if (req->dedicated != nullptr) {
         std::string null_reply;
         resp::append_null_array(null_reply, req->protocol);
@@ -340,51 +361,65 @@ void Router::on_backend_reply(Request* req, std::string_view frame, const resp::
         return;
       }
       req->absorb_replies = req->absorb_count;
-      if (redirect_err && redirect(req, err, from.address())) return;
-      if (transient) {
-        uint64_t now = loop_.now_ms();
-        if (req->deadline_ms == 0) req->deadline_ms = now + options_.failover_hold_ms;
-        stats_.retries++;
-        hold(req, "transaction refused by a node in transition");
+      if (is_redirect(signal) && redirect(req, err, from.address())) return;
+      if (is_transient(signal)) {
+        retry_later(req, frame, "transaction refused by a node in transition");
         return;
       }
     }
   }
-  if (info.is_error()) {
-    std::string_view text = error_text_of(frame);
-    if (starts_with_word(text, "MOVED") || starts_with_word(text, "ASK")) {
-      if (redirect(req, text, from.address())) return;
-    } else if (starts_with_word(text, "TRYAGAIN") || starts_with_word(text, "LOADING") ||
-               starts_with_word(text, "CLUSTERDOWN") || starts_with_word(text, "MASTERDOWN")) {
-      // Transient cluster states (resharding of a multi-key slot, a node loading
-      // its data, a failover in progress): the command was not executed, so it
-      // is retried until the request's deadline.
-      if (starts_with_word(text, "TRYAGAIN")) {
-        stats_.tryagain++;
-      } else if (starts_with_word(text, "LOADING")) {
-        stats_.loading++;
-      } else {
-        stats_.clusterdown++;
-        feedback_.cluster_degraded();
-      }
-      if (asked) req->target.clear();
-      uint64_t now = loop_.now_ms();
-      if (req->deadline_ms == 0) req->deadline_ms = now + options_.failover_hold_ms;
-      if (now < req->deadline_ms) {
-        stats_.retries++;
-        req->state = backend::RequestState::Held;
-        if (req->held_since_ms == 0) req->held_since_ms = now;
-        held_.push_back(req);
+  // What a script or function returns is the client's data, errors included: it may
+  // have written before returning "-MOVED ..." or "-TRYAGAIN ...", so it is never
+  // taken for a cluster signal (which would re-run it, or connect where it says).
+  const bool user_data = req->spec != nullptr && req->spec->runs_user_code();
+  if (info.is_error() && !user_data) {
+    std::string_view text = info.error_text();
+    switch (ClusterSignal signal = signal_of(text)) {
+      case ClusterSignal::Moved:
+      case ClusterSignal::Ask:
+        if (redirect(req, text, from.address())) return;
+        break;
+      case ClusterSignal::TryAgain:
+      case ClusterSignal::Loading:
+      case ClusterSignal::ClusterDown:
+      case ClusterSignal::MasterDown:
+        // Transient cluster states (resharding of a multi-key slot, a node loading
+        // its data, a failover in progress): the command was not executed, so it
+        // is retried until the request's deadline.
+        if (signal == ClusterSignal::TryAgain) {
+          stats_.tryagain++;
+        } else if (signal == ClusterSignal::Loading) {
+          stats_.loading++;
+        } else {
+          stats_.clusterdown++;
+          feedback_.cluster_degraded();
+        }
+        if (asked) req->target.clear();
+        retry_later(req, frame, "the node asked to try again later");
         return;
-      }
-    } else if (starts_with_word(text, "NOAUTH")) {
-      fail_request(req, fmt::format("ERR cluster node {} requires authentication: set "
-                                    "cluster.password (or REDIS_PASSWORD) for slotgate",
-                                    from.address()));
-      return;
+      case ClusterSignal::NoAuth:
+        fail_request(req, fmt::format("ERR cluster node {} requires authentication: set "
+                                      "cluster.password (or REDIS_PASSWORD) for slotgate",
+                                      from.address()));
+        return;
+      case ClusterSignal::None:
+        break;
     }
   }
   complete(req, frame);
+}
+
+void Router::retry_later(Request* req, std::string_view node_reply, std::string_view why) {
+  // Through hold(), like every wait: the deadline and hold_queue_limit apply to retries too.
+  // Past the deadline the client gets the node's own answer.
+  uint64_t now = loop_.now_ms();
+  if (req->deadline_ms == 0) req->deadline_ms = now + options_.failover_hold_ms;
+  if (now >= req->deadline_ms) {
+    complete(req, node_reply);
+    return;
+  }
+  stats_.retries++;
+  hold(req, why);
 }
 
 void Router::on_backend_lost(Request* req, Loss loss, std::string_view why) {
@@ -406,6 +441,13 @@ void Router::on_backend_lost(Request* req, Loss loss, std::string_view why) {
     case Loss::Unwritten:
       // Never left slotgate: route it again (to a new master, or held until there is one).
       dispatch(req);
+      return;
+    case Loss::TimedOut:
+      // Only this request waited on its lane: nobody else's request is failed with it.
+      stats_.outcome_unknown++;
+      fail_request(req, fmt::format("ERR no reply within command_timeout ({} ms); the command may "
+                                    "still be running on the node, so its outcome is unknown",
+                                    options_.command_timeout_ms));
       return;
     case Loss::Written:
       if (req->read_only && req->retries < kMaxReadRetries) {
@@ -437,8 +479,18 @@ std::unique_ptr<backend::BackendConnection> Router::open_dedicated(const std::st
 void Router::on_backend_closed(backend::BackendConnection& conn, std::string_view why,
                                bool auth_failed) {
   if (conn.closed_by_owner()) return;
-  stats_.count_backend_error(conn.address(), auth_failed ? "auth" : "connection");
   backend::BackendPool& pool = backends(conn.protocol());
+  if (conn.timed_out()) {
+    // A lane whose slow command passed command_timeout: the node is busy, not gone.
+    stats_.count_backend_error(conn.address(), "timeout");
+    spdlog::debug(
+        "cluster node {}: a command that may run long got no reply within "
+        "command_timeout; its own connection is closed",
+        conn.address());
+    pool.closed(conn, conn.ever_ready(), false, why);
+    return;
+  }
+  stats_.count_backend_error(conn.address(), auth_failed ? "auth" : "connection");
   if (!shutting_down_) {
     // Once per event: an established connection that drops is news, and so is the
     // first failed attempt after a good connection (or ever: a node known by a
@@ -464,6 +516,7 @@ void Router::on_backend_closed(backend::BackendConnection& conn, std::string_vie
 }
 
 void Router::on_backend_ready(backend::BackendConnection& conn) {
+  if (conn.lane()) return;  // a lane opening is not a reconnect
   stats_.count_backend_reconnect(conn.address());
 }
 

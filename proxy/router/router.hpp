@@ -94,6 +94,9 @@ class Router final : public backend::BackendEvents {
 
  private:
   void hold(Request* req, std::string_view why);
+  // A node said TRYAGAIN/LOADING/CLUSTERDOWN/MASTERDOWN: hold and resend, or past the deadline
+  // give the client the node's reply.
+  void retry_later(Request* req, std::string_view node_reply, std::string_view why);
   static std::string unreachable(const backend::BackendPool& pool, const std::string& address);
   void retry_held();
   void on_part_done(Request* part, std::string_view reply);
