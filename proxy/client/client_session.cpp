@@ -391,7 +391,13 @@ void ClientSession::reply(std::string_view bytes) {
 // out of queue_ before its reply is written, so exactly one owner releases it: close()
 // if it is still queued, finish() here if it was taken out.
 void ClientSession::deliver(backend::Request* req, std::string_view reply_bytes) {
-  if (closed_) return;  // close() abandoned everything queued; nothing is ours any more
+  if (closed_) {
+    // close() handed every queued request to the router; only a subscription request
+    // (abandoned while waiting for its confirmation, then released by Subscriptions::close)
+    // still arrives here, orphaned, and nobody else will return it to the pool.
+    if (req->orphaned) worker_.router().pool().release(req);
+    return;
+  }
   if (!queue_.empty() && queue_.front() == req) {
     queue_.pop_front();
     write_out(reply_bytes);

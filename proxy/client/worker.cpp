@@ -200,6 +200,7 @@ void Worker::note_output_limit(const std::string& peer, size_t bytes) {
 
 void Worker::client_memory_changed(uint64_t before, uint64_t after) {
   client_memory_ += after - before;  // unsigned wrap-around adds a negative change exactly
+  stats_.client_memory = static_cast<int64_t>(client_memory_);
   if (after > biggest_client_) biggest_client_ = after;
   if (client_memory_ >= client_memory_published_ + client_memory_step_ ||
       client_memory_ + client_memory_step_ <= client_memory_published_) {
