@@ -21,6 +21,7 @@
 #include "commands/command_doc.hpp"
 #include "config/command_line.hpp"
 #include "config/reload_plan.hpp"
+#include "config/units.hpp"
 #include "metrics/metrics.hpp"
 #include "net/loop.hpp"
 #include "net/timer.hpp"
@@ -214,6 +215,10 @@ int main(int argc, char** argv) {
                cfg->listen.to_string(), worker_count,
                cfg->workers == 0 ? " = auto: " + config::auto_workers().explain() : std::string(),
                cfg->admin.listen ? cfg->admin.listen->to_string() : std::string("(disabled)"));
+
+  spdlog::info("clients.max_memory: {}", cfg->clients.max_memory != 0
+                                             ? config::format_size(cfg->clients.max_memory)
+                                             : "auto = " + config::auto_client_memory().explain());
 
   // The main thread only waits for signals and runs the drain.
   net::Loop loop;

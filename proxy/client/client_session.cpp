@@ -46,12 +46,26 @@ ClientSession::ClientSession(Worker& worker, uint64_t id)
     : worker_(worker),
       id_(id),
       stream_(worker.loop(), *this),
-      parser_(
-          resp::RequestLimits{1024 * 1024, worker.config().clients.max_request_size, 64 * 1024}),
       watch_link_(worker, /*sticky=*/true),
       blocking_link_(worker, /*sticky=*/false) {
   created_ms_ = last_activity_ms_ = worker.loop().now_ms();
   authenticated_ = !auth_required(worker.config().clients);
+  apply_parser_limits();
+}
+
+void ClientSession::apply_parser_limits() {
+  if (authenticated_) {
+    parser_.set_limits(
+        resp::RequestLimits{1024 * 1024, worker_.config().clients.max_request_size, 64 * 1024});
+  } else {
+    parser_.set_limits(resp::RequestLimits::before_auth());
+  }
+}
+
+void ClientSession::set_authenticated(const config::UserConfig* user) {
+  authenticated_ = true;
+  user_ = user;
+  apply_parser_limits();
 }
 
 ClientSession::~ClientSession() {
@@ -74,6 +88,7 @@ void ClientSession::reset_state() {
   protocol_ = 2;
   authenticated_ = !auth_required(worker_.config().clients);
   user_ = nullptr;
+  apply_parser_limits();
 }
 
 std::span<char> ClientSession::read_space() {
@@ -85,6 +100,7 @@ void ClientSession::on_read(size_t n) {
   worker_.stats().bytes_in += n;
   last_activity_ms_ = worker_.loop().now_ms();
   process_input();
+  account_memory();
 }
 
 void ClientSession::process_input() {
@@ -110,7 +126,14 @@ void ClientSession::process_input() {
       handle_command(parser_.args(), parser_.raw(), parser_.was_inline());
     }
     rbuf_.consume(consumed);
-    queued_bytes_ += consumed;
+    // Only commands still in flight count towards max_pipeline_size: a command answered
+    // on the spot (PING, a NOAUTH) holds nothing, and nothing but a forwarded reply would
+    // ever subtract it again, so a pipeline of local commands would stall for good.
+    if (queue_.empty()) {
+      queued_bytes_ = 0;
+    } else {
+      queued_bytes_ += consumed;
+    }
     // Backpressure instead of unbounded buffering: a client that pipelines more
     // than it reads stops being read (TCP pushes back) until replies drain.
     if ((queue_.size() >= kMaxInFlight ||
@@ -302,6 +325,7 @@ bool ClientSession::subscribed_mode_allows(const commands::CommandSpec& spec,
 
 void ClientSession::tick() {
   if (subs_) subs_->tick();
+  account_memory();
 }
 
 void ClientSession::reject(std::string_view error_text) {
@@ -358,26 +382,45 @@ void ClientSession::reply(std::string_view bytes) {
   req->state = backend::RequestState::Done;
   req->reply.assign(bytes);
   queue_.push_back(req);
+  held_bytes_ += req->reply.size();
+  account_memory();
 }
 
+// Why the order matters: writing may close the session (output_buffer_limit), and
+// close() hands every request still in queue_ back to the router. A request is taken
+// out of queue_ before its reply is written, so exactly one owner releases it: close()
+// if it is still queued, finish() here if it was taken out.
 void ClientSession::deliver(backend::Request* req, std::string_view reply_bytes) {
+  if (closed_) {
+    // close() handed every queued request to the router; only a subscription request
+    // (abandoned while waiting for its confirmation, then released by Subscriptions::close)
+    // still arrives here, orphaned, and nobody else will return it to the pool.
+    if (req->orphaned) worker_.router().pool().release(req);
+    return;
+  }
   if (!queue_.empty() && queue_.front() == req) {
-    write_out(reply_bytes);
     queue_.pop_front();
+    write_out(reply_bytes);
     finish(req);
-    drain_done();
+    if (!closed_) drain_done();
   } else {
+    // Held behind an earlier request (a BLPOP, a slow node): counted against the
+    // output buffer limit like unsent output, since it is exactly that.
     req->reply.assign(reply_bytes);
+    held_bytes_ += req->reply.size();
+    account_memory();
   }
 }
 
 void ClientSession::drain_done() {
-  while (!queue_.empty() && queue_.front()->state == backend::RequestState::Done) {
+  while (!closed_ && !queue_.empty() && queue_.front()->state == backend::RequestState::Done) {
     backend::Request* req = queue_.front();
     queue_.pop_front();
+    held_bytes_ -= std::min(held_bytes_, req->reply.size());
     write_out(req->reply);
     finish(req);
   }
+  if (closed_) return;
   if (quitting_ && queue_.empty() && stream_.pending_output() == 0 && !closed_) {
     close("quit");
     return;
@@ -401,13 +444,27 @@ void ClientSession::write_out(std::string_view bytes) {
   if (closed_) return;
   stream_.write(bytes);
   worker_.stats().bytes_out += bytes.size();
-  if (stream_.pending_output() > worker_.config().clients.output_buffer_limit) {
-    worker_.note_output_limit(peer_, stream_.pending_output());
+  account_memory();
+}
+
+void ClientSession::account_memory() {
+  if (closed_) return;
+  const uint64_t replies = held_bytes_ + stream_.pending_output();
+  if (replies > worker_.config().clients.output_buffer_limit) {
+    worker_.note_output_limit(peer_, replies);
     close("output buffer limit reached");
+    return;
+  }
+  const uint64_t usage = rbuf_.capacity() + queued_bytes_ + replies;
+  if (usage != accounted_) {
+    worker_.client_memory_changed(accounted_, usage);
+    accounted_ = usage;
   }
 }
 
 void ClientSession::on_drained() {
+  account_memory();
+  if (closed_) return;
   if (quitting_ && queue_.empty() && !closed_) {
     close("quit");
     return;
@@ -439,6 +496,9 @@ void ClientSession::close(std::string_view why) {
     }
   }
   queue_.clear();
+  held_bytes_ = queued_bytes_ = 0;
+  worker_.client_memory_changed(accounted_, 0);
+  accounted_ = 0;
   // Closing these cancels a pending block and drops a WATCH on the node.
   watch_link_.release();
   blocking_link_.release();

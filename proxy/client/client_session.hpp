@@ -53,10 +53,7 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   uint64_t id() const { return id_; }
   Worker& worker() { return worker_; }
   bool authenticated() const { return authenticated_; }
-  void set_authenticated(const config::UserConfig* user) {
-    authenticated_ = true;
-    user_ = user;
-  }
+  void set_authenticated(const config::UserConfig* user);
   const config::UserConfig* user() const { return user_; }
   std::string& name() { return name_; }
   std::string& lib_name() { return lib_name_; }
@@ -79,8 +76,16 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   // keyspace summed over every master, answered in order like any other command.
   void forward_info(const commands::CommandSpec& spec, std::string prefix);
 
-  // Pub/Sub upkeep (lost subscriber links, moved masters); called by the worker's tick.
+  // Pub/Sub upkeep (lost subscriber links, moved masters) and memory accounting; called
+  // by the worker's tick.
   void tick();
+
+  // Bytes this client holds in slotgate: its query buffer, requests in flight, replies
+  // held behind an earlier request, and its output buffer (as last accounted).
+  uint64_t memory_usage() const { return accounted_; }
+  // Recounts memory_usage() and tells the worker; closes the client when its held and
+  // unsent replies exceed clients.output_buffer_limit. May close the session.
+  void account_memory();
 
   // backend::ReplySink
   void deliver(backend::Request* req, std::string_view reply) override;
@@ -124,6 +129,8 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   bool config_set_allowed(std::span<const std::string_view> args);
   bool check_permissions(const commands::CommandSpec& spec, std::span<const std::string_view> args);
   void maybe_resume();
+  // Before AUTH the parser accepts only what AUTH/HELLO need; after it, the configured limits.
+  void apply_parser_limits();
 
   Worker& worker_;
   uint64_t id_;
@@ -145,6 +152,8 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   bool closed_ = false;
   bool paused_ = false;      // too much in flight: stop reading until it drains
   size_t queued_bytes_ = 0;  // request bytes of the commands in queue_ (max_pipeline_size)
+  size_t held_bytes_ = 0;    // replies in queue_ waiting for an earlier one (output limit)
+  uint64_t accounted_ = 0;   // memory_usage() as last told to the worker
   bool draining_ = false;    // close when idle
   bool in_process_ = false;
 

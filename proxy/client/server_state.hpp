@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 
+#include "client/client_memory.hpp"
 #include "config/config.hpp"
 
 namespace slotgate::client {
@@ -58,6 +59,8 @@ class ServerState {
   std::atomic<uint64_t> total_commands{0};
   std::atomic<uint64_t> auth_failures{0};
   std::atomic<bool> draining{false};
+  // clients.max_memory: each worker's published share of client buffer memory.
+  ClientMemoryBudget client_memory;
 
  private:
   mutable std::mutex mu_;

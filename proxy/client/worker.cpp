@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "client/client_memory.hpp"
 #include "client/client_session.hpp"
 #include "metrics/metrics.hpp"
 
@@ -39,6 +40,10 @@ Worker::Worker(int index, ServerState& state, cluster::TopologyFeedback& feedbac
       backend::Credentials{config_->cluster.username, config_->cluster.password}, stats_, feedback);
   tick_timer_ = std::make_unique<net::Timer>(loop_);
   wake_ = std::make_unique<net::Async>(loop_, [this] { on_wake(); });
+  evict_timer_ = std::make_unique<net::Timer>(loop_);
+  client_memory_limit_ = config_->effective_client_max_memory();
+  client_memory_step_ = ClientMemoryBudget::step_for(client_memory_limit_);
+  state_.client_memory.publish(static_cast<size_t>(index_), 0, 0);
   last_tick_ms_ = steady_ms();
 }
 
@@ -145,6 +150,8 @@ void Worker::on_wake() {
 
 void Worker::apply_config() {
   config_ = state_.config();
+  client_memory_limit_ = config_->effective_client_max_memory();
+  client_memory_step_ = ClientMemoryBudget::step_for(client_memory_limit_);
   router_->set_options(router_options(*config_));
   router_->set_credentials(
       backend::Credentials{config_->cluster.username, config_->cluster.password});
@@ -191,12 +198,71 @@ void Worker::note_output_limit(const std::string& peer, size_t bytes) {
   }
 }
 
+void Worker::client_memory_changed(uint64_t before, uint64_t after) {
+  client_memory_ += after - before;  // unsigned wrap-around adds a negative change exactly
+  stats_.client_memory = static_cast<int64_t>(client_memory_);
+  if (after > biggest_client_) biggest_client_ = after;
+  if (client_memory_ >= client_memory_published_ + client_memory_step_ ||
+      client_memory_ + client_memory_step_ <= client_memory_published_) {
+    publish_client_memory(biggest_client_);
+  }
+}
+
+void Worker::publish_client_memory(uint64_t biggest) {
+  client_memory_published_ = client_memory_;
+  stats_.client_memory = static_cast<int64_t>(client_memory_);
+  auto& budget = state_.client_memory;
+  budget.publish(static_cast<size_t>(index_), client_memory_, biggest);
+  if (!evict_scheduled_ && budget.total() > client_memory_limit_ &&
+      budget.holds_biggest(static_cast<size_t>(index_), biggest)) {
+    evict_scheduled_ = true;
+    evict_timer_->start(0, 0, [this] { enforce_client_memory(); });
+  }
+}
+
+void Worker::enforce_client_memory() {
+  evict_scheduled_ = false;
+  auto& budget = state_.client_memory;
+  for (;;) {
+    ClientSession* biggest = nullptr;
+    for (auto& [ptr, s] : sessions_) {
+      if (biggest == nullptr || s->memory_usage() > biggest->memory_usage()) biggest = ptr;
+    }
+    biggest_client_ = biggest != nullptr ? biggest->memory_usage() : 0;
+    client_memory_published_ = client_memory_;
+    budget.publish(static_cast<size_t>(index_), client_memory_, biggest_client_);
+    const uint64_t total = budget.total();
+    if (biggest == nullptr || total <= client_memory_limit_ ||
+        !budget.holds_biggest(static_cast<size_t>(index_), biggest_client_)) {
+      break;
+    }
+    stats_.client_evictions++;
+    spdlog::warn(
+        "client {} (id {}) closed: all clients together used {} bytes, over clients.max_memory "
+        "({} bytes), and this client used the most ({} bytes)",
+        biggest->peer(), biggest->id(), total, client_memory_limit_, biggest->memory_usage());
+    biggest->close("client memory limit");
+  }
+  stats_.client_memory = static_cast<int64_t>(client_memory_);
+}
+
 void Worker::tick() {
   last_tick_ms_ = steady_ms();
   closed_sessions_.clear();
   retired_.clear();
   router_->tick();
-  for (auto& [ptr, s] : sessions_) s->tick();
+  // Sessions recount their memory here too (output drains partially without telling),
+  // and the biggest client is found again, so the published figures never stay stale.
+  std::vector<ClientSession*> open;
+  open.reserve(sessions_.size());
+  for (auto& [ptr, s] : sessions_) open.push_back(ptr);
+  uint64_t biggest = 0;
+  for (ClientSession* s : open) {
+    s->tick();  // may close the session (output limit)
+    if (!s->closed()) biggest = std::max(biggest, s->memory_usage());
+  }
+  biggest_client_ = biggest;
+  publish_client_memory(biggest);
   uint64_t now = loop_.now_ms();
   uint64_t idle_ms = static_cast<uint64_t>(config_->clients.idle_timeout.count());
   if (idle_ms > 0) {

@@ -71,6 +71,10 @@ class Worker {
     retired_.push_back(std::move(conn));
   }
   void note_output_limit(const std::string& peer, size_t bytes);
+  // A session's memory_usage() went from `before` to `after`. Cheap: adds to this worker's
+  // total and publishes it to the proxy-wide budget only when it moved by a step; going
+  // over clients.max_memory schedules enforce_client_memory() on the next loop turn.
+  void client_memory_changed(uint64_t before, uint64_t after);
   // Sessions of this worker (CLIENT LIST shows this worker's clients).
   template <typename F>
   void for_each_session(F&& f) {
@@ -82,6 +86,11 @@ class Worker {
   void on_wake();
   void tick();
   void apply_config();
+  void publish_client_memory(uint64_t biggest);
+  // While all clients together exceed clients.max_memory and this worker holds the
+  // biggest client, close that client (Redis's maxmemory-clients). Never called from
+  // inside a session, so a session never has to survive its own eviction mid-call.
+  void enforce_client_memory();
 
   int index_;
   ServerState& state_;
@@ -94,6 +103,7 @@ class Worker {
   std::vector<std::unique_ptr<net::TcpListener>> listeners_;
   std::unique_ptr<net::Timer> tick_timer_;
   std::unique_ptr<net::Async> wake_;
+  std::unique_ptr<net::Timer> evict_timer_;
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   std::vector<std::unique_ptr<ClientSession>> closed_sessions_;
   std::vector<std::unique_ptr<backend::BackendConnection>> retired_;
@@ -108,6 +118,14 @@ class Worker {
   bool draining_ = false;
   uint64_t last_publish_ms_ = 0;
   uint64_t last_output_limit_log_ms_ = 0;
+  // Client memory: this worker's exact total, what it last published to the budget, the
+  // biggest single client seen since the last rescan (tick), and the publish step.
+  uint64_t client_memory_ = 0;
+  uint64_t client_memory_published_ = 0;
+  uint64_t biggest_client_ = 0;
+  uint64_t client_memory_step_ = 64 * 1024;
+  uint64_t client_memory_limit_ = 1ULL << 30;
+  bool evict_scheduled_ = false;
   std::atomic<uint64_t> last_tick_ms_{0};
   std::atomic<size_t> session_count_{0};
   std::atomic<size_t> in_flight_{0};

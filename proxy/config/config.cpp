@@ -51,6 +51,16 @@ unsigned Config::effective_workers() const {
   return auto_workers().cpus;
 }
 
+uint64_t Config::effective_client_max_memory() const {
+  if (clients.max_memory != 0) return clients.max_memory;
+  return auto_client_memory().bytes;
+}
+
+const ClientMemoryDefault& auto_client_memory() {
+  static const ClientMemoryDefault d = client_memory_default(cgroup_memory_limit());
+  return d;
+}
+
 const CpuLimit& auto_workers() {
   // Read once: the limit of a running process does not change under it often enough
   // to matter, and INFO asks for it on every call.

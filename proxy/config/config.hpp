@@ -12,6 +12,7 @@
 
 #include "config/cpu_limit.hpp"
 #include "config/host_port.hpp"
+#include "config/memory_limit.hpp"
 
 namespace slotgate::config {
 
@@ -47,6 +48,10 @@ struct ClientsConfig {
   uint64_t max_request_size = 512ULL << 20;
   uint64_t max_pipeline_size = 1ULL << 30;
   uint64_t output_buffer_limit = 64ULL << 20;
+  // All clients' buffers together (query buffers, queued and held replies, output
+  // buffers); above it the client using the most is closed. 0 = auto (see
+  // memory_limit.hpp: half the cgroup memory limit, else 1gb).
+  uint64_t max_memory = 0;
   std::vector<std::string> config_set_allowed{"notify-keyspace-events"};  // lower case
   // HELLO 3 accepted (RESP3 clients). false = RESP2 only: HELLO 3 gets the error
   // Lettuce 6.x, ioredis 6 and redis-cli fall back to RESP2 on.
@@ -94,12 +99,16 @@ struct Config {
   std::string emulated_node_id(uint32_t index) const;
   // workers, with auto resolved to auto_workers().
   unsigned effective_workers() const;
+  // clients.max_memory, with auto resolved to auto_client_memory().
+  uint64_t effective_client_max_memory() const;
 
   bool operator==(const Config&) const = default;
 };
 
 // What `workers: auto` means on this machine: see cpu_limit.hpp.
 const CpuLimit& auto_workers();
+// What `clients.max_memory: auto` means in this container: see memory_limit.hpp.
+const ClientMemoryDefault& auto_client_memory();
 
 std::string_view to_string(LogLevel level);
 std::string_view to_string(LogFormat format);

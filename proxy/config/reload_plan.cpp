@@ -32,6 +32,9 @@ std::string show(bool b) {
 std::string show(const std::string& s) {
   return s.empty() ? "\"\"" : s;
 }
+std::string show_size_or_auto(uint64_t bytes) {
+  return bytes == 0 ? "auto" : format_size(bytes);
+}
 std::string show_workers(unsigned w) {
   return w == 0 ? "auto" : std::to_string(w);
 }
@@ -116,6 +119,7 @@ ReloadPlan plan_reload(const Config& running, const Config& wanted) {
   p.size("clients.max_request_size", rl.max_request_size, nl.max_request_size);
   p.size("clients.max_pipeline_size", rl.max_pipeline_size, nl.max_pipeline_size);
   p.size("clients.output_buffer_limit", rl.output_buffer_limit, nl.output_buffer_limit);
+  p.live("clients.max_memory", show_size_or_auto(rl.max_memory), show_size_or_auto(nl.max_memory));
   p.live("clients.config_set_allowed", rl.config_set_allowed, nl.config_set_allowed);
   p.live("clients.resp3", rl.resp3, nl.resp3);
   p.live("log.level", running.log.level, next.log.level);

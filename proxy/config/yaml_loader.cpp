@@ -369,6 +369,7 @@ class Loader {
              {"max_request_size", &Loader::on_max_request_size},
              {"max_pipeline_size", &Loader::on_max_pipeline_size},
              {"output_buffer_limit", &Loader::on_output_buffer_limit},
+             {"max_memory", &Loader::on_client_max_memory},
              {"config_set_allowed", &Loader::on_config_set_allowed},
              {"resp3", &Loader::on_resp3}});
   }
@@ -389,6 +390,15 @@ class Loader {
   }
   void on_output_buffer_limit(const YAML::Node& n, const std::string& p) {
     size(n, p, config_.clients.output_buffer_limit);
+  }
+  void on_client_max_memory(const YAML::Node& n, const std::string& p) {
+    auto v = scalar(n, p);
+    if (!v) return;
+    if (lower(*v) == "auto") {
+      config_.clients.max_memory = 0;
+      return;
+    }
+    size(n, p, config_.clients.max_memory);
   }
   void on_resp3(const YAML::Node& n, const std::string& p) { boolean(n, p, config_.clients.resp3); }
   void on_config_set_allowed(const YAML::Node& n, const std::string& p) {

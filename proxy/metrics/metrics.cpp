@@ -52,6 +52,16 @@ Metrics::Metrics(std::string_view version)
                                 .Name("slotgate_client_connections_rejected_total")
                                 .Help("Client connections refused (max_clients, draining)")
                                 .Register(registry_)),
+      client_memory_(BuildGauge()
+                         .Name("slotgate_client_memory_bytes")
+                         .Help("Bytes all clients hold in query buffers, queued and held replies "
+                               "and output buffers (bounded by clients.max_memory)")
+                         .Register(registry_)),
+      client_evictions_(BuildCounter()
+                            .Name("slotgate_client_evictions_total")
+                            .Help("Clients closed because all clients together used more than "
+                                  "clients.max_memory (the biggest one goes first)")
+                            .Register(registry_)),
       commands_(BuildCounter()
                     .Name("slotgate_commands_total")
                     .Help("Client commands by command name and result (ok, error, refused)")
@@ -148,6 +158,8 @@ Metrics::Metrics(std::string_view version)
   client_connections_.Add({});
   connections_accepted_.Add({});
   connections_rejected_.Add({});
+  client_memory_.Add({});
+  client_evictions_.Add({});
   for (const char* kind : {"moved", "ask", "unconfirmed"}) redirections_.Add({{"kind", kind}});
   for (const char* kind : {"tryagain", "clusterdown", "loading"})
     cluster_errors_.Add({{"kind", kind}});
@@ -179,6 +191,10 @@ void Metrics::publish(WorkerStats& stats) {
   if (const int64_t d = stats.connections_open - was.connections_open; d != 0) {
     client_connections_.Add({}).Increment(static_cast<double>(d));
   }
+  if (const int64_t d = stats.client_memory - was.client_memory; d != 0) {
+    client_memory_.Add({}).Increment(static_cast<double>(d));
+  }
+  add(client_evictions_, stats.client_evictions, was.client_evictions);
   add(connections_accepted_, stats.connections_accepted, was.connections_accepted);
   add(connections_rejected_, stats.connections_rejected, was.connections_rejected);
   add(redirections_, {{"kind", "moved"}}, stats.moved, was.moved);
@@ -231,6 +247,8 @@ void Metrics::publish(WorkerStats& stats) {
   was.connections_accepted = stats.connections_accepted;
   was.connections_rejected = stats.connections_rejected;
   was.connections_open = stats.connections_open;
+  was.client_memory = stats.client_memory;
+  was.client_evictions = stats.client_evictions;
   was.moved = stats.moved;
   was.ask = stats.ask;
   was.redirects_unconfirmed = stats.redirects_unconfirmed;

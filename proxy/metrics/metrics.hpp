@@ -48,6 +48,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& client_connections_;
   prometheus::Family<prometheus::Counter>& connections_accepted_;
   prometheus::Family<prometheus::Counter>& connections_rejected_;
+  prometheus::Family<prometheus::Gauge>& client_memory_;
+  prometheus::Family<prometheus::Counter>& client_evictions_;
   prometheus::Family<prometheus::Counter>& commands_;
   prometheus::Family<prometheus::Histogram>& command_duration_;
   prometheus::Family<prometheus::Counter>& backend_requests_;

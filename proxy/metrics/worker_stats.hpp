@@ -50,6 +50,10 @@ using BackendStatsMap = std::unordered_map<std::string, BackendStats, AddressHas
 struct StatsCounters {
   uint64_t connections_accepted = 0, connections_rejected = 0;
   int64_t connections_open = 0;
+  // Bytes this worker's clients hold in buffers (gauge), and clients closed because all
+  // clients together went over clients.max_memory.
+  int64_t client_memory = 0;
+  uint64_t client_evictions = 0;
   uint64_t moved = 0, ask = 0, tryagain = 0, clusterdown = 0, loading = 0;
   uint64_t redirects_unconfirmed = 0;  // MOVED/ASK to a node the view did not know
   uint64_t held_requests = 0, held_expired = 0;

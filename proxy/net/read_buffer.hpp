@@ -34,6 +34,8 @@ class ReadBuffer {
   void commit(size_t n) { end_ += n; }
   std::string_view unread() const { return {buf_.data() + start_, end_ - start_}; }
   bool empty() const { return start_ == end_; }
+  // Bytes allocated, read or not (what the buffer costs in memory).
+  size_t capacity() const { return buf_.size(); }
   void consume(size_t n) {
     start_ += n;
     if (start_ == end_) {

@@ -133,6 +133,10 @@ RequestParser::Status RequestParser::parse_multibulk(std::string_view buf) {
         // Redis waits for one byte after '\r' and then skips it without checking it is '\n'.
         if (cr + 1 >= buf.size()) return Status::Incomplete;
         auto n = parse_integer(buf.substr(pos_ + 1, cr - pos_ - 1));
+        if (limits_.unauthenticated && n && *n > 0 &&
+            static_cast<unsigned long long>(*n) > limits_.max_args) {
+          return fail("Protocol error: unauthenticated multibulk length");
+        }
         if (!n || (*n > 0 && static_cast<unsigned long long>(*n) > limits_.max_args)) {
           return fail("Protocol error: invalid multibulk length");
         }
@@ -171,6 +175,10 @@ RequestParser::Status RequestParser::parse_multibulk(std::string_view buf) {
           return fail(std::move(text));
         }
         auto n = parse_integer(buf.substr(pos_ + 1, cr - pos_ - 1));
+        if (limits_.unauthenticated && n && *n >= 0 &&
+            static_cast<unsigned long long>(*n) > limits_.max_bulk) {
+          return fail("Protocol error: unauthenticated bulk length");
+        }
         if (!n || *n < 0 || static_cast<unsigned long long>(*n) > limits_.max_bulk) {
           return fail("Protocol error: invalid bulk length");
         }

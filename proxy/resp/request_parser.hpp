@@ -22,6 +22,19 @@ struct RequestLimits {
   size_t max_args = 1024 * 1024;   // Redis: "*<n>" above this is an invalid multibulk length
   size_t max_bulk = 512ull << 20;  // Redis: proto-max-bulk-len
   size_t max_inline = 64 * 1024;   // Redis: PROTO_INLINE_MAX_SIZE, also caps "*"/"$" lines
+  // Before AUTH, Redis accepts only what AUTH/HELLO need and says so in its errors
+  // ("unauthenticated multibulk length" / "unauthenticated bulk length").
+  bool unauthenticated = false;
+
+  // What redis-server allows a client that has not authenticated yet: 10 arguments of at
+  // most 16 KiB each, so a stranger cannot make the proxy buffer a 512 MB bulk.
+  static RequestLimits before_auth() {
+    RequestLimits l;
+    l.max_args = 10;
+    l.max_bulk = 16 * 1024;
+    l.unauthenticated = true;
+    return l;
+  }
 };
 
 class RequestParser {
@@ -50,6 +63,10 @@ class RequestParser {
 
   // Forget partial progress (and a sticky error); the next parse() starts a new command at buf[0].
   void reset();
+  // New limits for the commands that follow (AUTH succeeded, or RESET undid it). Call it
+  // between commands: a command already half parsed keeps being checked against the
+  // new limits.
+  void set_limits(RequestLimits limits) { limits_ = limits; }
 
  private:
   enum class State { FrameStart, MultibulkCount, BulkHeader, BulkData, Failed };

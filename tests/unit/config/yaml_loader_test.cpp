@@ -245,3 +245,15 @@ TEST_CASE("a missing file is reported with its path") {
   CHECK_THAT(r.errors[0],
              Catch::StartsWith("cannot read configuration file /nonexistent/slotgate.yaml"));
 }
+
+TEST_CASE("clients.max_memory: auto (the default) or a size") {
+  CHECK(load_ok("").clients.max_memory == 0);
+  CHECK(load_ok("").effective_client_max_memory() == auto_client_memory().bytes);
+  CHECK(load_ok("clients:\n  max_memory: auto\n").clients.max_memory == 0);
+  const Config c = load_ok("clients:\n  max_memory: 256mb\n");
+  CHECK(c.clients.max_memory == 256ULL << 20);
+  CHECK(c.effective_client_max_memory() == 256ULL << 20);
+  CHECK_THAT(load_error("clients:\n  max_memory: lots\n"),
+             Catch::Contains("slotgate.yaml:2") && Catch::Contains("clients.max_memory"));
+  CHECK_THAT(load_error("clients:\n  max_memory: 0\n"), Catch::Contains("greater than 0"));
+}

@@ -156,6 +156,8 @@ TEST_CASE("the rendering names every slotgate metric") {
   for (const char* name : {"slotgate_client_connections",
                            "slotgate_client_connections_accepted_total",
                            "slotgate_client_connections_rejected_total",
+                           "slotgate_client_memory_bytes",
+                           "slotgate_client_evictions_total",
                            "slotgate_commands_total",
                            "slotgate_command_duration_seconds",
                            "slotgate_backend_requests_total",
@@ -181,4 +183,21 @@ TEST_CASE("the rendering names every slotgate metric") {
     INFO(name);
     CHECK(t.find(std::string("# TYPE ") + name + " ") != std::string::npos);
   }
+}
+
+TEST_CASE("client memory is a gauge over workers; evictions a counter") {
+  Metrics m("9.9.9");
+  WorkerStats a, b;
+  a.client_memory = 3000;
+  b.client_memory = 2000;
+  b.client_evictions = 1;
+  m.publish(a);
+  m.publish(b);
+  std::string t = m.render_text();
+  CHECK(sample(t, "slotgate_client_memory_bytes") == 5000);
+  CHECK(sample(t, "slotgate_client_evictions_total") == 1);
+  a.client_memory = 500;  // a worker's clients drained their buffers
+  m.publish(a);
+  t = m.render_text();
+  CHECK(sample(t, "slotgate_client_memory_bytes") == 2500);
 }

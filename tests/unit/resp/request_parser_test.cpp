@@ -286,3 +286,28 @@ TEST_CASE("the argument vector is reused across commands") {
   REQUIRE(p.parse("x y z\r\n") == Status::Complete);
   CHECK(p.args().data() == storage);
 }
+
+TEST_CASE("before AUTH: more than 10 arguments is refused with Redis's text") {
+  RequestParser p(RequestLimits::before_auth());
+  CHECK(p.parse("*10\r\n") == Status::Incomplete);
+  RequestParser q(RequestLimits::before_auth());
+  REQUIRE(q.parse("*11\r\n") == Status::Error);
+  CHECK(q.error() == "Protocol error: unauthenticated multibulk length");
+}
+
+TEST_CASE("before AUTH: a bulk over 16 KiB is refused from its header, not buffered") {
+  RequestParser p(RequestLimits::before_auth());
+  REQUIRE(p.parse("*1\r\n$536870912\r\n") == Status::Error);
+  CHECK(p.error() == "Protocol error: unauthenticated bulk length");
+  RequestParser q(RequestLimits::before_auth());
+  CHECK(q.parse("*2\r\n$4\r\nAUTH\r\n$16384\r\n") == Status::Incomplete);
+}
+
+TEST_CASE("after AUTH the normal limits apply to the next command") {
+  RequestParser p(RequestLimits::before_auth());
+  REQUIRE(p.parse("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n") == Status::Complete);
+  p.set_limits(RequestLimits{});
+  std::string big = "*1\r\n$20000\r\n" + std::string(20000, 'x') + "\r\n";
+  REQUIRE(p.parse(big) == Status::Complete);
+  CHECK(p.args()[0].size() == 20000);
+}
