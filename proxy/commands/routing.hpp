@@ -38,4 +38,30 @@ enum class Merge : uint8_t {
 
 // Every merge answers with the first error if any part failed, except AnyOk.
 
+// What slotgate's checks must know about a command beyond its routing. Every command passes the
+// same checks in and out of MULTI (client_session.cpp: admit()), so these are facts about the
+// command, not about where it is sent.
+enum Trait : uint8_t {
+  // Changes the server-side connection (protocol, user, database, name, reply mode, tracking...).
+  // slotgate keeps that state per client itself; such a command never reaches a backend
+  // connection, which other clients share, and is refused inside MULTI (its effect would have
+  // to wait for EXEC, where slotgate cannot apply it).
+  kConnectionState = 1u << 0,
+  // Answered by slotgate, but any node answers it alike and without side effects, so it may be
+  // queued inside MULTI and answered by the node within EXEC's reply (PING, ECHO). Other local
+  // commands are refused inside MULTI: a node's answer would be its own, not slotgate's.
+  kSameOnNode = 1u << 1,
+  // Reads, lists or deletes keys that its arguments do not name (KEYS, SCAN, FLUSHALL...): a
+  // user limited to key patterns cannot run it, since its keys cannot be checked.
+  kAnyKey = 1u << 2,
+};
+
+// Which arguments are Pub/Sub channels (checked against a user's `channels` patterns).
+enum class ChannelArgs : uint8_t {
+  None,
+  First,        // PUBLISH channel msg
+  All,          // SUBSCRIBE ch [ch ...]
+  AllPatterns,  // PSUBSCRIBE pattern [pattern ...]: a pattern must be one the user has
+};
+
 }  // namespace slotgate::commands

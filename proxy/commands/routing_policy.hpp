@@ -228,6 +228,55 @@ inline constexpr Policy kPolicies[] = {
     {"acl|dryrun", Routing::Refused, Merge::None, policy_text::kAcl},
 };
 
+// Traits (routing.hpp) per command; commands not listed have none.
+struct Traits {
+  std::string_view name;
+  uint8_t traits = 0;
+  ChannelArgs channels = ChannelArgs::None;
+};
+
+inline constexpr Traits kTraits[] = {
+    {"hello", kConnectionState},
+    {"auth", kConnectionState},
+    {"select", kConnectionState},
+    {"reset", kConnectionState},
+    {"quit", kConnectionState},
+    {"readonly", kConnectionState},
+    {"readwrite", kConnectionState},
+    {"asking", kConnectionState},
+    {"client|setname", kConnectionState},
+    {"client|setinfo", kConnectionState},
+    {"client|reply", kConnectionState},
+    {"client|tracking", kConnectionState},
+    {"client|caching", kConnectionState},
+    {"client|no-evict", kConnectionState},
+    {"client|kill", kConnectionState},
+    {"client|pause", kConnectionState},
+    {"client|unpause", kConnectionState},
+    {"client|unblock", kConnectionState},
+    {"monitor", kConnectionState},
+    {"ping", kSameOnNode},
+    {"echo", kSameOnNode},
+    {"keys", kAnyKey},
+    {"scan", kAnyKey},
+    {"randomkey", kAnyKey},
+    {"flushall", kAnyKey},
+    {"flushdb", kAnyKey},
+    {"cluster|getkeysinslot", kAnyKey},
+    {"publish", 0, ChannelArgs::First},
+    {"spublish", 0, ChannelArgs::First},
+    {"subscribe", 0, ChannelArgs::All},
+    {"ssubscribe", 0, ChannelArgs::All},
+    {"psubscribe", 0, ChannelArgs::AllPatterns},
+};
+
+constexpr Traits traits_of(std::string_view name) {
+  for (const Traits& t : kTraits) {
+    if (t.name == name) return t;
+  }
+  return {name};
+}
+
 // Policy for a command the table above does not list. Why these defaults: a keyed command
 // is safe on the master owning its keys; an unknown admin command most likely acts on one
 // server and is refused rather than sent somewhere arbitrary; containers go to a backend so
