@@ -263,6 +263,9 @@ inline constexpr Traits kTraits[] = {
     {"flushall", kAnyKey},
     {"flushdb", kAnyKey},
     {"cluster|getkeysinslot", kAnyKey},
+    // BY and GET patterns read keys built from the list's values, not named in the arguments.
+    {"sort", kAnyKey},
+    {"sort_ro", kAnyKey},
     {"publish", 0, ChannelArgs::First},
     {"spublish", 0, ChannelArgs::First},
     {"subscribe", 0, ChannelArgs::All},

@@ -92,6 +92,10 @@ def test_keys_filtered_or_refused_for_key_pattern_user(gate, cluster):
     with login(gate, "writer") as c:
         assert error_text(c.command("FLUSHALL")) == no_command("writer", "flushall")
         assert error_text(c.command("FLUSHDB")) == no_command("writer", "flushdb")
+        # SORT ... GET reads keys built from the list's values.
+        tag = "{" + uid() + "}"
+        assert error_text(c.command("SORT", f"report:{tag}", "BY", "nosort", "GET", f"secret:{tag}*")) == \
+            no_command("writer", "sort")
     assert cluster.master_for_key(secret).client().get(secret) == b"s"
     # A user with every key may still list them.
     with login(gate, "full") as c:
