@@ -1,5 +1,8 @@
 #include "client/auth.hpp"
 
+#include <fmt/format.h>
+#include <openssl/sha.h>
+
 #include <algorithm>
 
 namespace slotgate::client {
@@ -8,17 +11,49 @@ bool auth_required(const config::ClientsConfig& clients) {
   return !clients.password.empty() || !clients.users.empty();
 }
 
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  // Compare over the longer length so the time does not depend on where they differ
-  // or on the length of the secret.
-  size_t n = std::max(a.size(), b.size());
-  unsigned char diff = static_cast<unsigned char>(a.size() != b.size());
-  for (size_t i = 0; i < n; ++i) {
-    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= static_cast<unsigned char>(x ^ y);
-  }
+namespace {
+using Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+
+Digest sha256(std::string_view text) {
+  Digest d{};
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d.data());
+  return d;
+}
+}  // namespace
+
+bool password_matches(std::string_view given, std::string_view expected) {
+  // Comparing digests instead of the texts: the loop always runs over 32 bytes and never
+  // stops early, so neither where the texts differ nor the secret's length is timed.
+  const Digest a = sha256(given), b = sha256(expected);
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
+}
+
+std::string log_escaped(std::string_view text, size_t max_len) {
+  std::string out;
+  out.reserve(std::min(text.size(), max_len) + 8);
+  for (size_t i = 0; i < text.size() && i < max_len; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'' && c != '"') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  if (text.size() > max_len) out += "...";
+  return out;
+}
+
+bool key_allowed(const config::UserConfig& user, std::string_view key) {
+  return std::any_of(user.keys.begin(), user.keys.end(),
+                     [&](const std::string& p) { return glob_match(p, key); });
+}
+
+bool channel_allowed(const config::UserConfig& user, std::string_view channel, bool is_pattern) {
+  return std::any_of(user.channels.begin(), user.channels.end(), [&](const std::string& p) {
+    return p == "*" || (is_pattern ? p == channel : glob_match(p, channel));
+  });
 }
 
 AuthResult authenticate(const config::ClientsConfig& clients, std::string_view user,
@@ -29,17 +64,17 @@ AuthResult authenticate(const config::ClientsConfig& clients, std::string_view u
       if (user.empty() && clients.users.empty()) return {AuthOutcome::NoPasswordConfigured};
       return {AuthOutcome::WrongPass};
     }
-    return {constant_time_equal(password, clients.password) ? AuthOutcome::Ok
-                                                            : AuthOutcome::WrongPass};
+    return {password_matches(password, clients.password) ? AuthOutcome::Ok
+                                                         : AuthOutcome::WrongPass};
   }
   for (const auto& u : clients.users) {
     if (u.name == user) {
-      return {constant_time_equal(password, u.password) ? AuthOutcome::Ok : AuthOutcome::WrongPass,
+      return {password_matches(password, u.password) ? AuthOutcome::Ok : AuthOutcome::WrongPass,
               &u};
     }
   }
   // Unknown users take as long as known ones.
-  (void)constant_time_equal(password, clients.password);
+  (void)password_matches(password, clients.password);
   return {AuthOutcome::WrongPass};
 }
 

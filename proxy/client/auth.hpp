@@ -1,10 +1,16 @@
 // client::Authenticator: checks the credentials clients present to slotgate
 // (AUTH pw, AUTH user pw, HELLO … AUTH user pw) against the configured default
 // password and named users. Comparison takes the same time whatever the input,
-// so response timing does not reveal how much of a password was right.
+// so response timing does not reveal how much of a password was right: both
+// sides are hashed with SHA-256 and the fixed-size digests compared without an
+// early exit, so neither the position of a difference nor the secret's length
+// shows. Also: the permission vocabulary of a user (key, channel patterns) and
+// how user-supplied names are written to the log.
 #pragma once
 
+#include <array>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "config/config.hpp"
@@ -23,7 +29,16 @@ bool auth_required(const config::ClientsConfig& clients);
 // `user` empty or "default" means the default user.
 AuthResult authenticate(const config::ClientsConfig& clients, std::string_view user,
                         std::string_view password);
-bool constant_time_equal(std::string_view a, std::string_view b);
+// SHA-256 of both, compared in constant time.
+bool password_matches(std::string_view given, std::string_view expected);
+// The log form of a name a client chose: printable ASCII as is, everything else (newlines,
+// control characters, quotes, backslashes) as \xNN, so it cannot forge or split log lines.
+std::string log_escaped(std::string_view text, size_t max_len = 64);
+// A user's Pub/Sub permission: a channel matches one of its patterns; a PSUBSCRIBE pattern must
+// be one of its patterns exactly (or it has "*"), as Redis's ACL decides.
+bool channel_allowed(const config::UserConfig& user, std::string_view channel, bool is_pattern);
+// A user's key permission: the key matches one of its patterns.
+bool key_allowed(const config::UserConfig& user, std::string_view key);
 // Redis-style glob match (*, ?, [abc], [^a-z], \x), used for per-user key patterns.
 bool glob_match(std::string_view pattern, std::string_view text);
 

@@ -13,6 +13,7 @@
 #include "client/worker.hpp"
 #include "cluster/slot.hpp"
 #include "commands/command_table.hpp"
+#include "commands/routing_policy.hpp"
 #include "metrics/worker_stats.hpp"
 #include "net/loop.hpp"
 #include "resp/reply_writer.hpp"
@@ -62,12 +63,6 @@ void ClientSession::apply_parser_limits() {
   }
 }
 
-void ClientSession::set_authenticated(const config::UserConfig* user) {
-  authenticated_ = true;
-  user_ = user;
-  apply_parser_limits();
-}
-
 ClientSession::~ClientSession() {
   close("session destroyed");
 }
@@ -87,8 +82,29 @@ void ClientSession::reset_state() {
   lib_ver_.clear();
   protocol_ = 2;
   authenticated_ = !auth_required(worker_.config().clients);
-  user_ = nullptr;
+  user_.reset();
   apply_parser_limits();
+}
+
+void ClientSession::set_authenticated(const config::UserConfig* user) {
+  authenticated_ = true;
+  if (user == nullptr) {
+    user_.reset();
+  } else {
+    user_ = std::shared_ptr<const config::UserConfig>(worker_.config_snapshot(), user);
+  }
+  apply_parser_limits();
+}
+
+bool ClientSession::rebind_user(const std::shared_ptr<const config::Config>& cfg) {
+  if (!user_) return true;
+  for (const auto& u : cfg->clients.users) {
+    if (u.name == user_->name) {
+      user_ = std::shared_ptr<const config::UserConfig>(cfg, &u);
+      return true;
+    }
+  }
+  return false;
 }
 
 std::span<char> ClientSession::read_space() {
@@ -186,7 +202,7 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
     reply("-NOAUTH Authentication required.\r\n");
     return;
   }
-  if (user_ != nullptr && !check_permissions(*spec, args)) return;
+  if (!admit(*spec, args)) return;
   if (subs_ && subs_->active() && protocol_ == 2 && !subscribed_mode_allows(*spec, args)) return;
   if (tx_.active && spec->routing != commands::Routing::Transaction && spec->name != "quit" &&
       spec->name != "reset") {
@@ -199,11 +215,7 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
       run_local_command(*this, *spec, args);
       return;
     case commands::Routing::Refused:
-      scratch_.clear();
-      resp::append_error(scratch_, fmt::format("ERR '{}' is not available through slotgate: {}",
-                                               spec->name, spec->refused_reason));
-      reply(scratch_);
-      return;
+      return;  // admit() answered it
     case commands::Routing::Transaction:
       transaction_command(*spec, args, raw, was_inline);
       return;
@@ -242,32 +254,71 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
   }
 }
 
+bool ClientSession::admit(const commands::CommandSpec& spec,
+                          std::span<const std::string_view> args) {
+  if (spec.routing == commands::Routing::Refused) {
+    reject(fmt::format("ERR '{}' is not available through slotgate: {}", spec.name,
+                       spec.refused_reason));
+    return false;
+  }
+  if (spec.has_trait(commands::kConnectionState) && spec.routing != commands::Routing::Local) {
+    // Backend connections are shared: nothing may change their state.
+    reject(fmt::format("ERR '{}' is not available through slotgate: {}", spec.name,
+                       commands::policy_text::kClientState));
+    return false;
+  }
+  if (spec.name == "config|set" && !config_set_allowed(args)) return false;
+  if (user_ && !check_permissions(spec, args)) return false;
+  return true;
+}
+
 bool ClientSession::check_permissions(const commands::CommandSpec& spec,
                                       std::span<const std::string_view> args) {
   const config::UserConfig& u = *user_;
-  // A read-only user runs what Redis flags read-only or flags neither way; scripts
-  // and functions (EVAL, FCALL) can write without saying so, so only their _RO
-  // forms are allowed, and admin commands never.
-  bool scripting = (spec.acl_categories & commands::kAcl_scripting) != 0;
-  bool writes = spec.has(commands::kWrite) || spec.has(commands::kAdmin) ||
-                (scripting && !spec.has(commands::kReadOnly) && spec.has_keys());
-  if (u.readonly && writes) {
+  auto no_command = [&] {
     reject(fmt::format("NOPERM User {} has no permissions to run the '{}' command", u.name,
                        spec.name));
     return false;
+  };
+  const bool limited = !u.all_keys();
+  // Administrative commands (CONFIG, SLOWLOG, LATENCY, ...) show or change what every client
+  // sees: not for a user that is read-only or limited to some keys. Local ones (CLIENT LIST)
+  // answer with the user's own sessions only.
+  if (spec.has(commands::kAdmin) && spec.routing != commands::Routing::Local &&
+      (u.readonly || limited)) {
+    return no_command();
   }
+  // Scripts and functions can touch keys they do not declare.
+  bool scripting = (spec.acl_categories & commands::kAcl_scripting) != 0;
+  if (scripting && !u.scripts) return no_command();
+  // A read-only user runs what Redis flags read-only or flags neither way; EVAL and FCALL can
+  // write without saying so, so only their _RO forms are allowed.
+  bool writes = spec.has(commands::kWrite) ||
+                (scripting && !spec.has(commands::kReadOnly) && spec.has_keys());
+  if (u.readonly && writes) return no_command();
+  // KEYS, SCAN, FLUSHALL...: their keys are not in the arguments and cannot be checked.
+  if (limited && spec.has_trait(commands::kAnyKey)) return no_command();
+  if (spec.channels != commands::ChannelArgs::None && !check_channels(spec, args)) return false;
   key_scratch_.clear();
   if (!commands::key_positions(spec, args, key_scratch_)) return true;
   for (uint32_t k : key_scratch_) {
-    bool allowed = false;
-    for (const auto& pattern : u.keys) {
-      if (glob_match(pattern, args[k])) {
-        allowed = true;
-        break;
-      }
-    }
-    if (!allowed) {
+    if (!key_allowed(u, args[k])) {
       reject("NOPERM No permissions to access a key");
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ClientSession::check_channels(const commands::CommandSpec& spec,
+                                   std::span<const std::string_view> args) {
+  using commands::ChannelArgs;
+  const size_t last =
+      spec.channels == ChannelArgs::First ? std::min<size_t>(2, args.size()) : args.size();
+  const bool patterns = spec.channels == ChannelArgs::AllPatterns;
+  for (size_t i = 1; i < last; ++i) {
+    if (!channel_allowed(*user_, args[i], patterns)) {
+      reject("NOPERM No permissions to access a channel");
       return false;
     }
   }
@@ -291,12 +342,10 @@ bool ClientSession::config_set_allowed(std::span<const std::string_view> args) {
   for (size_t i = 2; i < args.size(); i += 2) {
     std::string name = lower(args[i]);
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      scratch_.clear();
-      resp::append_error(scratch_,
-                         fmt::format("ERR CONFIG SET '{}' is not allowed through slotgate "
-                                     "(clients.config_set_allowed)",
-                                     args[i]));
-      reply(scratch_);
+      reject(
+          fmt::format("ERR CONFIG SET '{}' is not allowed through slotgate "
+                      "(clients.config_set_allowed)",
+                      args[i].substr(0, 128)));
       return false;
     }
   }
@@ -338,7 +387,6 @@ void ClientSession::reject(std::string_view error_text) {
 void ClientSession::forward(const commands::CommandSpec& spec,
                             std::span<const std::string_view> args, std::string_view raw,
                             bool was_inline) {
-  if (spec.name == "config|set" && !config_set_allowed(args)) return;
   if (spec.name == "xread" || spec.name == "xreadgroup") {
     // XREAD … BLOCK ms … STREAMS: blocking only with BLOCK.
     for (size_t i = 1; i < args.size(); ++i) {

@@ -21,8 +21,9 @@
 #include "resp/request_parser.hpp"
 
 namespace slotgate::config {
+struct Config;
 struct UserConfig;
-}
+}  // namespace slotgate::config
 namespace slotgate::commands {
 struct CommandSpec;
 }
@@ -53,8 +54,13 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   uint64_t id() const { return id_; }
   Worker& worker() { return worker_; }
   bool authenticated() const { return authenticated_; }
+  // `user` points into the worker's current configuration (null = the default user); the
+  // session keeps that configuration alive for as long as it holds the user.
   void set_authenticated(const config::UserConfig* user);
-  const config::UserConfig* user() const { return user_; }
+  const config::UserConfig* user() const { return user_.get(); }
+  // After a reload: the session's user is looked up by name in `cfg` and its permissions follow
+  // the new entry. Returns false when the user is gone (the worker then closes the session).
+  bool rebind_user(const std::shared_ptr<const config::Config>& cfg);
   std::string& name() { return name_; }
   std::string& lib_name() { return lib_name_; }
   std::string& lib_ver() { return lib_ver_; }
@@ -126,8 +132,13 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
                    std::optional<cluster::Slot>& slot);
   void forward_blocking(const commands::CommandSpec& spec, std::span<const std::string_view> args,
                         std::string_view raw, bool was_inline);
+  // The checks every command passes before it runs or is queued in MULTI: refused commands,
+  // connection-state commands that would reach a backend, the CONFIG SET allow-list and the
+  // user's permissions. False: refused (error replied; inside MULTI the transaction is doomed).
+  bool admit(const commands::CommandSpec& spec, std::span<const std::string_view> args);
   bool config_set_allowed(std::span<const std::string_view> args);
   bool check_permissions(const commands::CommandSpec& spec, std::span<const std::string_view> args);
+  bool check_channels(const commands::CommandSpec& spec, std::span<const std::string_view> args);
   void maybe_resume();
   // Before AUTH the parser accepts only what AUTH/HELLO need; after it, the configured limits.
   void apply_parser_limits();
@@ -142,7 +153,9 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   std::vector<uint32_t> key_scratch_;
   std::string peer_;
   std::string name_, lib_name_, lib_ver_;
-  const config::UserConfig* user_ = nullptr;
+  // The authenticated named user: an immutable entry of the configuration it was read from,
+  // kept alive by this pointer across reloads (aliasing the configuration's shared_ptr).
+  std::shared_ptr<const config::UserConfig> user_;
   uint64_t created_ms_ = 0;
   uint64_t last_activity_ms_ = 0;
   int protocol_ = 2;

@@ -66,8 +66,9 @@ void note_auth_failure(Ctx& c, std::string_view user) {
   uint64_t now = c.s.worker().loop().now_ms();
   uint64_t prev = last_log_ms.load();
   if (now - prev >= 1000 && last_log_ms.compare_exchange_strong(prev, now)) {
+    // The name is the client's text: escaped so it cannot forge or split a log line.
     spdlog::warn("authentication failed for user '{}' from {} ({} failures so far)",
-                 user.empty() ? "default" : user, c.s.peer(), n);
+                 user.empty() ? std::string("default") : log_escaped(user), c.s.peer(), n);
   }
 }
 
@@ -269,8 +270,12 @@ void cmd_client_info(Ctx& c) {
 void cmd_client_list(Ctx& c) {
   std::string text;
   uint64_t now = c.s.worker().loop().now_ms();
+  // A named user sees its own sessions only; the default user (the administrator) sees all.
+  const config::UserConfig* me = c.s.user();
   c.s.worker().for_each_session([&](ClientSession& other) {
-    if (!other.closed()) text += client_line(other, now);
+    if (other.closed()) return;
+    if (me != nullptr && (other.user() == nullptr || other.user()->name != me->name)) return;
+    text += client_line(other, now);
   });
   resp::append_verbatim(c.out, text, c.proto());
 }

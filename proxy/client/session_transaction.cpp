@@ -68,12 +68,27 @@ void ClientSession::queue_in_transaction(const commands::CommandSpec& spec,
                                          std::span<const std::string_view> args,
                                          std::string_view raw, bool was_inline) {
   using commands::Routing;
-  if (spec.has(commands::kNoMulti) || spec.routing == Routing::PubSub ||
-      spec.routing == Routing::Refused) {
-    reject(spec.routing == Routing::Refused
-               ? fmt::format("ERR '{}' is not available through slotgate: {}", spec.name,
-                             spec.refused_reason)
-               : std::string("ERR Command not allowed inside a transaction"));
+  // handle_command() already ran admit(): refused commands, CONFIG SET's allow-list and the
+  // user's permissions hold here as outside MULTI. What is left is what MULTI itself changes:
+  // the queued commands go to a shared connection at EXEC.
+  if (spec.has(commands::kNoMulti) || spec.routing == Routing::PubSub) {
+    reject("ERR Command not allowed inside a transaction");
+    return;
+  }
+  if (spec.has_trait(commands::kConnectionState)) {
+    // Its effect would land on the shared connection that runs EXEC.
+    reject(
+        fmt::format("ERR '{}' changes the connection state and cannot be queued in a "
+                    "transaction through slotgate",
+                    spec.name));
+    return;
+  }
+  if (spec.routing == Routing::Local && !spec.has_trait(commands::kSameOnNode)) {
+    // INFO, CLUSTER ..., CLIENT ...: a node would answer for itself, not for slotgate.
+    reject(
+        fmt::format("ERR '{}' is answered by slotgate itself and cannot be queued in a "
+                    "transaction",
+                    spec.name));
     return;
   }
   std::optional<cluster::Slot> slot;

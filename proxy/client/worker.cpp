@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "client/auth.hpp"
 #include "client/client_memory.hpp"
 #include "client/client_session.hpp"
 #include "metrics/metrics.hpp"
@@ -155,6 +156,17 @@ void Worker::apply_config() {
   router_->set_options(router_options(*config_));
   router_->set_credentials(
       backend::Credentials{config_->cluster.username, config_->cluster.password});
+  // Sessions keep their user's entry alive, but a user the new configuration no longer has may
+  // not go on: close its sessions. Users that remain take their new permissions.
+  std::vector<ClientSession*> orphaned;
+  for (auto& [ptr, s] : sessions_) {
+    if (!s->closed() && !s->rebind_user(config_)) orphaned.push_back(ptr);
+  }
+  for (ClientSession* s : orphaned) {
+    spdlog::info("closing client {} ({}): its user '{}' was removed by the reload", s->id(),
+                 s->peer(), log_escaped(s->user()->name));
+    s->close("user removed");
+  }
 }
 
 void Worker::on_connection(uint32_t node_index) {

@@ -63,6 +63,8 @@ class Worker {
   router::Router& router() { return *router_; }
   ServerState& state() { return state_; }
   const config::Config& config() const { return *config_; }
+  // The configuration config() refers to, for what must outlive a reload (a session's user).
+  const std::shared_ptr<const config::Config>& config_snapshot() const { return config_; }
   metrics::WorkerStats& stats() { return stats_; }
   int index() const { return index_; }
   void session_closed(ClientSession& session, std::string_view why);

@@ -44,7 +44,8 @@ constexpr CommandSpec make_command(std::string_view name, int arity, uint32_t fl
                      policy.routing,
                      policy.merge,
                      policy.refused_reason,
-                     traits_of(name)};
+                     traits_of(name).traits,
+                     traits_of(name).channels};
 }
 
 #include "commands/command_table.inc"

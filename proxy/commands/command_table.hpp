@@ -136,6 +136,9 @@ struct CommandSpec {
   Merge merge;
   std::string_view refused_reason;  // for Routing::Refused: shown to the client
   uint8_t traits;                   // Trait bits (routing.hpp)
+  ChannelArgs channels;             // which arguments are Pub/Sub channels
+
+  bool has_trait(uint8_t trait) const { return (traits & trait) != 0; }
 
   std::span<const KeySpec> specs() const { return {key_specs, key_spec_count}; }
   std::span<const CommandSpec> subs() const { return {subcommands, subcommand_count}; }

@@ -38,7 +38,8 @@ enum class Merge : uint8_t {
 
 // Every merge answers with the first error if any part failed, except AnyOk.
 
-// How a command behaves once it runs, where that changes how slotgate may treat it.
+// What slotgate must know about a command beyond its routing: how it behaves once it runs, and
+// what the checks every command passes (in and out of MULTI, client_session.cpp: admit()) need.
 enum Trait : uint8_t {
   // EVAL*, FCALL*: the reply, errors included, is whatever the script or function returned,
   // possibly after it wrote. An error text is never taken for MOVED/ASK/TRYAGAIN and the
@@ -48,6 +49,26 @@ enum Trait : uint8_t {
   // with a huge COUNT): it runs on a backend connection of its own, so neither its wait nor
   // its command_timeout touches other clients' requests on the shared connection.
   kMayRunLong = 1u << 1,
+  // Changes the server-side connection (protocol, user, database, name, reply mode, tracking...).
+  // slotgate keeps that state per client itself; such a command never reaches a backend
+  // connection, which other clients share, and is refused inside MULTI (its effect would have
+  // to wait for EXEC, where slotgate cannot apply it).
+  kConnectionState = 1u << 2,
+  // Answered by slotgate, but any node answers it alike and without side effects, so it may be
+  // queued inside MULTI and answered by the node within EXEC's reply (PING, ECHO). Other local
+  // commands are refused inside MULTI: a node's answer would be its own, not slotgate's.
+  kSameOnNode = 1u << 3,
+  // Reads, lists or deletes keys that its arguments do not name (KEYS, SCAN, FLUSHALL...): a
+  // user limited to key patterns cannot run it, since its keys cannot be checked.
+  kAnyKey = 1u << 4,
+};
+
+// Which arguments are Pub/Sub channels (checked against a user's `channels` patterns).
+enum class ChannelArgs : uint8_t {
+  None,
+  First,        // PUBLISH channel msg
+  All,          // SUBSCRIBE ch [ch ...]
+  AllPatterns,  // PSUBSCRIBE pattern [pattern ...]: a pattern must be one the user has
 };
 
 }  // namespace slotgate::commands

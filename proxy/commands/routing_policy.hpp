@@ -229,34 +229,67 @@ inline constexpr Policy kPolicies[] = {
 };
 
 // Traits (routing.hpp) per command or subcommand; commands not listed have none.
-struct TraitPolicy {
+struct Traits {
   std::string_view name;
-  uint8_t traits;
+  uint8_t traits = 0;
+  ChannelArgs channels = ChannelArgs::None;
 };
-inline constexpr TraitPolicy kTraitPolicies[] = {
+
+inline constexpr Traits kTraits[] = {
     {"eval", kRunsUserCode | kMayRunLong},
     {"eval_ro", kRunsUserCode | kMayRunLong},
     {"evalsha", kRunsUserCode | kMayRunLong},
     {"evalsha_ro", kRunsUserCode | kMayRunLong},
     {"fcall", kRunsUserCode | kMayRunLong},
     {"fcall_ro", kRunsUserCode | kMayRunLong},
-    {"keys", kMayRunLong},
-    {"flushall", kMayRunLong},  // SYNC (the default unless lazyfree-lazy-user-flush)
-    {"flushdb", kMayRunLong},
+    {"keys", kMayRunLong | kAnyKey},
+    {"flushall", kMayRunLong | kAnyKey},  // SYNC (the default unless lazyfree-lazy-user-flush)
+    {"flushdb", kMayRunLong | kAnyKey},
     {"script|flush", kMayRunLong},
     {"function|flush", kMayRunLong},
     {"function|restore", kMayRunLong},
-    {"scan", kMayRunLong},  // COUNT is the client's choice
+    {"scan", kMayRunLong | kAnyKey},  // COUNT is the client's choice
     {"sscan", kMayRunLong},
     {"hscan", kMayRunLong},
     {"zscan", kMayRunLong},
+    {"hello", kConnectionState},
+    {"auth", kConnectionState},
+    {"select", kConnectionState},
+    {"reset", kConnectionState},
+    {"quit", kConnectionState},
+    {"readonly", kConnectionState},
+    {"readwrite", kConnectionState},
+    {"asking", kConnectionState},
+    {"client|setname", kConnectionState},
+    {"client|setinfo", kConnectionState},
+    {"client|reply", kConnectionState},
+    {"client|tracking", kConnectionState},
+    {"client|caching", kConnectionState},
+    {"client|no-evict", kConnectionState},
+    {"client|kill", kConnectionState},
+    {"client|pause", kConnectionState},
+    {"client|unpause", kConnectionState},
+    {"client|unblock", kConnectionState},
+    {"monitor", kConnectionState},
+    {"ping", kSameOnNode},
+    {"echo", kSameOnNode},
+    {"randomkey", kAnyKey},
+    {"cluster|getkeysinslot", kAnyKey},
+    // BY and GET patterns read keys built from the list's values, not named in the arguments.
+    {"sort", kAnyKey},
+    {"sort_ro", kAnyKey},
+    {"publish", 0, ChannelArgs::First},
+    {"spublish", 0, ChannelArgs::First},
+    {"subscribe", 0, ChannelArgs::All},
+    {"ssubscribe", 0, ChannelArgs::All},
+    {"psubscribe", 0, ChannelArgs::AllPatterns},
 };
 
-constexpr uint8_t traits_of(std::string_view name) {
-  for (const TraitPolicy& t : kTraitPolicies) {
-    if (t.name == name) return t.traits;
+constexpr Traits traits_of(std::string_view name) {
+  for (const Traits& t : kTraits) {
+    if (t.name == name) return t;
   }
-  return 0;
+  return {name};
 }
 
 // Policy for a command the table above does not list. Why these defaults: a keyed command

@@ -24,6 +24,19 @@ struct UserConfig {
   std::string password;
   bool readonly = false;
   std::vector<std::string> keys{"*"};  // glob patterns the user may touch
+  // EVAL/FCALL/SCRIPT/FUNCTION: scripts can touch keys they do not declare. Default: true only
+  // when keys is unrestricted.
+  bool scripts = true;
+  // Pub/Sub channel patterns (PUBLISH, SUBSCRIBE match them; PSUBSCRIBE must use one of them).
+  // Default: ["*"] when keys is unrestricted, none otherwise.
+  std::vector<std::string> channels{"*"};
+  // True when one of the key patterns is "*" (the user is not limited to some keys).
+  bool all_keys() const {
+    for (const auto& k : keys) {
+      if (k == "*") return true;
+    }
+    return false;
+  }
   bool operator==(const UserConfig&) const = default;
 };
 

@@ -416,13 +416,22 @@ class Loader {
       const YAML::Node u = n[i];
       if (!expect_map(u, up)) continue;
       user_ = UserConfig{};
+      user_scripts_.reset();
+      user_channels_.reset();
       const size_t before = errors_.size();
       section(u, up,
               {{"name", &Loader::on_user_name},
                {"password", &Loader::on_user_password},
                {"readonly", &Loader::on_user_readonly},
-               {"keys", &Loader::on_user_keys}});
+               {"keys", &Loader::on_user_keys},
+               {"scripts", &Loader::on_user_scripts},
+               {"channels", &Loader::on_user_channels}});
       if (errors_.size() != before) continue;
+      // A user limited to key patterns gets nothing that reaches past them unless the file says
+      // so: scripts can read any key, and keyspace notifications name every key.
+      user_.scripts = user_scripts_.value_or(user_.all_keys());
+      user_.channels = user_channels_.value_or(user_.all_keys() ? std::vector<std::string>{"*"}
+                                                                : std::vector<std::string>{});
       if (user_.name.empty()) {
         error(u, up, "a user needs a name");
       } else if (user_.name == "default") {
@@ -441,8 +450,8 @@ class Loader {
   void on_user_name(const YAML::Node& n, const std::string& p) {
     auto v = scalar(n, p);
     if (!v) return;
-    if (v->find_first_of(" \t\r\n") != std::string::npos)
-      return error(n, p, "a user name cannot contain spaces");
+    if (std::any_of(v->begin(), v->end(), [](char c) { return c <= ' ' || c == 127; }))
+      return error(n, p, "a user name cannot contain spaces or control characters");
     user_.name = std::move(*v);
   }
   void on_user_password(const YAML::Node& n, const std::string& p) { string(n, p, user_.password); }
@@ -451,6 +460,15 @@ class Loader {
   }
   void on_user_keys(const YAML::Node& n, const std::string& p) {
     if (auto list = scalar_list(n, p)) user_.keys = std::move(*list);
+  }
+  void on_user_scripts(const YAML::Node& n, const std::string& p) {
+    bool v = false;
+    const size_t before = errors_.size();
+    boolean(n, p, v);
+    if (errors_.size() == before) user_scripts_ = v;
+  }
+  void on_user_channels(const YAML::Node& n, const std::string& p) {
+    if (auto list = scalar_list(n, p)) user_channels_ = std::move(*list);
   }
 
   // ---- admin, log ---------------------------------------------------------
@@ -488,7 +506,9 @@ class Loader {
 
   std::string file_;
   Config config_;
-  UserConfig user_;  // the user being read by on_users
+  UserConfig user_;                                        // the user being read by on_users
+  std::optional<bool> user_scripts_;                       // its `scripts`, if given
+  std::optional<std::vector<std::string>> user_channels_;  // its `channels`, if given
   std::vector<std::string> errors_;
 };
 

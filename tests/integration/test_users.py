@@ -25,6 +25,7 @@ clients:
     - name: songs
       password: p
       keys: ["song*"]
+      scripts: true  # a key-limited user runs scripts only when allowed to
 """
 NO_KEY_PERMISSION = "NOPERM No permissions to access a key"
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."

@@ -269,10 +269,10 @@ TEST_CASE("commands without a policy entry get defaults from their facts") {
 }
 
 TEST_CASE("every trait entry names a command of the table") {
-  for (const TraitPolicy& t : kTraitPolicies) {
+  for (const Traits& t : kTraits) {
     INFO(t.name);
     CHECK(find_full(t.name) != nullptr);
-    CHECK(t.traits != 0);
+    CHECK((t.traits != 0 || t.channels != ChannelArgs::None));
   }
 }
 
@@ -298,4 +298,21 @@ TEST_CASE("commands that can keep a node busy may run long; ordinary ones do not
     CHECK_FALSE(spec_of(line).may_run_long());
     CHECK_FALSE(spec_of(line).runs_user_code());
   }
+}
+
+TEST_CASE("traits say which commands change the connection, list any key, name channels") {
+  CHECK(find_full("hello")->has_trait(kConnectionState));
+  CHECK(find_full("select")->has_trait(kConnectionState));
+  CHECK(find_full("client|setname")->has_trait(kConnectionState));
+  CHECK_FALSE(find_full("client|id")->has_trait(kConnectionState));
+  CHECK(find_full("ping")->has_trait(kSameOnNode));
+  CHECK_FALSE(find_full("info")->has_trait(kSameOnNode));
+  CHECK(find_full("keys")->has_trait(kAnyKey));
+  CHECK(find_full("scan")->has_trait(kAnyKey));
+  CHECK(find_full("randomkey")->has_trait(kAnyKey));
+  CHECK_FALSE(find_full("get")->has_trait(kAnyKey));
+  CHECK(find_full("publish")->channels == ChannelArgs::First);
+  CHECK(find_full("subscribe")->channels == ChannelArgs::All);
+  CHECK(find_full("psubscribe")->channels == ChannelArgs::AllPatterns);
+  CHECK(find_full("get")->channels == ChannelArgs::None);
 }

@@ -99,7 +99,8 @@ shutdown_grace: 3s
   CHECK(c.cluster.max_redirects == 3);
   CHECK(c.clients.password == "hello");
   REQUIRE(c.clients.users.size() == 2);
-  CHECK(c.clients.users[0] == UserConfig{"app", "pw1", true, {"app:*", "shared:*"}});
+  // Limited to key patterns: no scripts and no channels unless the file says so.
+  CHECK(c.clients.users[0] == UserConfig{"app", "pw1", true, {"app:*", "shared:*"}, false, {}});
   CHECK(c.clients.users[1] == UserConfig{"admin", "pw2", false, {"*"}});
   CHECK(c.clients.max_clients == 20);
   CHECK(c.clients.idle_timeout == milliseconds(300'000));
@@ -186,6 +187,26 @@ TEST_CASE("user entries are checked") {
         "slotgate.yaml:3: clients.users[0].readonly: expected true or false, got 'maybe'");
   CHECK(load_error("clients:\n  users: app\n") ==
         "slotgate.yaml:2: clients.users: expected a list of users (- name: ... password: ...)");
+}
+
+TEST_CASE("user scripts and channels default by whether keys are limited") {
+  LoadResult r = load_yaml(
+      "clients:\n  users:\n"
+      "    - {name: a, password: x}\n"
+      "    - {name: b, password: x, keys: ['r:*']}\n"
+      "    - {name: c, password: x, keys: ['r:*'], scripts: true, channels: ['news.*']}\n"
+      "    - {name: d, password: x, scripts: false, channels: []}\n",
+      "f.yaml");
+  REQUIRE(r.config);
+  const auto& u = r.config->clients.users;
+  REQUIRE(u.size() == 4);
+  CHECK((u[0].scripts && u[0].channels == std::vector<std::string>{"*"} && u[0].all_keys()));
+  CHECK((!u[1].scripts && u[1].channels.empty() && !u[1].all_keys()));
+  CHECK((u[2].scripts && u[2].channels == std::vector<std::string>{"news.*"}));
+  CHECK((!u[3].scripts && u[3].channels.empty()));
+  CHECK(load_error("clients:\n  users:\n    - {name: \"a\\nb\", password: x}\n") ==
+        "slotgate.yaml:3: clients.users[0].name: a user name cannot contain spaces or control "
+        "characters");
 }
 
 TEST_CASE("invalid YAML reports the line of the syntax error") {
