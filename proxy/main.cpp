@@ -202,6 +202,7 @@ int main(int argc, char** argv) {
       return !state.draining.load() && had_full_view.load();
     };
     ah.metrics = &metrics;
+    ah.topology = cfg->admin.topology;
     auto started = admin::AdminServer::start(*cfg->admin.listen, ah);
     if (auto* err = std::get_if<std::string>(&started)) {
       spdlog::critical("admin server: {}", *err);

@@ -21,6 +21,7 @@ struct AdminHooks {
   std::function<bool()> loops_responsive;  // /healthz
   std::function<bool()> ready;             // /readyz
   metrics::Metrics* metrics = nullptr;     // /metrics; nullptr answers 503
+  bool topology = true;                    // /topology served (false: 404, admin.topology)
 };
 
 }  // namespace slotgate::admin

@@ -64,7 +64,7 @@ HttpResponse route(std::string_view method, std::string_view target, const Admin
     endpoint = &healthz;
   } else if (path == "/readyz") {
     endpoint = &readyz;
-  } else if (path == "/topology") {
+  } else if (path == "/topology" && hooks.topology) {
     endpoint = &topology;
   } else {
     return text_response(404, "not found: the endpoints are /metrics /healthz /readyz /topology");

@@ -4,6 +4,7 @@
 //   GET /healthz   200 "ok" while the event loops answer (liveness)
 //   GET /readyz    200 when slotgate can serve traffic, else 503 with the reason (readiness)
 //   GET /topology  the current ClusterView as JSON, 503 before the first discovery
+//                  (404 when hooks.topology is false: admin.topology)
 // HEAD is accepted wherever GET is. Other methods get 405, unknown paths 404.
 #pragma once
 

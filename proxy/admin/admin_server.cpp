@@ -24,9 +24,17 @@ void AdminServer::on_connection() {
   auto connection = std::make_unique<HttpConnection>(loop_, hooks_,
                                                      [this](HttpConnection* c) { on_finished(c); });
   if (listener_->accept_into(connection->stream().raw()) != 0) return;
-  // Over the limit the connection is accepted and closed at once, so it does not
-  // linger in the kernel's backlog.
-  if (connections_.size() >= kMaxAdminConnections) return;
+  // Full: the connection that has made no progress for longest is closed to make
+  // room. Refusing the new one instead would let a few idle keep-alive connections
+  // shut out every kubelet probe (and the pod be restarted for it); a probe is
+  // answered within milliseconds of connecting, so it is never the one closed.
+  if (connections_.size() >= kMaxAdminConnections) {
+    HttpConnection* stalled = nullptr;
+    for (const auto& [c, owned] : connections_) {
+      if (stalled == nullptr || c->last_progress_ms() < stalled->last_progress_ms()) stalled = c;
+    }
+    stalled->close();  // on_finished removes it from connections_
+  }
   HttpConnection* c = connection.get();
   connections_.emplace(c, std::move(connection));
   c->start();

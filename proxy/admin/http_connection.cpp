@@ -31,7 +31,11 @@ const llhttp_settings_t& HttpConnection::settings() {
 }
 
 HttpConnection::HttpConnection(net::Loop& loop, const AdminHooks& hooks, OnFinished on_finished)
-    : on_finished_(std::move(on_finished)), hooks_(hooks), stream_(loop, *this), timeout_(loop) {
+    : on_finished_(std::move(on_finished)),
+      hooks_(hooks),
+      stream_(loop, *this),
+      loop_(loop),
+      timeout_(loop) {
   llhttp_init(&parser_, HTTP_REQUEST, &settings());
   parser_.data = this;
 }
@@ -39,12 +43,25 @@ HttpConnection::HttpConnection(net::Loop& loop, const AdminHooks& hooks, OnFinis
 void HttpConnection::start() {
   stream_.set_nodelay(true);
   stream_.start_reading();
-  timeout_.start(kRequestTimeoutMs, 0, [this] { finish(); });
+  progress();
+}
+
+void HttpConnection::progress() {
+  last_progress_ms_ = loop_.now_ms();
+  timeout_.start(kIdleTimeoutMs, 0, [this] { finish(); });
 }
 
 void HttpConnection::on_read(size_t n) {
+  if (paused_for_output_) {  // reading is stopped; a read already under way is held too
+    held_input_.append(read_buffer_.data(), n);
+    return;
+  }
+  parse(read_buffer_.data(), n);
+}
+
+void HttpConnection::parse(const char* data, size_t n) {
   if (finished_ || close_after_drain_) return;  // the answer is final; ignore the rest
-  const llhttp_errno_t err = llhttp_execute(&parser_, read_buffer_.data(), n);
+  const llhttp_errno_t err = llhttp_execute(&parser_, data, n);
   if (finished_ || close_after_drain_) return;
   if (limit_status_ != 0) {
     reject(limit_status_,
@@ -52,6 +69,15 @@ void HttpConnection::on_read(size_t n) {
     return;
   }
   if (err == HPE_OK) return;
+  if (err == HPE_PAUSED && paused_for_output_) {
+    // The client has not taken its answer: keep the rest of what it sent (at most
+    // one read) and read no more until the answer is out.
+    const char* stop = llhttp_get_error_pos(&parser_);
+    const size_t used = stop == nullptr ? n : static_cast<size_t>(stop - data);
+    held_input_.assign(data + used, n - used);
+    stream_.stop_reading();
+    return;
+  }
   if (err == HPE_PAUSED_UPGRADE) {  // no protocol upgrades here; the request was answered
     close_after_drain_ = true;
     stream_.stop_reading();
@@ -65,7 +91,20 @@ void HttpConnection::on_closed(int) {
 }
 
 void HttpConnection::on_drained() {
-  if (close_after_drain_) finish();
+  if (close_after_drain_) {
+    finish();
+    return;
+  }
+  if (finished_) return;
+  progress();
+  if (!paused_for_output_) return;
+  // The answer is out: go on with the requests that were held back, then read again.
+  paused_for_output_ = false;
+  llhttp_resume(&parser_);
+  const std::string held = std::move(held_input_);
+  held_input_.clear();
+  parse(held.data(), held.size());
+  if (!paused_for_output_ && !finished_ && !close_after_drain_) stream_.start_reading();
 }
 
 int HttpConnection::on_message_begin(llhttp_t* parser) {
@@ -124,8 +163,13 @@ int HttpConnection::on_message_complete(llhttp_t* parser) {
   const HttpResponse response = route(method, self.url_, self.hooks_);
   self.send(serialize(response, keep_alive, method != "HEAD"), !keep_alive);
   if (self.finished_ || self.close_after_drain_) return HPE_PAUSED;
-  // Each completed request earns the connection another 10 s.
-  self.timeout_.start(kRequestTimeoutMs, 0, [&self] { self.finish(); });
+  self.progress();  // each answered request earns the connection another 5 s
+  if (self.stream_.pending_output() > 0) {
+    // Not all of the answer reached the kernel: the client is not reading. Parse
+    // nothing more until it does, or pipelined requests pile up answers here.
+    self.paused_for_output_ = true;
+    return HPE_PAUSED;
+  }
   return HPE_OK;
 }
 

@@ -2,8 +2,11 @@
 // llhttp, answers each complete request through route(), keeps the connection
 // alive when the client asks for it, and protects the admin loop from bad
 // clients: request heads over 8 KiB or bodies over 64 KiB get 413, malformed
-// requests 400, and a connection that has not completed a request within 10 s
-// (slow or idle) is closed.
+// requests 400, and a connection that makes no progress for 5 s (no request
+// completed, idle between requests, or its answer not taken) is closed. While an
+// answer is unsent (the client does not read) no further request is parsed and
+// the socket is not read, so a pipelining client that never reads holds at most
+// one answer in memory.
 #pragma once
 
 #include <llhttp.h>
@@ -23,7 +26,9 @@ namespace slotgate::admin {
 
 inline constexpr size_t kMaxRequestHead = 8 * 1024;
 inline constexpr uint64_t kMaxRequestBody = 64 * 1024;
-inline constexpr uint64_t kRequestTimeoutMs = 10'000;
+// Idle or stalled for this long (waiting for a request, or for the client to take
+// its answer): closed. Probes and scrapers send their request at once.
+inline constexpr uint64_t kIdleTimeoutMs = 5'000;
 
 class HttpConnection final : public net::StreamHandler {
  public:
@@ -38,6 +43,11 @@ class HttpConnection final : public net::StreamHandler {
   net::TcpStream& stream() { return stream_; }
   // Call after the stream was accepted.
   void start();
+  // Closes the connection now (the server makes room for a new one); on_finished follows.
+  void close() { finish(); }
+  // Loop time of the last progress (accepted, a request answered, an answer sent):
+  // the server closes the longest-stalled connection first when it is full.
+  uint64_t last_progress_ms() const { return last_progress_ms_; }
 
   // net::StreamHandler
   std::span<char> read_space() override { return read_buffer_; }
@@ -57,6 +67,9 @@ class HttpConnection final : public net::StreamHandler {
 
   // Counts bytes of the request head; false (and a 413) when over the limit.
   bool count_head(size_t length);
+  // Parses bytes (read now, or held back while an answer was unsent).
+  void parse(const char* data, size_t n);
+  void progress();
   void send(const std::string& bytes, bool close_after);
   void reject(int status, std::string_view message);
   void finish();
@@ -64,10 +77,15 @@ class HttpConnection final : public net::StreamHandler {
   OnFinished on_finished_;
   const AdminHooks& hooks_;
   net::TcpStream stream_;
+  net::Loop& loop_;
   net::Timer timeout_;
   llhttp_t parser_{};
   std::array<char, 4096> read_buffer_{};
   std::string url_;
+  // Bytes after a request whose answer is not sent yet; parsed once it is.
+  std::string held_input_;
+  uint64_t last_progress_ms_ = 0;
+  bool paused_for_output_ = false;
   size_t head_bytes_ = 0;
   uint64_t body_bytes_ = 0;
   int limit_status_ = 0;  // set by a callback that stopped the parser for a limit

@@ -73,7 +73,10 @@ struct ClientsConfig {
 };
 
 struct AdminConfig {
-  std::optional<HostPort> listen = HostPort{"0.0.0.0", 9121};  // nullopt = disabled
+  // Loopback by default: the admin port tells anyone who reaches it the cluster's
+  // layout. A pod opens it (0.0.0.0) for probes and scraping in its config file.
+  std::optional<HostPort> listen = HostPort{"127.0.0.1", 9121};  // nullopt = disabled
+  bool topology = true;                                          // serve /topology (false: 404)
   bool operator==(const AdminConfig&) const = default;
 };
 

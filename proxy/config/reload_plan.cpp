@@ -82,12 +82,13 @@ ReloadPlan plan_reload(const Config& running, const Config& wanted) {
                                   show_workers(wanted.workers));
   }
   p.restart("admin.listen", running.admin.listen, wanted.admin.listen);
+  p.restart("admin.topology", running.admin.topology, wanted.admin.topology);
   p.restart("emulated_nodes", running.emulated_nodes, wanted.emulated_nodes);
 
   p.plan.effective = wanted;
   p.plan.effective.listen = running.listen;
   p.plan.effective.workers = running.workers;
-  p.plan.effective.admin.listen = running.admin.listen;
+  p.plan.effective.admin = running.admin;
   p.plan.effective.emulated_nodes = running.emulated_nodes;
   const Config& next = p.plan.effective;
   const ClusterConfig& rc = running.cluster;

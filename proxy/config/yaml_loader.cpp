@@ -475,7 +475,10 @@ class Loader {
 
   void on_admin(const YAML::Node& n, const std::string& p) {
     if (!expect_map(n, p)) return;
-    section(n, p, {{"listen", &Loader::on_admin_listen}});
+    section(n, p, {{"listen", &Loader::on_admin_listen}, {"topology", &Loader::on_admin_topology}});
+  }
+  void on_admin_topology(const YAML::Node& n, const std::string& p) {
+    boolean(n, p, config_.admin.topology);
   }
   void on_admin_listen(const YAML::Node& n, const std::string& p) {
     optional_host_port(n, p, config_.admin.listen);

@@ -67,6 +67,18 @@ TEST_CASE("/topology is JSON, 503 before discovery") {
   CHECK_THAT(r.body, Catch::StartsWith("{") && Catch::Contains("10.0.0.2:6379"));
 }
 
+TEST_CASE("/topology turned off (admin.topology: false) is 404 and shows nothing") {
+  AdminHooks hooks;
+  hooks.current_view = [] { return full_view(); };
+  hooks.topology = false;
+  for (const char* method : {"GET", "HEAD", "POST"}) {
+    const auto r = route(method, "/topology", hooks);
+    CHECK(r.status == 404);
+    CHECK(r.body.find("10.0.0") == std::string::npos);
+  }
+  CHECK(route("GET", "/healthz", hooks).status == 200);
+}
+
 TEST_CASE("/metrics renders the registry in the Prometheus text format") {
   AdminHooks hooks;
   CHECK(route("GET", "/metrics", hooks).status == 503);

@@ -34,3 +34,20 @@ TEST_CASE("config/slotgate.k8s.yaml loads with its secrets from the environment"
   CHECK(r.config->cluster.password == "backend-secret");
   CHECK(r.config->clients.password == "client-secret");
 }
+
+TEST_CASE("the Kubernetes manifests open the admin port for probes and scraping") {
+  // The built-in default is loopback; a pod's kubelet and Prometheus need it open.
+  for (const char* file : {"/config/slotgate.k8s.yaml", "/k8s/base/slotgate.yaml"}) {
+    ::setenv("REDIS_PASSWORD", "x", 1);
+    ::setenv("SLOTGATE_PASSWORD", "y", 1);
+    ::setenv("SLOTGATE_ANNOUNCE", "203.0.113.10:6379", 1);
+    LoadResult r = load_file(std::string(SLOTGATE_SOURCE_DIR) + file);
+    ::unsetenv("REDIS_PASSWORD");
+    ::unsetenv("SLOTGATE_PASSWORD");
+    ::unsetenv("SLOTGATE_ANNOUNCE");
+    INFO(file << ": " << (r.errors.empty() ? std::string() : r.errors.front()));
+    REQUIRE(r.config);
+    CHECK(r.config->admin.listen == HostPort{"0.0.0.0", 9121});
+    CHECK(r.config->admin.topology);
+  }
+}

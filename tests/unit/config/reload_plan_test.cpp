@@ -7,7 +7,11 @@ using namespace slotgate::config;
 using std::chrono::milliseconds;
 
 TEST_CASE("identical configs need nothing") {
-  CHECK(plan_reload(Config{}, Config{}).empty());
+  // Named, not temporaries: g++ 12 -O3 reports a false maybe-uninitialized on
+  // two Config{} temporaries in one full-expression.
+  const Config running;
+  const Config wanted;
+  CHECK(plan_reload(running, wanted).empty());
 }
 
 TEST_CASE("timeouts, limits and log level apply live") {
@@ -31,11 +35,13 @@ TEST_CASE("listen, workers and admin.listen need a restart") {
   b.listen = {"127.0.0.1", 6380};
   b.workers = 4;
   b.admin.listen.reset();
+  b.admin.topology = false;
   const ReloadPlan p = plan_reload(a, b);
   CHECK(p.need_restart == std::vector<std::string>{
                               "listen: 0.0.0.0:6379 -> 127.0.0.1:6380",
                               "workers: auto -> 4",
-                              "admin.listen: 0.0.0.0:9121 -> \"\"",
+                              "admin.listen: 127.0.0.1:9121 -> \"\"",
+                              "admin.topology: true -> false",
                           });
   // Until the restart the process keeps its sockets and threads, and the announce
   // address derived from listen must keep naming the port that is really open.
