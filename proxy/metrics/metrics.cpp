@@ -113,6 +113,14 @@ Metrics::Metrics(std::string_view version)
                      .Name("slotgate_request_hold_seconds")
                      .Help("Time requests spent held waiting for a master")
                      .Register(registry_)),
+      held_now_(BuildGauge()
+                    .Name("slotgate_requests_held")
+                    .Help("Requests held now, waiting for their slot's master")
+                    .Register(registry_)),
+      held_oldest_(BuildGauge()
+                       .Name("slotgate_requests_held_oldest_seconds")
+                       .Help("Age of the oldest request held now, per worker (0 = none held)")
+                       .Register(registry_)),
       fanout_(BuildCounter()
                   .Name("slotgate_fanout_subrequests_total")
                   .Help("Sub-requests sent for commands split across slots or broadcast")
@@ -157,6 +165,7 @@ Metrics::Metrics(std::string_view version)
   held_.Add({});
   held_expired_.Add({});
   hold_time_.Add({}, latency_buckets());
+  held_now_.Add({});
   fanout_.Add({});
   retries_.Add({});
   outcome_unknown_.Add({});
@@ -188,6 +197,10 @@ void Metrics::publish(WorkerStats& stats) {
   add(held_, stats.held_requests, was.held_requests);
   add(held_expired_, stats.held_expired, was.held_expired);
   add(hold_time_, {}, stats.held_time, was.held_time);
+  if (const int64_t d = stats.held_now - was.held_now; d != 0) {
+    held_now_.Add({}).Increment(static_cast<double>(d));
+  }
+  held_oldest_.Add({{"worker", std::to_string(stats.worker)}}).Set(stats.held_oldest_seconds);
   add(fanout_, stats.fanout_subrequests, was.fanout_subrequests);
   add(retries_, stats.retries, was.retries);
   add(outcome_unknown_, stats.outcome_unknown, was.outcome_unknown);
@@ -236,6 +249,7 @@ void Metrics::publish(WorkerStats& stats) {
   was.held_requests = stats.held_requests;
   was.held_expired = stats.held_expired;
   was.held_time = stats.held_time;
+  was.held_now = stats.held_now;
   was.fanout_subrequests = stats.fanout_subrequests;
   was.retries = stats.retries;
   was.outcome_unknown = stats.outcome_unknown;
@@ -261,12 +275,16 @@ void Metrics::set_draining(bool draining) {
   draining_.Add({}).Set(draining ? 1 : 0);
 }
 
-std::string Metrics::render_text() {
+std::vector<prometheus::MetricFamily> Metrics::collect() {
   int64_t set_at = view_set_at_ns_.load(std::memory_order_relaxed);
   // Before the first view the age counts from start, so "never discovered" alerts too.
   if (set_at == 0) set_at = started_ns_;
   view_age_.Add({}).Set(static_cast<double>(now_ns() - set_at) / 1e9);
-  return prometheus::TextSerializer().Serialize(registry_.Collect());
+  return registry_.Collect();
+}
+
+std::string Metrics::render_text() {
+  return prometheus::TextSerializer().Serialize(collect());
 }
 
 }  // namespace slotgate::metrics

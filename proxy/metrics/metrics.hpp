@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "metrics/worker_stats.hpp"
 
@@ -40,6 +41,8 @@ class Metrics {
 
   // Prometheus text exposition format 0.0.4.
   std::string render_text();
+  // The same values as structured families (for the admin page's JSON).
+  std::vector<prometheus::MetricFamily> collect();
 
  private:
   static int64_t now_ns();
@@ -63,6 +66,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& held_;
   prometheus::Family<prometheus::Counter>& held_expired_;
   prometheus::Family<prometheus::Histogram>& hold_time_;
+  prometheus::Family<prometheus::Gauge>& held_now_;
+  prometheus::Family<prometheus::Gauge>& held_oldest_;
   prometheus::Family<prometheus::Counter>& fanout_;
   prometheus::Family<prometheus::Counter>& retries_;
   prometheus::Family<prometheus::Counter>& outcome_unknown_;
