@@ -1,8 +1,8 @@
 #include "admin/stats_json.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 
 #include "cluster/topology_json.hpp"
 
@@ -14,9 +14,10 @@ void append_number(std::string& out, double v) {
     out += "null";
     return;
   }
+  // Shortest text that reads back as the same double (0.00025, not 0.00025000000000000001).
   char text[40];
-  std::snprintf(text, sizeof text, "%.17g", v);
-  out += text;
+  const auto [end, ec] = std::to_chars(text, text + sizeof text, v);
+  out.append(text, ec == std::errc() ? end : text);
 }
 
 std::string_view type_name(prometheus::MetricType type) {
