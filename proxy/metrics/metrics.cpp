@@ -114,7 +114,7 @@ Metrics::Metrics(std::string_view version)
                      .Help("Time requests spent held waiting for a master")
                      .Register(registry_)),
       held_now_(BuildGauge()
-                    .Name("slotgate_requests_held")
+                    .Name("slotgate_requests_held_now")
                     .Help("Requests held now, waiting for their slot's master")
                     .Register(registry_)),
       held_oldest_(BuildGauge()

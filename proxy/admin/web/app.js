@@ -208,7 +208,7 @@ function tile(label, value, cls) {
 
 function drawTraffic() {
   const last = samples[samples.length - 1].fam;
-  const held = total(last, "slotgate_requests_held");
+  const held = total(last, "slotgate_requests_held_now");
   let oldestHeld = 0;
   for (const x of series(last, "slotgate_requests_held_oldest_seconds")) oldestHeld = Math.max(oldestHeld, x.value);
   const unknown = total(last, "slotgate_outcome_unknown_total");

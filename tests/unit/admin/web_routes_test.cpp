@@ -60,7 +60,7 @@ TEST_CASE("/stats has the same families as /metrics, histograms with cumulative 
   REQUIRE(r.status == 200);
   CHECK(r.body.find("\"slotgate_build_info\":{\"type\":\"gauge\",\"series\":[{\"labels\":{"
                     "\"version\":\"1.2.3\"},\"value\":1}]}") != std::string::npos);
-  CHECK(r.body.find("\"slotgate_requests_held\":{\"type\":\"gauge\",\"series\":[{\"labels\":{},"
+  CHECK(r.body.find("\"slotgate_requests_held_now\":{\"type\":\"gauge\",\"series\":[{\"labels\":{},"
                     "\"value\":2}]}") != std::string::npos);
   CHECK(r.body.find("{\"labels\":{\"worker\":\"0\"},\"value\":1.5}") != std::string::npos);
   CHECK(r.body.find("{\"labels\":{\"command\":\"get\"},\"count\":2,\"sum\":") != std::string::npos);
