@@ -143,6 +143,7 @@ int main(int argc, char** argv) {
   client::ServerState state(cfg);
   metrics::Metrics metrics;
   cluster::EventLog events;  // for the admin page and /events
+  metrics.set_max_clients(cfg->clients.max_clients);
   const unsigned worker_count = cfg->effective_workers();
   std::vector<std::unique_ptr<client::Worker>> workers;
 
@@ -278,6 +279,7 @@ int main(int argc, char** argv) {
     setup_logging(effective->log);
     refresher.set_credentials(effective->cluster.username, effective->cluster.password);
     state.set_config(effective);
+    metrics.set_max_clients(effective->clients.max_clients);
   });
   net::Timer watchdog(loop);
   watchdog.start(100, 100, [&] {

@@ -44,6 +44,10 @@ Metrics::Metrics(std::string_view version)
                               .Name("slotgate_client_connections")
                               .Help("Client connections open now")
                               .Register(registry_)),
+      client_connections_limit_(BuildGauge()
+                                    .Name("slotgate_client_connections_limit")
+                                    .Help("clients.max_clients: connections beyond it are refused")
+                                    .Register(registry_)),
       connections_accepted_(BuildCounter()
                                 .Name("slotgate_client_connections_accepted_total")
                                 .Help("Client connections accepted")
@@ -93,6 +97,12 @@ Metrics::Metrics(std::string_view version)
                     .Help("Seconds since the slot map in use was built (since start before the "
                           "first one)")
                     .Register(registry_)),
+      refresh_age_(BuildGauge()
+                       .Name("slotgate_topology_refresh_age_seconds")
+                       .Help("Seconds since a cluster node last answered a topology refresh "
+                             "(since start before the first); the view is only rebuilt when "
+                             "the topology changes, so this is the freshness to alert on")
+                       .Register(registry_)),
       slots_uncovered_(BuildGauge()
                            .Name("slotgate_slots_uncovered")
                            .Help("Hash slots without a known master")
@@ -160,6 +170,7 @@ Metrics::Metrics(std::string_view version)
     cluster_errors_.Add({{"kind", kind}});
   view_version_.Add({});
   view_age_.Add({});
+  refresh_age_.Add({});
   slots_uncovered_.Add({}).Set(kSlots);
   for (const char* role : {"master", "replica"}) cluster_nodes_.Add({{"role", role}});
   held_.Add({});
@@ -260,6 +271,7 @@ void Metrics::publish(WorkerStats& stats) {
 void Metrics::topology_refresh(std::string_view trigger, bool ok) {
   topology_refreshes_.Add({{"trigger", std::string(trigger)}, {"result", ok ? "ok" : "error"}})
       .Increment();
+  if (ok) refreshed_at_ns_.store(now_ns(), std::memory_order_relaxed);
 }
 
 void Metrics::set_view(uint64_t version, size_t slots_covered, size_t masters, size_t replicas) {
@@ -271,6 +283,10 @@ void Metrics::set_view(uint64_t version, size_t slots_covered, size_t masters, s
   view_set_at_ns_.store(now_ns(), std::memory_order_relaxed);
 }
 
+void Metrics::set_max_clients(uint64_t max_clients) {
+  client_connections_limit_.Add({}).Set(static_cast<double>(max_clients));
+}
+
 void Metrics::set_draining(bool draining) {
   draining_.Add({}).Set(draining ? 1 : 0);
 }
@@ -279,7 +295,11 @@ std::vector<prometheus::MetricFamily> Metrics::collect() {
   int64_t set_at = view_set_at_ns_.load(std::memory_order_relaxed);
   // Before the first view the age counts from start, so "never discovered" alerts too.
   if (set_at == 0) set_at = started_ns_;
-  view_age_.Add({}).Set(static_cast<double>(now_ns() - set_at) / 1e9);
+  const int64_t now = now_ns();
+  view_age_.Add({}).Set(static_cast<double>(now - set_at) / 1e9);
+  int64_t refreshed_at = refreshed_at_ns_.load(std::memory_order_relaxed);
+  if (refreshed_at == 0) refreshed_at = started_ns_;
+  refresh_age_.Add({}).Set(static_cast<double>(now - refreshed_at) / 1e9);
   return registry_.Collect();
 }
 

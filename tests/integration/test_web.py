@@ -184,3 +184,29 @@ def test_held_requests_show_in_stats_and_the_lost_master_in_events(fresh_cluster
     # Once the hold gave up, nothing is held any more.
     wait_until(lambda: get_json(gate, "/stats")["families"]["slotgate_requests_held_now"]["series"][0]["value"] == 0,
                5, "the held gauge to drop back to 0")
+
+
+def gauge(gate, name: str) -> float:
+    for family in text_string_to_metric_families(get(gate, "/metrics")[2].decode()):
+        for s in family.samples:
+            if s.name == name:
+                return s.value
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_client_connections_limit_follows_max_clients_and_sighup(cluster, make_slotgate):
+    # The "connections near max_clients" alert divides by this gauge.
+    gate = make_slotgate(config_text="clients:\n  max_clients: 50\n")
+    assert gauge(gate, "slotgate_client_connections_limit") == 50
+    gate.config_path.write_text("clients:\n  max_clients: 60\n")
+    gate.send_signal(signal.SIGHUP)
+    wait_until(lambda: gauge(gate, "slotgate_client_connections_limit") == 60, 5,
+               "the limit gauge to follow the reloaded max_clients")
+
+
+def test_topology_refresh_age_is_reset_by_every_successful_refresh(cluster, make_slotgate):
+    # The view is rebuilt only when the topology looks different, so its age says little
+    # about freshness; the refresh age is what says slotgate still hears from the cluster.
+    gate = make_slotgate(config_text="cluster:\n  refresh_interval: 1s\n")
+    time.sleep(3.5)
+    assert gauge(gate, "slotgate_topology_refresh_age_seconds") < 2.5
