@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   client::ServerState state(cfg);
-  metrics::Metrics metrics;
+  metrics::Metrics metrics(SLOTGATE_VERSION);
   cluster::EventLog events;  // for the admin page and /events
   metrics.set_max_clients(cfg->clients.max_clients);
   const unsigned worker_count = cfg->effective_workers();

@@ -82,6 +82,8 @@ std::vector<ViewChange> describe_changes(const ClusterView* before, const Cluste
                                           ") is marked failed by the cluster"});
       } else if (node.health == Health::Loading) {
         out.push_back({"node_loading", node.address + " is loading its data set"});
+      } else if (was.health == Health::Loading) {
+        out.push_back({"node_loaded", node.address + " finished loading its data set"});
       } else {
         out.push_back({"node_back", node.address + " is online again"});
       }
