@@ -1,5 +1,5 @@
 // admin::web_assets(): the status page's files (proxy/admin/web/*), embedded in the
-// binary at build time by cmake/embed_web_assets.cmake, so the page works offline in a
+// binary at build time by proxy/admin/web/embed_web_assets.cmake, so the page works offline in a
 // cluster with no CDN and no files next to the binary.
 #pragma once
 
