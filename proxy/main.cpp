@@ -17,6 +17,7 @@
 #include "admin/admin_server.hpp"
 #include "client/server_state.hpp"
 #include "client/worker.hpp"
+#include "cluster/event_log.hpp"
 #include "cluster/topology_refresher.hpp"
 #include "commands/command_doc.hpp"
 #include "config/command_line.hpp"
@@ -141,7 +142,9 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   client::ServerState state(cfg);
-  metrics::Metrics metrics;
+  metrics::Metrics metrics(SLOTGATE_VERSION);
+  cluster::EventLog events;  // for the admin page and /events
+  metrics.set_max_clients(cfg->clients.max_clients);
   const unsigned worker_count = cfg->effective_workers();
   std::vector<std::unique_ptr<client::Worker>> workers;
 
@@ -156,6 +159,9 @@ int main(int argc, char** argv) {
     metrics.topology_refresh(trigger, ok);
   };
   hooks.redis_version = [&state](std::string v) { state.set_redis_version(std::move(v)); };
+  hooks.event = [&events](std::string_view kind, std::string_view message) {
+    events.add(kind, message);
+  };
   cluster::TopologyRefresher refresher(refresher_options(*cfg), hooks);
 
   for (unsigned i = 0; i < worker_count; ++i) {
@@ -203,6 +209,7 @@ int main(int argc, char** argv) {
     };
     ah.metrics = &metrics;
     ah.topology = cfg->admin.topology;
+    ah.events = &events;
     auto started = admin::AdminServer::start(*cfg->admin.listen, ah);
     if (auto* err = std::get_if<std::string>(&started)) {
       spdlog::critical("admin server: {}", *err);
@@ -253,24 +260,32 @@ int main(int argc, char** argv) {
     if (auto* exit = std::get_if<config::Exit>(&next)) {
       spdlog::error("SIGHUP: configuration not reloaded: {}",
                     exit->err.empty() ? exit->out : exit->err);
+      events.add("config_reload", "SIGHUP: configuration not reloaded: " +
+                                      (exit->err.empty() ? exit->out : exit->err));
       return;
     }
     auto next_cfg = std::make_shared<const config::Config>(std::get<config::Config>(next));
     auto plan = config::plan_reload(*state.config(), *next_cfg);
     if (plan.empty()) {
       spdlog::info("SIGHUP: configuration unchanged");
+      events.add("config_reload", "SIGHUP: configuration unchanged");
       return;
     }
     for (const auto& line : plan.applied) spdlog::info("SIGHUP: applied {}", line);
+    std::string summary = "SIGHUP: configuration reloaded";
+    for (const auto& line : plan.applied) summary += "; applied " + line;
     for (const auto& line : plan.need_restart) {
       spdlog::warn("SIGHUP: {} needs a restart to take effect", line);
+      summary += "; " + line + " needs a restart";
     }
+    events.add("config_reload", summary);
     // What cannot change without a restart (listen, workers, admin) stays as it
     // runs, so the announced address always names a port that is open.
     auto effective = std::make_shared<const config::Config>(plan.effective);
     setup_logging(effective->log);
     refresher.set_credentials(effective->cluster.username, effective->cluster.password);
     state.set_config(effective);
+    metrics.set_max_clients(effective->clients.max_clients);
   });
   net::Timer watchdog(loop);
   watchdog.start(100, 100, [&] {

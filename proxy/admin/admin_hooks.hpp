@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cluster/cluster_view.hpp"
+#include "cluster/event_log.hpp"
 
 namespace slotgate::metrics {
 class Metrics;
@@ -22,6 +23,7 @@ struct AdminHooks {
   std::function<bool()> ready;             // /readyz
   metrics::Metrics* metrics = nullptr;     // /metrics; nullptr answers 503
   bool topology = true;                    // /topology served (false: 404, admin.topology)
+  cluster::EventLog* events = nullptr;     // /events; nullptr answers 503
 };
 
 }  // namespace slotgate::admin

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 
+#include "admin/web_routes.hpp"
 #include "cluster/slot.hpp"
 #include "cluster/topology_json.hpp"
 #include "metrics/metrics.hpp"
@@ -66,8 +67,11 @@ HttpResponse route(std::string_view method, std::string_view target, const Admin
     endpoint = &readyz;
   } else if (path == "/topology" && hooks.topology) {
     endpoint = &topology;
+  } else if (auto* web = web_endpoint(path)) {
+    endpoint = web;
   } else {
-    return text_response(404, "not found: the endpoints are /metrics /healthz /readyz /topology");
+    return text_response(
+        404, "not found: the endpoints are / /metrics /healthz /readyz /topology /events /stats");
   }
   if (method != "GET" && method != "HEAD") {
     HttpResponse r = text_response(405, "method not allowed: use GET");

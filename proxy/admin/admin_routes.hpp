@@ -5,6 +5,9 @@
 //   GET /readyz    200 when slotgate can serve traffic, else 503 with the reason (readiness)
 //   GET /topology  the current ClusterView as JSON, 503 before the first discovery
 //                  (404 when hooks.topology is false: admin.topology)
+//   GET /          the read-only status page (and its /app.js /style.css), see web_routes.hpp
+//   GET /events    recent topology events (failovers, slot moves, reloads) as JSON
+//   GET /stats     every slotgate_* series as JSON, for the page's live view
 // HEAD is accepted wherever GET is. Other methods get 405, unknown paths 404.
 #pragma once
 

@@ -51,6 +51,10 @@ std::string serialize(const HttpResponse& response, bool keep_alive, bool includ
   }
   // Probes and scrapers must always see fresh values.
   out += "\r\nCache-Control: no-store";
+  if (!response.extra_headers.empty()) {
+    out += "\r\n";
+    out.append(response.extra_headers, 0, response.extra_headers.size() - 2);
+  }
   out += keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
   if (include_body) out += response.body;
   return out;

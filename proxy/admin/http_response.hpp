@@ -12,6 +12,8 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::string allow;  // the Allow header of a 405 ("" = none)
+  // More header lines, each ending in "\r\n" (e.g. the page's Content-Security-Policy).
+  std::string extra_headers;
 };
 
 // A plain-text response whose body is message plus a newline.

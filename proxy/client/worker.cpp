@@ -36,6 +36,7 @@ Worker::Worker(int index, ServerState& state, cluster::TopologyFeedback& feedbac
                metrics::Metrics* metrics)
     : index_(index), state_(state), metrics_(metrics), config_(state.config()) {
   config_generation_ = state.config_generation();
+  stats_.worker = index;
   router_ = std::make_unique<router::Router>(
       loop_, router_options(*config_),
       backend::Credentials{config_->cluster.username, config_->cluster.password}, stats_, feedback);
@@ -143,6 +144,8 @@ void Worker::on_wake() {
     for (auto& [ptr, s] : sessions_) open.push_back(ptr);
     for (ClientSession* s : open) s->close("shutdown");
     router_->shutdown();
+    stats_.held_now = static_cast<int64_t>(router_->held());
+    stats_.held_oldest_seconds = 0;
     if (metrics_) metrics_->publish(stats_);
     tick_timer_->stop();
     loop_.stop();
@@ -286,6 +289,8 @@ void Worker::tick() {
   }
   if (metrics_ && now - last_publish_ms_ >= kPublishMs) {
     last_publish_ms_ = now;
+    stats_.held_now = static_cast<int64_t>(router_->held());
+    stats_.held_oldest_seconds = static_cast<double>(router_->oldest_held_ms()) / 1000.0;
     metrics_->publish(stats_);
   }
   if (state_.config_generation() != config_generation_) {

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "cluster/control_connection.hpp"
+#include "cluster/view_changes.hpp"
 
 namespace slotgate::cluster {
 
@@ -177,8 +178,17 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
       }
     }
     refreshes_++;
+    std::vector<ViewChange> changes;
     {
       std::lock_guard lock(mu_);
+      if (!reported_ || !same_view(*reported_, *view)) {
+        changes = describe_changes(reported_.get(), *view);
+        reported_ = view;
+      }
+      if (!reachable_) {
+        changes.push_back({"cluster_reachable", "cluster reachable again via " + c.label});
+        reachable_ = true;
+      }
       last_success_ = Clock::now();
       // A node reported unreachable that is no longer a master of any slot (or was
       // the node that just answered) needs no more fast refreshes.
@@ -203,6 +213,9 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
         publish_locked(view);
       }
     }
+    if (hooks_.event) {
+      for (const ViewChange& change : changes) hooks_.event(change.kind, change.message);
+    }
     if (hooks_.refreshed) hooks_.refreshed(trigger, true);
     return true;
   }
@@ -215,12 +228,19 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
   bool auth = error.find("NOAUTH") != std::string::npos ||
               error.find("WRONGPASS") != std::string::npos ||
               error.find("authentication failed") != std::string::npos;
+  bool became_unreachable = false;
   {
     std::lock_guard lock(mu_);
+    became_unreachable = reachable_;
+    reachable_ = false;
     fatal_error_ = auth ? "ERR slotgate cannot authenticate to the cluster (" + errors.front() +
                               "): set cluster.username/cluster.password or REDIS_USERNAME/"
                               "REDIS_PASSWORD"
                         : std::string();
+  }
+  if (became_unreachable && hooks_.event) {
+    hooks_.event("cluster_unreachable", "no cluster node answered the topology refresh (" +
+                                            std::string(trigger) + "): " + error);
   }
   if (hooks_.refreshed) hooks_.refreshed(trigger, false);
   return false;
@@ -326,12 +346,17 @@ void TopologyRefresher::redirect_unconfirmed(std::string_view address) {
 }
 
 void TopologyRefresher::node_unreachable(std::string_view address) {
+  bool first_report = false;
   {
     std::lock_guard lock(mu_);
-    unreachable_.emplace(std::string(address), Clock::now());
+    first_report = unreachable_.emplace(std::string(address), Clock::now()).second;
     if (pending_trigger_.empty()) pending_trigger_ = "node_unreachable";
   }
   cv_.notify_all();
+  // Once per outage, not once per worker or per lost request.
+  if (first_report && hooks_.event) {
+    hooks_.event("node_unreachable", std::string(address) + " unreachable from slotgate");
+  }
 }
 
 std::string TopologyRefresher::fatal_error() const {

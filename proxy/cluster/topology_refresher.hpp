@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,9 @@ class TopologyRefresher final : public TopologyFeedback {
     std::function<void(std::shared_ptr<const ClusterView>)> publish;   // to every worker
     std::function<void(std::string_view trigger, bool ok)> refreshed;  // metrics
     std::function<void(std::string version)> redis_version;            // INFO server
+    // What changed, for the event log: (kind, message). Called without the lock held,
+    // on the refresher thread or (node_unreachable) on a worker thread.
+    std::function<void(std::string_view kind, std::string_view message)> event;
   };
   TopologyRefresher(RefresherOptions options, Hooks hooks);
   ~TopologyRefresher() override;
@@ -73,6 +77,10 @@ class TopologyRefresher final : public TopologyFeedback {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::shared_ptr<const ClusterView> view_;
+  // The last view a full refresh reported to the event log (MOVED patches are not
+  // reported one slot at a time; the refresh after them reports the whole move).
+  std::shared_ptr<const ClusterView> reported_;
+  bool reachable_ = true;  // for "cluster unreachable" / "reachable again" events
   uint64_t next_version_ = 1;
   std::string pending_trigger_;
   std::map<std::string, std::chrono::steady_clock::time_point> unreachable_;

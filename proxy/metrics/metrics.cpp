@@ -44,6 +44,10 @@ Metrics::Metrics(std::string_view version)
                               .Name("slotgate_client_connections")
                               .Help("Client connections open now")
                               .Register(registry_)),
+      client_connections_limit_(BuildGauge()
+                                    .Name("slotgate_client_connections_limit")
+                                    .Help("clients.max_clients: connections beyond it are refused")
+                                    .Register(registry_)),
       connections_accepted_(BuildCounter()
                                 .Name("slotgate_client_connections_accepted_total")
                                 .Help("Client connections accepted")
@@ -104,6 +108,12 @@ Metrics::Metrics(std::string_view version)
                     .Help("Seconds since the slot map in use was built (since start before the "
                           "first one)")
                     .Register(registry_)),
+      refresh_age_(BuildGauge()
+                       .Name("slotgate_topology_refresh_age_seconds")
+                       .Help("Seconds since a cluster node last answered a topology refresh "
+                             "(since start before the first); the view is only rebuilt when "
+                             "the topology changes, so this is the freshness to alert on")
+                       .Register(registry_)),
       slots_uncovered_(BuildGauge()
                            .Name("slotgate_slots_uncovered")
                            .Help("Hash slots without a known master")
@@ -124,6 +134,14 @@ Metrics::Metrics(std::string_view version)
                      .Name("slotgate_request_hold_seconds")
                      .Help("Time requests spent held waiting for a master")
                      .Register(registry_)),
+      held_now_(BuildGauge()
+                    .Name("slotgate_requests_held_now")
+                    .Help("Requests held now, waiting for their slot's master")
+                    .Register(registry_)),
+      held_oldest_(BuildGauge()
+                       .Name("slotgate_requests_held_oldest_seconds")
+                       .Help("Age of the oldest request held now, per worker (0 = none held)")
+                       .Register(registry_)),
       fanout_(BuildCounter()
                   .Name("slotgate_fanout_subrequests_total")
                   .Help("Sub-requests sent for commands split across slots or broadcast")
@@ -165,11 +183,13 @@ Metrics::Metrics(std::string_view version)
     cluster_errors_.Add({{"kind", kind}});
   view_version_.Add({});
   view_age_.Add({});
+  refresh_age_.Add({});
   slots_uncovered_.Add({}).Set(kSlots);
   for (const char* role : {"master", "replica"}) cluster_nodes_.Add({{"role", role}});
   held_.Add({});
   held_expired_.Add({});
   hold_time_.Add({}, latency_buckets());
+  held_now_.Add({});
   fanout_.Add({});
   retries_.Add({});
   outcome_unknown_.Add({});
@@ -207,6 +227,10 @@ void Metrics::publish(WorkerStats& stats) {
   add(held_, stats.held_requests, was.held_requests);
   add(held_expired_, stats.held_expired, was.held_expired);
   add(hold_time_, {}, stats.held_time, was.held_time);
+  if (const int64_t d = stats.held_now - was.held_now; d != 0) {
+    held_now_.Add({}).Increment(static_cast<double>(d));
+  }
+  held_oldest_.Add({{"worker", std::to_string(stats.worker)}}).Set(stats.held_oldest_seconds);
   add(fanout_, stats.fanout_subrequests, was.fanout_subrequests);
   add(retries_, stats.retries, was.retries);
   add(outcome_unknown_, stats.outcome_unknown, was.outcome_unknown);
@@ -258,6 +282,7 @@ void Metrics::publish(WorkerStats& stats) {
   was.held_requests = stats.held_requests;
   was.held_expired = stats.held_expired;
   was.held_time = stats.held_time;
+  was.held_now = stats.held_now;
   was.fanout_subrequests = stats.fanout_subrequests;
   was.retries = stats.retries;
   was.outcome_unknown = stats.outcome_unknown;
@@ -268,6 +293,7 @@ void Metrics::publish(WorkerStats& stats) {
 void Metrics::topology_refresh(std::string_view trigger, bool ok) {
   topology_refreshes_.Add({{"trigger", std::string(trigger)}, {"result", ok ? "ok" : "error"}})
       .Increment();
+  if (ok) refreshed_at_ns_.store(now_ns(), std::memory_order_relaxed);
 }
 
 void Metrics::set_view(uint64_t version, size_t slots_covered, size_t masters, size_t replicas) {
@@ -279,16 +305,28 @@ void Metrics::set_view(uint64_t version, size_t slots_covered, size_t masters, s
   view_set_at_ns_.store(now_ns(), std::memory_order_relaxed);
 }
 
+void Metrics::set_max_clients(uint64_t max_clients) {
+  client_connections_limit_.Add({}).Set(static_cast<double>(max_clients));
+}
+
 void Metrics::set_draining(bool draining) {
   draining_.Add({}).Set(draining ? 1 : 0);
 }
 
-std::string Metrics::render_text() {
+std::vector<prometheus::MetricFamily> Metrics::collect() {
   int64_t set_at = view_set_at_ns_.load(std::memory_order_relaxed);
   // Before the first view the age counts from start, so "never discovered" alerts too.
   if (set_at == 0) set_at = started_ns_;
-  view_age_.Add({}).Set(static_cast<double>(now_ns() - set_at) / 1e9);
-  return prometheus::TextSerializer().Serialize(registry_.Collect());
+  const int64_t now = now_ns();
+  view_age_.Add({}).Set(static_cast<double>(now - set_at) / 1e9);
+  int64_t refreshed_at = refreshed_at_ns_.load(std::memory_order_relaxed);
+  if (refreshed_at == 0) refreshed_at = started_ns_;
+  refresh_age_.Add({}).Set(static_cast<double>(now - refreshed_at) / 1e9);
+  return registry_.Collect();
+}
+
+std::string Metrics::render_text() {
+  return prometheus::TextSerializer().Serialize(collect());
 }
 
 }  // namespace slotgate::metrics

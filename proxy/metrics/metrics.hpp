@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "metrics/worker_stats.hpp"
 
@@ -37,15 +38,19 @@ class Metrics {
   void topology_refresh(std::string_view trigger, bool ok);
   void set_view(uint64_t version, size_t slots_covered, size_t masters, size_t replicas);
   void set_draining(bool draining);
+  void set_max_clients(uint64_t max_clients);  // clients.max_clients, at start and on SIGHUP
 
   // Prometheus text exposition format 0.0.4.
   std::string render_text();
+  // The same values as structured families (for the admin page's JSON).
+  std::vector<prometheus::MetricFamily> collect();
 
  private:
   static int64_t now_ns();
 
   prometheus::Registry registry_;
   prometheus::Family<prometheus::Gauge>& client_connections_;
+  prometheus::Family<prometheus::Gauge>& client_connections_limit_;
   prometheus::Family<prometheus::Counter>& connections_accepted_;
   prometheus::Family<prometheus::Counter>& connections_rejected_;
   prometheus::Family<prometheus::Gauge>& client_memory_;
@@ -60,11 +65,14 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& topology_refreshes_;
   prometheus::Family<prometheus::Gauge>& view_version_;
   prometheus::Family<prometheus::Gauge>& view_age_;
+  prometheus::Family<prometheus::Gauge>& refresh_age_;
   prometheus::Family<prometheus::Gauge>& slots_uncovered_;
   prometheus::Family<prometheus::Gauge>& cluster_nodes_;
   prometheus::Family<prometheus::Counter>& held_;
   prometheus::Family<prometheus::Counter>& held_expired_;
   prometheus::Family<prometheus::Histogram>& hold_time_;
+  prometheus::Family<prometheus::Gauge>& held_now_;
+  prometheus::Family<prometheus::Gauge>& held_oldest_;
   prometheus::Family<prometheus::Counter>& fanout_;
   prometheus::Family<prometheus::Counter>& retries_;
   prometheus::Family<prometheus::Counter>& outcome_unknown_;
@@ -76,7 +84,8 @@ class Metrics {
   // When the current view was set (steady clock, ns); the age is computed at
   // render time so a proxy stuck with an old view shows a growing number.
   const int64_t started_ns_;
-  std::atomic<int64_t> view_set_at_ns_{0};  // 0 = no view yet
+  std::atomic<int64_t> view_set_at_ns_{0};   // 0 = no view yet
+  std::atomic<int64_t> refreshed_at_ns_{0};  // last successful refresh; 0 = none yet
 };
 
 }  // namespace slotgate::metrics

@@ -60,6 +60,9 @@ struct StatsCounters {
   LatencyHistogram held_time;
   uint64_t fanout_subrequests = 0, retries = 0, outcome_unknown = 0;
   uint64_t bytes_in = 0, bytes_out = 0;
+  // Gauges the worker sets just before it publishes (from its router, once a second).
+  int64_t held_now = 0;
+  double held_oldest_seconds = 0;
   std::vector<CommandStats> commands = std::vector<CommandStats>(kCommandSlots);
   BackendStatsMap backends;
 };
@@ -68,6 +71,8 @@ class Metrics;
 
 class WorkerStats : public StatsCounters {
  public:
+  int worker = 0;  // the worker's index: the label of its per-worker gauges
+
   // name: the command name in lower case (upper case is folded; anything not a
   // Redis command is counted as "other"). Does not allocate.
   void count_command(std::string_view name, CommandResult result, double seconds);

@@ -3,6 +3,7 @@
 #include "router/cluster_signal.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -250,6 +251,16 @@ void Router::retry_held() {
     }
     dispatch(r);
   }
+}
+
+uint64_t Router::oldest_held_ms() const {
+  const uint64_t now = loop_.now_ms();
+  uint64_t oldest = 0;
+  for (const Request* r : held_) {
+    if (r->held_since_ms != 0 && now > r->held_since_ms)
+      oldest = std::max(oldest, now - r->held_since_ms);
+  }
+  return oldest;
 }
 
 void Router::tick() {

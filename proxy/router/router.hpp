@@ -83,6 +83,8 @@ class Router final : public backend::BackendEvents {
   void tick();
   void shutdown();
   size_t held() const { return held_.size(); }
+  // How long the oldest held request has waited (0 when none is held). O(held).
+  uint64_t oldest_held_ms() const;
 
   // backend::BackendEvents
   void on_backend_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,

@@ -1,0 +1,86 @@
+// Drives the slotgate admin page in headless Debian chromium (playwright-core, no browser
+// download). Protocol with tests/web/test_page.py, one JSON line each way:
+//   node page_check.mjs URL OUT_DIR MASTERS
+//   -> {"ready":true,"masters":[addresses on the page]}   after the first checks + screenshot
+//   <- {"new_master":"host:port","old_master":"host:port"} once CLUSTER FAILOVER is done
+//   -> {"done":true,"seconds":N}   when the page shows the new master and a failover event
+// Exits 1 with {"error":...} on a console error, an uncaught exception or a timeout.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { chromium } from "playwright-core";
+
+const [url, outDir, mastersText] = process.argv.slice(2);
+const expectMasters = Number(mastersText || 3);
+const problems = [];
+const say = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+// page.waitForFunction evaluates a string in the page, which the page's CSP (no
+// 'unsafe-eval') rightly refuses; page.evaluate goes through the DevTools protocol instead.
+async function waitFor(page, fn, arg, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await page.evaluate(fn, arg)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "slotgate-chromium-"));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1440, height: 1000 },
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+let code = 0;
+try {
+  const page = context.pages()[0] || (await context.newPage());
+  page.on("console", (m) => { if (m.type() === "error") problems.push("console error: " + m.text()); });
+  page.on("pageerror", (e) => problems.push("uncaught exception: " + e.message));
+  page.on("response", (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`); });
+  page.on("requestfailed", (r) => problems.push("request failed: " + r.url() + " " + r.failure()?.errorText));
+
+  await page.goto(url, { waitUntil: "load" });
+  await waitFor(page, (n) => document.querySelector("#slot-map")?.dataset.masters === String(n) &&
+      Number(document.body.dataset.polls || 0) >= 3, expectMasters, 15000, `${expectMasters} masters on the slot map`);
+  const masters = await page.$$eval("#nodes tr.master", (rows) => rows.map((r) => r.dataset.address));
+  const ranges = await page.$$eval("#slot-map .range", (d) => d.length);
+  if (masters.length !== expectMasters) throw new Error(`${masters.length} master rows, want ${expectMasters}`);
+  if (ranges < expectMasters) throw new Error(`${ranges} slot ranges drawn`);
+  // Hovering a master shows its details.
+  await page.hover("#nodes tr.master >> nth=0");
+  const detail = await page.textContent("#node-detail");
+  if (!detail.includes(masters[0]) || !detail.includes("replicas:")) throw new Error("hover detail: " + detail);
+  const events = await page.$$eval("#events li", (li) => li.map((e) => e.dataset.kind));
+  if (!events.includes("discovered")) throw new Error("no 'discovered' event on the page: " + events);
+  const rps = await page.textContent("#tiles .tile:first-child .value");
+  await page.screenshot({ path: path.join(outDir, "slotgate-page-before-failover.png"), fullPage: true });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.screenshot({ path: path.join(outDir, "slotgate-page-dark.png"), fullPage: true });
+  await page.emulateMedia({ colorScheme: "light" });
+  say({ ready: true, masters, requests_per_second: rps });
+
+  const { value } = await lines.next();
+  const { new_master: newMaster } = JSON.parse(value);
+  const t0 = Date.now();
+  await waitFor(page, (nm) =>
+      [...document.querySelectorAll("#nodes tr.master")].some((r) => r.dataset.address === nm) &&
+      [...document.querySelectorAll('#events li[data-kind="failover"]')].some((li) => li.textContent.includes(nm)),
+    newMaster, 10000, `the new master ${newMaster} and its failover event on the page`);
+  const seconds = (Date.now() - t0) / 1000;
+  await page.hover(`#nodes tr.master[data-address="${newMaster}"]`);
+  await page.screenshot({ path: path.join(outDir, "slotgate-page-after-failover.png"), fullPage: true });
+  if (problems.length) throw new Error(problems.join("; "));
+  say({ done: true, seconds });
+} catch (e) {
+  say({ error: String(e && e.message || e), problems });
+  code = 1;
+} finally {
+  await context.close();
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+process.exit(code);
