@@ -13,6 +13,9 @@ Which programs run kill9: one per library family (it takes ~15 s each: node time
 promotion, restart of the killed node). Features a client refuses by design are left
 out of its list, and each such case is named here:
   - JedisCluster: no mget / mset (Jedis refuses cross-slot keys before sending).
+  - Spring cluster.nodes: no transaction (Spring Data Redis refuses MULTI in cluster
+    mode); with Jedis also no pipeline (refused for JedisClusterConnection).
+  - redis-py asyncio RedisCluster: no pubsub (it has no pubsub() in these versions).
 """
 
 from __future__ import annotations
@@ -34,6 +37,14 @@ JVM_FLAGS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k", "-Xmx256
 BASIC = ["connect", "set_get", "pipeline", "mget", "mset", "transaction", "blocking_pop", "pubsub"]
 SPRING = ["connect", "health", "set_get", "pipeline", "mget", "mset", "transaction", "blocking_pop", "pubsub",
           "types", "cacheable", "repository"]
+
+
+def spring_features(mode: str, jedis: bool = False) -> tuple:
+    """Spring Data Redis refuses MULTI on a cluster connection ("MULTI is currently not
+    supported in cluster mode") and pipelining on JedisClusterConnection, before
+    anything is sent: those are left out in the cluster.nodes configuration."""
+    drop = {"transaction"} | ({"pipeline"} if jedis else set()) if mode == "cluster" else set()
+    return tuple(f for f in SPRING if f not in drop)
 
 
 def jar(module: str) -> Path:
@@ -105,11 +116,12 @@ def _programs() -> list[ClientProgram]:
         for mode, label in (("single", "host/port"), ("cluster", "cluster.nodes")):
             extra = K9 if (boot, mode) == ("boot35", "single") else []
             progs.append(ClientProgram(f"Spring Boot {V[boot]} (Lettuce {V[boot + '.lettuce']}) {label}",
-                                       java(boot, mode), tuple(SPRING + ["failover"] + extra)))
+                                       java(boot, mode), spring_features(mode) + tuple(["failover"] + extra)))
         if jedis_too:
             for mode, label in (("single", "host/port"), ("cluster", "cluster.nodes")):
                 progs.append(ClientProgram(f"Spring Boot {V[boot]} (Jedis {V['boot35-jedis.jedis']}) {label}",
-                                           java("boot35-jedis", mode), tuple(SPRING + ["failover"])))
+                                           java("boot35-jedis", mode),
+                                           spring_features(mode, jedis=True) + ("failover",)))
     for mod in ("lettuce6", "lettuce7"):
         progs.append(ClientProgram(f"Lettuce {V[mod]} RedisClient", java(mod, "standalone"),
                                    tuple(BASIC + ["pool200", "failover"])))

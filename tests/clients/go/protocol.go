@@ -180,10 +180,23 @@ func fault(a adapter, s settings, kind string) (string, error) {
 			return "", fmt.Errorf("MGET after the %s replied %v for %s", kind, deref(got[i]), k)
 		}
 	}
-	if len(errs) > 0 {
+	// kill -9: the one command in flight to the killed master when it died cannot be
+	// answered (slotgate says "outcome unknown"); everything sent later is held and
+	// answered after the promotion.
+	inFlight := 0
+	for _, e := range errs {
+		if kind == "kill9" && strings.Contains(e, "outcome unknown") {
+			inFlight++
+		}
+	}
+	if len(errs) > inFlight || inFlight > 1 {
 		return "", fmt.Errorf("%d errors during the %s, first: %s", len(errs), kind, errs[0])
 	}
-	return fmt.Sprintf("%d SET/GET rounds during the %s without an error; works after it", rounds, kind), nil
+	how := " without an error"
+	if inFlight > 0 {
+		how = ", only the command in flight at the kill failed (outcome unknown)"
+	}
+	return fmt.Sprintf("%d SET/GET rounds during the %s%s; works after it", rounds, kind, how), nil
 }
 
 func runSuite(newAdapter func(settings) adapter) {

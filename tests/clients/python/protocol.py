@@ -281,14 +281,20 @@ def run_failover(a, s: Settings, feature, fault: str = "failover") -> None:
         worker = threading.Thread(target=traffic, daemon=True)
         worker.start()
         stop.wait()
-        check(go["line"] == "go", f"test aborted the failover ({go['line']!r})")
+        check(go["line"] == "go", f"test aborted the {fault} ({go['line']!r})")
         worker.join(60)
-        check(not worker.is_alive(), "a command hung after the failover")
+        check(not worker.is_alive(), f"a command hung after the {fault}")
         set_get_every_key(a, s, "after")
         got = [text(v) for v in a.mget(s.keys)]
-        check(got == [f"{s.name}:after:{k}" for k in s.keys], f"MGET after failover replied {got!r}")
+        check(got == [f"{s.name}:after:{k}" for k in s.keys], f"MGET after the {fault} replied {got!r}")
         errors = stats["errors"]
-        check(not errors, f"{len(errors)} errors during the failover, first: {errors[0] if errors else ''}")
-        return f"{stats['rounds']} SET/GET rounds during the failover without an error; works after it"
+        # kill -9: the one command in flight to the killed master when it died cannot be
+        # answered (slotgate says "outcome unknown"); everything sent later is held and
+        # answered after the promotion.
+        in_flight = [e for e in errors if fault == "kill9" and "outcome unknown" in e]
+        check(len(errors) == len(in_flight) and len(in_flight) <= 1,
+              f"{len(errors)} errors during the {fault}, first: {errors[0] if errors else ''}")
+        how = ", only the command in flight at the kill failed (outcome unknown)" if in_flight else " without an error"
+        return f"{stats['rounds']} SET/GET rounds during the {fault}{how}; works after it"
 
     feature(fault, failover, timeout=FAILOVER_TIMEOUT)

@@ -338,13 +338,23 @@ public final class Protocol {
             throw new AssertionError("a command hung after the " + fault);
         }
         setGetEveryKey(a, s, "after");
-        List<String> got = a.mget(s.keys);
-        List<String> want = new ArrayList<>();
-        for (String k : s.keys) want.add(s.name + ":after:" + k);
-        check(want.equals(got), "MGET after the " + fault + " replied " + got);
-        check(errors.isEmpty(), errors.size() + " errors during the " + fault + ", first: "
+        if (s.features.contains("mget")) {
+            List<String> got = a.mget(s.keys);
+            List<String> want = new ArrayList<>();
+            for (String k : s.keys) want.add(s.name + ":after:" + k);
+            check(want.equals(got), "MGET after the " + fault + " replied " + got);
+        }
+        // kill -9: the one command in flight to the killed master when it died cannot be
+        // answered (slotgate says "outcome unknown"); everything sent later is held and
+        // answered after the promotion.
+        List<String> inFlight = new ArrayList<>();
+        if (fault.equals("kill9")) for (String e : errors) if (e.contains("outcome unknown")) inFlight.add(e);
+        List<String> other = new ArrayList<>(errors);
+        other.removeAll(inFlight);
+        check(other.isEmpty() && inFlight.size() <= 1, errors.size() + " errors during the " + fault + ", first: "
                 + (errors.isEmpty() ? "" : errors.get(0)));
-        return rounds.get() + " SET/GET rounds during the " + fault + " without an error; works after it";
+        return rounds.get() + " SET/GET rounds during the " + fault + (inFlight.isEmpty() ? " without an error"
+                : ", only the command in flight at the kill failed (outcome unknown)") + "; works after it";
     }
 
     private Protocol() {}
