@@ -48,7 +48,16 @@ class RedisPyAdapter:
                 raise RuntimeError(f"cluster client knows nodes other than slotgate: {nodes}")
             self.main.get(self.s.keys[0])
             return f"RedisCluster ready, nodes: {' '.join(nodes)}"
-        return f"PING -> {self.main.ping()}"
+        return f"PING -> {self.main.ping()}; {self._proto()}"
+
+    def _proto(self):
+        """The protocol this connection negotiated (redis-py 8 asks for RESP3 by default)."""
+        try:
+            reply = self.main.execute_command("HELLO")
+            fields = dict(zip(reply[::2], reply[1::2])) if isinstance(reply, list) else reply
+            return f"HELLO: proto {fields.get('proto')}"
+        except Exception as exc:  # noqa: BLE001 - informational only
+            return f"HELLO: {exc}"
 
     def set(self, k, v):
         return self.main.set(k, v)
@@ -165,7 +174,9 @@ class AsyncAdapter:
                 if nodes != [f"{self.s.host}:{self.s.port}"]:
                     raise RuntimeError(f"cluster client knows nodes other than slotgate: {nodes}")
                 return f"asyncio RedisCluster ready, nodes: {' '.join(nodes)}"
-            return f"asyncio PING -> {await self.main.ping()}"
+            hello = await self.main.execute_command("HELLO")
+            fields = dict(zip(hello[::2], hello[1::2])) if isinstance(hello, list) else hello
+            return f"asyncio PING -> {await self.main.ping()}; HELLO: proto {fields.get('proto')}"
         return self.call(go)
 
     def set(self, k, v):

@@ -186,8 +186,12 @@ public class SpringApp {
             Protocol.check(cm instanceof RedisCacheManager, "cache manager is " + cm.getClass());
             Expensive e = ctx.getBean(Expensive.class);
             String arg = s.name + ":c";
-            String a = e.compute(arg), b = e.compute(arg);
-            Protocol.check(a.equals(b) && e.calls() == 1, "@Cacheable ran " + e.calls() + " times");
+            String a = e.compute(arg);
+            Boolean stored = t.hasKey("sgcache::" + arg);
+            String b = e.compute(arg);
+            Protocol.check(a.equals(b) && e.calls() == 1, "@Cacheable ran " + e.calls() + " times (key stored after the "
+                    + "first call: " + stored + ", now: " + t.hasKey("sgcache::" + arg) + ", cache "
+                    + cm.getCache("sgcache") + ")");
             Protocol.check(Boolean.TRUE.equals(t.hasKey("sgcache::" + arg)), "no sgcache::" + arg + " key in Redis");
             return "@Cacheable served the second call from RedisCacheManager";
         }
