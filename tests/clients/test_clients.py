@@ -49,6 +49,7 @@ class ClientProgram:
     features: tuple = tuple(ALL)
     # slotgate configuration this client needs (YAML text), if any.
     slotgate_config: str = ""
+    cwd: object = None
 
     @property
     def is_node(self) -> bool:
@@ -103,7 +104,7 @@ class ClientRun:
         self.log_path = log_path
         self.stderr = open(log_path, "wb")
         self.proc = subprocess.Popen(list(program.argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, env=env, cwd=str(HERE))
+                                     stderr=self.stderr, env=env, cwd=str(program.cwd or HERE))
         self.lines: queue.Queue = queue.Queue()
         self.raw: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -167,6 +168,83 @@ def fail_over_one_master(cluster, keys: list[str]) -> str:
     return f"{replica.address} took over from {master.address}"
 
 
+def kill_one_master(cluster, keys: list[str]):
+    """kill -9 of the master of one of `keys` (rotating like fail_over_one_master);
+    returns (note, killed node) once its replica is promoted. The caller restarts the
+    killed node afterwards (it rejoins as a replica)."""
+    key = keys[_failovers["count"] % len(keys)]
+    _failovers["count"] += 1
+    master = cluster.master_for_key(key)
+    replica = cluster.replicas_of(master)[0]
+    cluster.kill(master)
+    cluster.wait_promoted(replica, timeout=60)
+    return f"kill -9 of {master.address}; {replica.address} promoted", master
+
+
+def run_program(program, cluster, make_slotgate, logdir, record_client_result, env_extra=None,
+                limit: float = RUN_LIMIT) -> None:
+    """Run one client program against its own password-protected slotgate, perform the
+    faults it asks for (CLUSTER FAILOVER, kill -9 of a master), record its results in
+    the table and fail the test if any expected feature failed."""
+    if program.slotgate_config:
+        # The second emulated node listens on port + 1, where the admin port would be.
+        sg = make_slotgate(env={"SLOTGATE_PASSWORD": PASSWORD}, config_text=program.slotgate_config,
+                           admin_port=ADMIN_PORT_FOR_EMULATION)
+    else:
+        sg = make_slotgate(env={"SLOTGATE_PASSWORD": PASSWORD})
+    run_id = f"{program.argv[-2] if program.is_node else 'p'}-{uuid.uuid4().hex[:8]}"
+    keys = [ks[0] for ks in cluster.keys_on_each_master(n_per_master=1, prefix=f"cc:{run_id}:").values()]
+    env = dict(os.environ, SG_HOST=sg.host, SG_PORT=str(sg.port), SG_PASSWORD=PASSWORD, SG_KEYS=json.dumps(keys),
+               SG_TAG=f"tx-{run_id}", SG_NAME=f"cc-{run_id}", SG_FEATURES=",".join(program.features),
+               **(env_extra or {}))
+    log_path = logdir / f"client-{program.name.replace(' ', '_').replace('/', '_')}.stderr.log"
+    run = ClientRun(program, env, log_path)
+    results: dict = {}
+    notes = []
+    killed = []
+    try:
+        deadline = time.monotonic() + limit
+        while True:
+            msg = run.next_message(deadline)
+            if msg is None or msg.get("event") == "done":
+                break
+            if msg.get("event") in ("failover_ready", "fault_ready"):
+                fault = msg.get("fault", "failover")
+                try:
+                    if fault == "kill9":
+                        note, node = kill_one_master(cluster, keys)
+                        killed.append(node)
+                    else:
+                        note = fail_over_one_master(cluster, keys)
+                    notes.append(note)
+                    run.tell("go")
+                except Exception as exc:  # noqa: BLE001 - reported as the fault's result
+                    run.tell("abort")
+                    results[fault] = (False, f"the test could not {fault}: {exc!r}")
+                continue
+            if "feature" in msg:
+                feature = msg["feature"]
+                if feature in results and not results[feature][0]:
+                    continue  # keep the test's own fault error
+                results[feature] = (bool(msg.get("ok")), msg.get("detail", ""))
+    except TimeoutError as exc:
+        for f in program.features:
+            results.setdefault(f, (False, str(exc)))
+    finally:
+        run.stop()
+        for node in killed:
+            cluster.restart(node, wait=True)
+        record_client_result(program.name, program.features, results)
+
+    failures = [f"  {f}: {results.get(f, (False, 'no result reported'))[1]}" for f in program.features
+                if not results.get(f, (False, ""))[0]]
+    if failures:
+        pytest.fail(f"{program.name}: {len(failures)} of {len(program.features)} features failed\n"
+                    + "\n".join(failures)
+                    + (f"\nfaults: {'; '.join(notes)}" if notes else "")
+                    + f"\nexit code {run.proc.returncode}; stderr tail:\n{run.stderr_tail()}", pytrace=False)
+
+
 @pytest.mark.timeout(RUN_LIMIT + 90)
 @pytest.mark.parametrize("program", CLIENTS, ids=[c.name for c in CLIENTS])
 def test_client(program, cluster, make_slotgate, logdir, record_client_result):
@@ -176,50 +254,4 @@ def test_client(program, cluster, make_slotgate, logdir, record_client_result):
             record_client_result(program.name, program.features, {})
             pytest.fail(f"Node.js packages {missing} are not installed: run tests/clients/run "
                         f"(or npm ci in {NODE_DIR})", pytrace=False)
-    if program.slotgate_config:
-        # The second emulated node listens on port + 1, where the admin port would be.
-        sg = make_slotgate(env={"SLOTGATE_PASSWORD": PASSWORD}, config_text=program.slotgate_config,
-                           admin_port=ADMIN_PORT_FOR_EMULATION)
-    else:
-        sg = make_slotgate(env={"SLOTGATE_PASSWORD": PASSWORD})
-    run_id = f"{program.argv[-2] if program.is_node else 'py'}-{uuid.uuid4().hex[:8]}"
-    keys = [ks[0] for ks in cluster.keys_on_each_master(n_per_master=1, prefix=f"cc:{run_id}:").values()]
-    env = dict(os.environ, SG_HOST=sg.host, SG_PORT=str(sg.port), SG_PASSWORD=PASSWORD, SG_KEYS=json.dumps(keys),
-               SG_TAG=f"tx-{run_id}", SG_NAME=f"cc-{run_id}")
-    log_path = logdir / f"client-{program.name.replace(' ', '_').replace('/', '_')}.stderr.log"
-    run = ClientRun(program, env, log_path)
-    results: dict = {}
-    failover_note = ""
-    try:
-        deadline = time.monotonic() + RUN_LIMIT
-        while True:
-            msg = run.next_message(deadline)
-            if msg is None or msg.get("event") == "done":
-                break
-            if msg.get("event") == "failover_ready":
-                try:
-                    failover_note = fail_over_one_master(cluster, keys)
-                    run.tell("go")
-                except Exception as exc:  # noqa: BLE001 - reported as the failover result
-                    run.tell("abort")
-                    results["failover"] = (False, f"the test could not fail over: {exc!r}")
-                continue
-            if "feature" in msg:
-                feature = msg["feature"]
-                if feature in results and not results[feature][0]:
-                    continue  # keep the test's own failover error
-                results[feature] = (bool(msg.get("ok")), msg.get("detail", ""))
-    except TimeoutError as exc:
-        for f in program.features:
-            results.setdefault(f, (False, str(exc)))
-    finally:
-        run.stop()
-        record_client_result(program.name, program.features, results)
-
-    failures = [f"  {f}: {results.get(f, (False, 'no result reported'))[1]}" for f in program.features
-                if not results.get(f, (False, ""))[0]]
-    if failures:
-        pytest.fail(f"{program.name}: {len(failures)} of {len(program.features)} features failed\n"
-                    + "\n".join(failures)
-                    + (f"\nfailover: {failover_note}" if failover_note else "")
-                    + f"\nexit code {run.proc.returncode}; stderr tail:\n{run.stderr_tail()}", pytrace=False)
+    run_program(program, cluster, make_slotgate, logdir, record_client_result)
