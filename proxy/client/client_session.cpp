@@ -96,15 +96,18 @@ void ClientSession::set_authenticated(const config::UserConfig* user) {
   apply_parser_limits();
 }
 
-bool ClientSession::rebind_user(const std::shared_ptr<const config::Config>& cfg) {
-  if (!user_) return true;
+std::string_view ClientSession::rebind_user(const std::shared_ptr<const config::Config>& cfg) {
+  if (!user_) return {};
   for (const auto& u : cfg->clients.users) {
     if (u.name == user_->name) {
+      if (u.channels != user_->channels && subs_ && subs_->active()) {
+        return "its channel permissions changed while subscribed";
+      }
       user_ = std::shared_ptr<const config::UserConfig>(cfg, &u);
-      return true;
+      return {};
     }
   }
-  return false;
+  return "its user was removed";
 }
 
 std::span<char> ClientSession::read_space() {

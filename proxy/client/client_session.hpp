@@ -59,8 +59,10 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   void set_authenticated(const config::UserConfig* user);
   const config::UserConfig* user() const { return user_.get(); }
   // After a reload: the session's user is looked up by name in `cfg` and its permissions follow
-  // the new entry. Returns false when the user is gone (the worker then closes the session).
-  bool rebind_user(const std::shared_ptr<const config::Config>& cfg);
+  // the new entry. Returns why the session cannot go on (the worker then closes it), or an
+  // empty view: the user is gone, or its channels changed while it is subscribed (existing
+  // subscriptions were checked against the old patterns; Redis disconnects such clients too).
+  std::string_view rebind_user(const std::shared_ptr<const config::Config>& cfg);
   std::string& name() { return name_; }
   std::string& lib_name() { return lib_name_; }
   std::string& lib_ver() { return lib_ver_; }

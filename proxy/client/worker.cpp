@@ -161,14 +161,16 @@ void Worker::apply_config() {
       backend::Credentials{config_->cluster.username, config_->cluster.password});
   // Sessions keep their user's entry alive, but a user the new configuration no longer has may
   // not go on: close its sessions. Users that remain take their new permissions.
-  std::vector<ClientSession*> orphaned;
+  std::vector<std::pair<ClientSession*, std::string_view>> orphaned;
   for (auto& [ptr, s] : sessions_) {
-    if (!s->closed() && !s->rebind_user(config_)) orphaned.push_back(ptr);
+    if (s->closed()) continue;
+    if (std::string_view why = s->rebind_user(config_); !why.empty())
+      orphaned.emplace_back(ptr, why);
   }
-  for (ClientSession* s : orphaned) {
-    spdlog::info("closing client {} ({}): its user '{}' was removed by the reload", s->id(),
-                 s->peer(), log_escaped(s->user()->name));
-    s->close("user removed");
+  for (auto [s, why] : orphaned) {
+    spdlog::info("closing client {} ({}) of user '{}' after the reload: {}", s->id(), s->peer(),
+                 log_escaped(s->user()->name), why);
+    s->close(why);
   }
 }
 

@@ -230,6 +230,19 @@ def test_removed_user_session_closed_on_reload(make_slotgate, cluster):
         assert error_text(c.command("AUTH", "goes", "p")).startswith("WRONGPASS")
 
 
+def test_subscriber_closed_when_reload_changes_its_channels(make_slotgate, cluster):
+    news = "clients:\n  users:\n    - {{name: news, password: p, keys: ['news:*'], channels: {}}}\n"
+    gate = make_slotgate(config_text=news.format("['news.*']"))
+    with login(gate, "news") as sub, login(gate, "news") as idle:
+        assert sub.command("SUBSCRIBE", "news.sport") == [b"subscribe", b"news.sport", 1]
+        reload(gate, news.format("['weather.*']"))
+        wait_until(lambda: sub.is_closed(timeout=0.2), 3, "the subscriber to be closed")
+        # A session of the same user without subscriptions takes the new patterns.
+        wait_until(lambda: idle.command("PUBLISH", "news.sport", "x") != 0, 3, "the new channels to apply")
+        assert error_text(idle.command("PUBLISH", "news.sport", "x")) == NO_CHANNEL
+        assert idle.command("PUBLISH", "weather.today", "x") == 0
+
+
 def test_user_name_with_newline_cannot_forge_log_line(gate, cluster):
     forged = "FORGED-LOG-LINE [critical] slotgate compromised"
     with gate.raw() as c:
