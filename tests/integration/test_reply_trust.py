@@ -9,10 +9,12 @@ command_timeout, and SCRIPT KILL still reaches the busy master through slotgate.
 """
 
 import os
+import re
 import select
 import socket
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -41,6 +43,19 @@ def depth_of(reply):
         depth += 1
     assert reply == b"leaf" or reply == "leaf"
     return depth
+
+
+def wait_for_metric(gate, pattern, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    value = 0.0
+    while time.monotonic() < deadline:
+        text = urllib.request.urlopen(gate.admin_url("/metrics"), timeout=2).read().decode()
+        m = re.search(pattern, text)
+        value = float(m.group(1)) if m else 0.0
+        if value > 0:
+            break
+        time.sleep(0.2)
+    return value
 
 
 def gate_config(command_timeout="5s", failover_hold="20s"):
@@ -190,3 +205,34 @@ def test_script_kill_reaches_busy_master(make_slotgate, cluster):
         b.close()
         time.sleep(max(0.0, 3.2 - (time.monotonic() - started)))
         master.call("CONFIG", "SET", "busy-reply-threshold", "5000")
+
+
+@pytest.mark.slow
+def test_moved_and_ask_to_a_node_that_joined_later_are_followed_once_the_cluster_confirms(
+        fresh_cluster, make_slotgate):
+    # A real resharding onto a node slotgate has never seen: the redirect names an
+    # address outside its view, the refresh from the known nodes confirms it, and the
+    # client sees ordinary replies.
+    cluster = fresh_cluster(replicas_per_master=0)
+    gate = make_slotgate(seeds=cluster.seeds, config_text="cluster:\n  refresh_interval: 10m\n")
+    conn = gate.raw()
+    try:
+        moved_key, asked_key = "{trust-join-moved}:k", "{trust-join-ask}:k"
+        for key in (moved_key, asked_key):
+            assert conn.command("SET", key, "before") == "OK"
+        newcomer = cluster.add_node(join=True)
+        cluster.move_slot(key_slot(moved_key), newcomer)
+        assert conn.command("GET", moved_key, timeout=10) == b"before"
+        assert conn.command("SET", moved_key, "after", timeout=10) == "OK"
+        assert newcomer.client().get(moved_key) == b"after"
+
+        slot = key_slot(asked_key)
+        cluster.begin_migration(slot, newcomer)
+        cluster.migrate_keys(slot, newcomer)
+        assert conn.command("GET", asked_key, timeout=10) == b"before"
+        cluster.finish_migration(slot, newcomer)
+        assert conn.command("GET", asked_key, timeout=10) == b"before"
+        # The first redirect named an address outside the view: routed after a refresh.
+        assert wait_for_metric(gate, r'slotgate_redirections_total\{kind="unconfirmed"\} (\S+)') >= 1
+    finally:
+        conn.close()
