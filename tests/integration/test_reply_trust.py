@@ -236,3 +236,35 @@ def test_moved_and_ask_to_a_node_that_joined_later_are_followed_once_the_cluster
         assert wait_for_metric(gate, r'slotgate_redirections_total\{kind="unconfirmed"\} (\S+)') >= 1
     finally:
         conn.close()
+
+
+def test_pipelined_long_commands_keep_their_place_in_the_client_order(make_slotgate):
+    # KEYS, SCAN and scripts run on connections of their own; a client's pipeline
+    # still executes in its order, as on one Redis connection.
+    gate = make_slotgate(workers=1)
+    conn = gate.raw()
+    try:
+        conn.command("EVAL", "for _, k in ipairs(redis.call('KEYS', 'ord:*')) do "
+                     "redis.call('DEL', k) end", "0")
+        for prefix in ("ord:a", "ord:b", "ord:c"):
+            conn.command("DEL", *[f"{prefix}{i}" for i in range(20)])
+        expected = []
+        for i in range(20):
+            conn.send_command("SET", f"ord:a{i}", "x")
+            conn.send_command("KEYS", "ord:a*")
+            conn.send_command("SET", f"ord:b{i}", "x")
+            conn.send_command("EVAL_RO", "return #redis.call('KEYS', ARGV[1])", "0", "ord:b*")
+            conn.send_command("DEL", f"ord:b{i}")
+            expected += ["OK", i + 1, "OK", None, 1]
+        replies = conn.read_replies(len(expected), timeout=30)
+        for n, (got, want) in enumerate(zip(replies, expected)):
+            if n % 5 == 1:
+                assert len(got) == want, (n, got)
+            elif n % 5 == 3:
+                # The EVAL_RO ran on one master: it sees ord:b{i} only if that key lives
+                # there, and never a key the pipeline deleted before it.
+                assert got in (0, 1), (n, got)
+            else:
+                assert got == want, (n, got)
+    finally:
+        conn.close()
