@@ -268,3 +268,31 @@ def test_pipelined_long_commands_keep_their_place_in_the_client_order(make_slotg
                 assert got == want, (n, got)
     finally:
         conn.close()
+
+
+@pytest.mark.slow
+def test_tryagain_retries_wait_in_the_hold_queue_and_respect_its_limit(fresh_cluster, make_slotgate):
+    # A multi-key command on a half-migrated slot gets TRYAGAIN from the node; slotgate
+    # retries it by holding it, and the hold queue's limit applies to such retries too.
+    cluster = fresh_cluster(replicas_per_master=0)
+    gate = make_slotgate(seeds=cluster.seeds, config_text=(
+        "cluster:\n  failover_hold: 3s\n  hold_queue_limit: 0\n"))
+    conn = gate.raw()
+    try:
+        a, b = "{trust-tryagain}:a", "{trust-tryagain}:b"
+        assert conn.command("MSET", a, "1", b, "2") == "OK"
+        slot = key_slot(a)
+        target = next(m for m in cluster.masters() if m.address != cluster.master_for_slot(slot).address)
+        cluster.begin_migration(slot, target)
+        try:
+            cluster.migrate_keys(slot, target, keys=[a])
+            started = time.monotonic()
+            reply = conn.command("MGET", a, b, timeout=10)
+            took = time.monotonic() - started
+            assert isinstance(reply, RespError) and reply.startswith("CLUSTERDOWN too many requests"), reply
+            assert took < 1.0, f"the retry waited {took:.1f}s outside the hold queue"
+        finally:
+            cluster.migrate_keys(slot, target)
+            cluster.finish_migration(slot, target)
+    finally:
+        conn.close()
