@@ -180,7 +180,18 @@ def test_slow_command_timeout_fails_only_the_slow_request(make_slotgate):
         b.close()
 
 
-def test_script_kill_reaches_busy_master(make_slotgate, cluster):
+BUSY_FUNCTION = """#!lua name=trustbusy
+redis.register_function{function_name='trust_busy', flags={'no-writes'}, callback=function(keys, args)
+  local function now() local t = redis.call('TIME') return t[1] * 1000 + t[2] / 1000 end
+  local start = now()
+  while now() - start < tonumber(args[1]) do end
+  return 'done'
+end}
+"""
+
+
+@pytest.mark.parametrize("kind", ["script", "function"])
+def test_script_kill_reaches_busy_master(make_slotgate, cluster, kind):
     gate = make_slotgate(workers=1, config_text=gate_config(command_timeout="1500ms"))
     tag = "{trust-kill}"
     master = cluster.master_for_key(f"{tag}:a")
@@ -188,11 +199,16 @@ def test_script_kill_reaches_busy_master(make_slotgate, cluster):
     # busy-reply-threshold; keep that short so the test is fast.
     master.call("CONFIG", "SET", "busy-reply-threshold", "200")
     a, b = gate.raw(), gate.raw()
+    started = time.monotonic()
     try:
-        started = time.monotonic()
-        a.send_command("EVAL_RO", BUSY_LUA, "1", f"{tag}:a", "3000")
+        if kind == "function":
+            assert b.command("FUNCTION", "LOAD", "REPLACE", BUSY_FUNCTION, timeout=10) == b"trustbusy"
+            started = time.monotonic()
+            a.send_command("FCALL_RO", "trust_busy", "1", f"{tag}:a", "3000")
+        else:
+            a.send_command("EVAL_RO", BUSY_LUA, "1", f"{tag}:a", "3000")
         time.sleep(0.6)
-        killed = b.command("SCRIPT", "KILL", timeout=10)
+        killed = b.command("SCRIPT" if kind == "script" else "FUNCTION", "KILL", timeout=10)
         assert killed == "OK", killed
         reply = a.read_reply(timeout=10)
         assert isinstance(reply, RespError) and "killed" in reply.lower(), reply
@@ -205,6 +221,9 @@ def test_script_kill_reaches_busy_master(make_slotgate, cluster):
         b.close()
         time.sleep(max(0.0, 3.2 - (time.monotonic() - started)))
         master.call("CONFIG", "SET", "busy-reply-threshold", "5000")
+        if kind == "function":
+            for m in cluster.masters():
+                m.call("FUNCTION", "DELETE", "trustbusy")
 
 
 @pytest.mark.slow
