@@ -315,3 +315,35 @@ def test_tryagain_retries_wait_in_the_hold_queue_and_respect_its_limit(fresh_clu
             cluster.finish_migration(slot, target)
     finally:
         conn.close()
+
+
+def test_a_burst_of_slow_commands_leaves_no_extra_connections_on_the_node(make_slotgate, cluster):
+    gate = make_slotgate(workers=1)
+    key = "{trust-burst}:x"
+    master = cluster.master_for_key(key)
+
+    def connections():
+        c = RawConnection(master.host, master.port)
+        try:
+            return len(c.command("CLIENT", "LIST").decode().splitlines())
+        finally:
+            c.close()
+
+    warm = gate.raw()
+    assert warm.command("EVAL_RO", BUSY_LUA, "1", key, "1") == b"done"
+    before = connections()
+    conns = [gate.raw() for _ in range(6)]
+    try:
+        for c in conns:
+            c.send_command("EVAL_RO", BUSY_LUA, "1", key, "200")
+        assert [c.read_reply(timeout=15) for c in conns] == [b"done"] * 6
+        # Six slow commands at once ran on connections of their own; once idle, all but
+        # one are closed again.
+        deadline = time.monotonic() + 3
+        while connections() > before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert connections() <= before
+    finally:
+        warm.close()
+        for c in conns:
+            c.close()
