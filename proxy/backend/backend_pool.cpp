@@ -157,6 +157,24 @@ void BackendPool::check_timeouts(uint64_t now_ms, uint64_t timeout_ms) {
   }
 }
 
+void BackendPool::trim_idle_lanes() {
+  for (auto& [addr, n] : nodes_) {
+    bool kept_one = false;
+    for (auto it = n.lanes.begin(); it != n.lanes.end();) {
+      BackendConnection& lane = **it;
+      const bool idle = !lane.closed() && lane.ready() && lane.oldest_sent_ms() == 0;
+      if (idle && kept_one) {
+        lane.close_quietly();  // nothing outstanding: nobody is told anything
+        graveyard_.push_back(std::move(*it));
+        it = n.lanes.erase(it);
+        continue;
+      }
+      kept_one = kept_one || idle;
+      ++it;
+    }
+  }
+}
+
 void BackendPool::collect() {
   graveyard_.clear();
 }

@@ -51,6 +51,9 @@ class BackendPool {
   void connect_failed(const std::string& address, std::string_view why);
   // Fails connections whose oldest request waited longer than timeout_ms (a lane: time_out()).
   void check_timeouts(uint64_t now_ms, uint64_t timeout_ms);
+  // Closes idle lanes beyond one per node: a burst of slow commands does not leave its
+  // connections open on the nodes.
+  void trim_idle_lanes();
   void collect();
   // Closes every connection (shutdown); outstanding requests are handed back.
   void close_all(std::string_view why);

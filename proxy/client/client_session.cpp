@@ -125,10 +125,18 @@ void ClientSession::on_read(size_t n) {
 void ClientSession::process_input() {
   if (in_process_) return;
   in_process_ = true;
-  while (!closed_ && !quitting_ && !paused_ && !rbuf_.empty()) {
+  while (!closed_ && !quitting_ && !paused_ && !awaiting_order_ && !rbuf_.empty()) {
     std::string_view avail = rbuf_.unread();
     auto status = parser_.parse(avail);
     if (status == resp::RequestParser::Status::Incomplete) break;
+    if (status == resp::RequestParser::Status::Complete && waits_for_order(parser_.args())) {
+      // Left in the buffer and parsed again once everything before it is answered; the
+      // client is not read meanwhile (TCP pushes back).
+      parser_.reset();
+      awaiting_order_ = true;
+      stream_.stop_reading();
+      break;
+    }
     if (status == resp::RequestParser::Status::Error) {
       // Redis answers a protocol error and closes the connection: the byte stream
       // cannot be re-synchronised.
@@ -168,8 +176,25 @@ void ClientSession::process_input() {
   }
 }
 
+bool ClientSession::waits_for_order(std::span<const std::string_view> args) const {
+  if (queue_.empty() || args.empty()) return false;
+  if (long_in_flight_) return true;
+  if (tx_.active) return false;  // queued inside MULTI, sent with EXEC on its own connection
+  const commands::CommandSpec* spec = commands::lookup(args);
+  return spec != nullptr && spec->may_run_long();
+}
+
 void ClientSession::maybe_resume() {
-  if (queue_.empty()) queued_bytes_ = 0;
+  if (queue_.empty()) {
+    queued_bytes_ = 0;
+    long_in_flight_ = false;
+    if (awaiting_order_ && !closed_) {
+      awaiting_order_ = false;
+      if (!paused_) stream_.start_reading();
+      process_input();
+      if (awaiting_order_ || paused_) return;
+    }
+  }
   if (paused_ && queue_.size() < kMaxInFlight / 2 &&
       queued_bytes_ < worker_.config().clients.max_pipeline_size / 2 && !closed_) {
     paused_ = false;
@@ -406,6 +431,7 @@ void ClientSession::forward(const commands::CommandSpec& spec,
   } else {
     req->wire.assign(raw);
   }
+  if (spec.may_run_long()) long_in_flight_ = true;
   worker_.router().submit(req, args);
 }
 

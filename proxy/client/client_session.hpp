@@ -106,6 +106,7 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
  private:
   friend class Subscriptions;
   void process_input();
+  bool waits_for_order(std::span<const std::string_view> args) const;
   // RESP2 subscribed mode only allows the subscription commands, PING, QUIT, RESET.
   bool subscribed_mode_allows(const commands::CommandSpec& spec,
                               std::span<const std::string_view> args);
@@ -165,11 +166,17 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   bool authenticated_ = false;
   bool quitting_ = false;
   bool closed_ = false;
-  bool paused_ = false;      // too much in flight: stop reading until it drains
-  size_t queued_bytes_ = 0;  // request bytes of the commands in queue_ (max_pipeline_size)
-  size_t held_bytes_ = 0;    // replies in queue_ waiting for an earlier one (output limit)
-  uint64_t accounted_ = 0;   // memory_usage() as last told to the worker
-  bool draining_ = false;    // close when idle
+  bool paused_ = false;  // too much in flight: stop reading until it drains
+  // A command that may run long goes on a connection of its own, so it is alone in flight
+  // for its client (see waits_for_order): the client's earlier requests are answered before
+  // it is sent and later ones are sent after it is answered, as one Redis connection would
+  // order them.
+  bool long_in_flight_ = false;
+  bool awaiting_order_ = false;  // the next command waits (unparsed) until queue_ is empty
+  size_t queued_bytes_ = 0;      // request bytes of the commands in queue_ (max_pipeline_size)
+  size_t held_bytes_ = 0;        // replies in queue_ waiting for an earlier one (output limit)
+  uint64_t accounted_ = 0;       // memory_usage() as last told to the worker
+  bool draining_ = false;        // close when idle
   bool in_process_ = false;
 
   // MULTI … EXEC: commands are checked and answered +QUEUED here, then sent as one

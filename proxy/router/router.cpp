@@ -267,6 +267,7 @@ void Router::tick() {
   for (auto* pool : {&backends2_, &backends3_}) {
     pool->collect();
     pool->check_timeouts(loop_.now_ms(), options_.command_timeout_ms);
+    pool->trim_idle_lanes();
   }
   retry_held();
 }
