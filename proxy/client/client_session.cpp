@@ -360,6 +360,13 @@ backend::Request* ClientSession::new_request(const commands::CommandSpec& spec) 
   req->state = backend::RequestState::Queued;
   req->started_ns = net::Loop::hrtime_ns();
   req->protocol = protocol_;
+  if (closed_) {
+    // A reply earlier in the same command closed the session (output limit): whatever the
+    // command still sends is answered to nobody and the router returns it to the pool.
+    req->sink = nullptr;
+    req->orphaned = true;
+    return req;
+  }
   queue_.push_back(req);
   return req;
 }

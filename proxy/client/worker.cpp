@@ -221,16 +221,18 @@ void Worker::client_memory_changed(uint64_t before, uint64_t after) {
   if (after > biggest_client_) biggest_client_ = after;
   if (client_memory_ >= client_memory_published_ + client_memory_step_ ||
       client_memory_ + client_memory_step_ <= client_memory_published_) {
-    publish_client_memory(biggest_client_);
+    // Only growth can push the total over the budget; a shrinking total (sessions closing,
+    // also while the worker shuts down) never schedules an eviction.
+    publish_client_memory(biggest_client_, /*may_evict=*/after > before);
   }
 }
 
-void Worker::publish_client_memory(uint64_t biggest) {
+void Worker::publish_client_memory(uint64_t biggest, bool may_evict) {
   client_memory_published_ = client_memory_;
   stats_.client_memory = static_cast<int64_t>(client_memory_);
   auto& budget = state_.client_memory;
   budget.publish(static_cast<size_t>(index_), client_memory_, biggest);
-  if (!evict_scheduled_ && budget.total() > client_memory_limit_ &&
+  if (may_evict && !evict_scheduled_ && budget.total() > client_memory_limit_ &&
       budget.holds_biggest(static_cast<size_t>(index_), biggest)) {
     evict_scheduled_ = true;
     evict_timer_->start(0, 0, [this] { enforce_client_memory(); });
@@ -279,7 +281,7 @@ void Worker::tick() {
     if (!s->closed()) biggest = std::max(biggest, s->memory_usage());
   }
   biggest_client_ = biggest;
-  publish_client_memory(biggest);
+  publish_client_memory(biggest, /*may_evict=*/true);
   uint64_t now = loop_.now_ms();
   uint64_t idle_ms = static_cast<uint64_t>(config_->clients.idle_timeout.count());
   if (idle_ms > 0) {

@@ -88,7 +88,7 @@ class Worker {
   void on_wake();
   void tick();
   void apply_config();
-  void publish_client_memory(uint64_t biggest);
+  void publish_client_memory(uint64_t biggest, bool may_evict);
   // While all clients together exceed clients.max_memory and this worker holds the
   // biggest client, close that client (Redis's maxmemory-clients). Never called from
   // inside a session, so a session never has to survive its own eviction mid-call.
