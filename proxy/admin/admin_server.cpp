@@ -31,7 +31,7 @@ void AdminServer::on_connection() {
   if (connections_.size() >= kMaxAdminConnections) {
     HttpConnection* stalled = nullptr;
     for (const auto& [c, owned] : connections_) {
-      if (stalled == nullptr || c->last_progress_ms() < stalled->last_progress_ms()) stalled = c;
+      if (stalled == nullptr || c->last_progress_ns() < stalled->last_progress_ns()) stalled = c;
     }
     stalled->close();  // on_finished removes it from connections_
   }

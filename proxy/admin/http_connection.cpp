@@ -31,11 +31,7 @@ const llhttp_settings_t& HttpConnection::settings() {
 }
 
 HttpConnection::HttpConnection(net::Loop& loop, const AdminHooks& hooks, OnFinished on_finished)
-    : on_finished_(std::move(on_finished)),
-      hooks_(hooks),
-      stream_(loop, *this),
-      loop_(loop),
-      timeout_(loop) {
+    : on_finished_(std::move(on_finished)), hooks_(hooks), stream_(loop, *this), timeout_(loop) {
   llhttp_init(&parser_, HTTP_REQUEST, &settings());
   parser_.data = this;
 }
@@ -47,7 +43,7 @@ void HttpConnection::start() {
 }
 
 void HttpConnection::progress() {
-  last_progress_ms_ = loop_.now_ms();
+  last_progress_ns_ = net::Loop::hrtime_ns();  // ns, not the loop's ms: no ties to break
   timeout_.start(kIdleTimeoutMs, 0, [this] { finish(); });
 }
 

@@ -45,9 +45,9 @@ class HttpConnection final : public net::StreamHandler {
   void start();
   // Closes the connection now (the server makes room for a new one); on_finished follows.
   void close() { finish(); }
-  // Loop time of the last progress (accepted, a request answered, an answer sent):
+  // Monotonic time (ns) of the last progress (accepted, a request answered, an answer sent):
   // the server closes the longest-stalled connection first when it is full.
-  uint64_t last_progress_ms() const { return last_progress_ms_; }
+  uint64_t last_progress_ns() const { return last_progress_ns_; }
 
   // net::StreamHandler
   std::span<char> read_space() override { return read_buffer_; }
@@ -77,14 +77,13 @@ class HttpConnection final : public net::StreamHandler {
   OnFinished on_finished_;
   const AdminHooks& hooks_;
   net::TcpStream stream_;
-  net::Loop& loop_;
   net::Timer timeout_;
   llhttp_t parser_{};
   std::array<char, 4096> read_buffer_{};
   std::string url_;
   // Bytes after a request whose answer is not sent yet; parsed once it is.
   std::string held_input_;
-  uint64_t last_progress_ms_ = 0;
+  uint64_t last_progress_ns_ = 0;
   bool paused_for_output_ = false;
   size_t head_bytes_ = 0;
   uint64_t body_bytes_ = 0;

@@ -8,7 +8,9 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "admin/admin_server.hpp"
 #include "metrics/metrics.hpp"
@@ -260,6 +262,22 @@ TEST_CASE("a slow client does not block others") {
   Client fast(7307);
   fast.send(get("/healthz"));
   CHECK(status_of(fast.read_response()) == 200);
+}
+
+TEST_CASE("a full server closes its longest-stalled connection, so probes are answered") {
+  Server s(7310);
+  std::vector<std::unique_ptr<Client>> idle;
+  for (size_t i = 0; i < admin::kMaxAdminConnections + 6; ++i) {
+    idle.push_back(std::make_unique<Client>(7310));
+    REQUIRE(idle.back()->connected());
+  }
+  for (int probe = 0; probe < 3; ++probe) {
+    Client c(7310);
+    c.send(get("/healthz", "Connection: close\r\n"));
+    CHECK(status_of(c.read_response()) == 200);
+  }
+  // The first idle connections were the ones closed.
+  CHECK(idle.front()->closed_by_server());
 }
 
 TEST_CASE("start reports a port that is taken; stop is idempotent") {
