@@ -210,3 +210,21 @@ def test_topology_refresh_age_is_reset_by_every_successful_refresh(cluster, make
     gate = make_slotgate(config_text="cluster:\n  refresh_interval: 1s\n")
     time.sleep(3.5)
     assert gauge(gate, "slotgate_topology_refresh_age_seconds") < 2.5
+
+
+def test_topology_shows_fresh_replication_offsets_for_the_lag(cluster, make_slotgate):
+    # The page shows each replica's lag as its master's offset minus its own; the offsets
+    # come from the latest refresh even when the slot map itself did not change.
+    gate = make_slotgate(config_text="cluster:\n  refresh_interval: 1s\n")
+    nodes = get_json(gate, "/topology")["nodes"]
+    assert all(n.get("replication_offset", -1) >= 0 for n in nodes), nodes
+    master = cluster.masters()[0]
+    before = {n["address"]: n["replication_offset"] for n in nodes}[master.address]
+    key = cluster.keys_on_each_master(n_per_master=1, prefix="web-lag")[master][0]
+    gate.client().set(key, "x" * 10000)
+
+    def grew() -> bool:
+        now = {n["address"]: n["replication_offset"] for n in get_json(gate, "/topology")["nodes"]}
+        return now[master.address] >= before + 10000
+
+    wait_until(grew, 8, f"{master.address}'s replication offset in /topology to grow by the write")
