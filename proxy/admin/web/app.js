@@ -160,6 +160,7 @@ function drawTopology() {
   const req = rateByLabel("slotgate_backend_requests_total", "node");
   const errs = last ? byLabel(last, "slotgate_backend_errors_total", "node") : new Map();
   const recon = last ? byLabel(last, "slotgate_backend_reconnects_total", "node") : new Map();
+  const conns = last ? byLabel(last, "slotgate_backend_connections", "node") : new Map();
   const rows = [];
   for (const m of masters.sort((a, b) => a.slots[0][0] - b.slots[0][0])) {
     const replicas = nodes.filter(n => n.role === "replica" && n.master_id && n.master_id === m.id);
@@ -172,7 +173,8 @@ function drawTopology() {
       el("td", {text: replicas.length ? replicas.map(r => `${r.address} (${r.health !== "online" ? r.health + ", " : ""}${lagText(m, r)})`).join(", ") : "none"}),
       el("td", {class: "num", text: fmtRate(req.get(m.address) || 0)}),
       el("td", {class: "num", text: String(errs.get(m.address) || 0)}),
-      el("td", {class: "num", text: String(recon.get(m.address) || 0)}));
+      el("td", {class: "num", text: String(recon.get(m.address) || 0)}),
+      el("td", {class: "num", text: String(conns.get(m.address) || 0)}));
     tr.firstChild.firstChild.style.background = colorFor(m.id || m.address);
     tr.addEventListener("mouseenter", () => select(m.address));
     rows.push(tr);
@@ -202,6 +204,7 @@ function drawDetail() {
   const lines = [
     `master ${m.address}  id ${m.id || "?"}  health ${m.health}`,
     `replicas: ${replicas.length ? replicas.map(r => `${r.address} (${r.health}, ${lagText(m, r)})`).join(", ") : "none"}`,
+    `connections from this slotgate: ${last ? (byLabel(last, "slotgate_backend_connections", "node").get(m.address) || 0) : "?"}`,
     `requests from this slotgate: ${fmtRate(rateByLabel("slotgate_backend_requests_total", "node").get(m.address) || 0)}/s`,
     `errors: ${errors.length ? errors.map(x => `${x.labels.kind} ${x.value}`).join(", ") : "none"}`,
     `last error: ${lastError ? fmtTime(lastError.time) + " " + lastError.message : "none recorded"}`,
