@@ -210,6 +210,7 @@ int main(int argc, char** argv) {
     ah.metrics = &metrics;
     ah.topology = cfg->admin.topology;
     ah.events = &events;
+    ah.replication_offsets = [&refresher] { return refresher.replication_offsets(); };
     auto started = admin::AdminServer::start(*cfg->admin.listen, ah);
     if (auto* err = std::get_if<std::string>(&started)) {
       spdlog::critical("admin server: {}", *err);

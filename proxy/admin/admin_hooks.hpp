@@ -4,8 +4,11 @@
 // "fine" (healthz, readyz) or "nothing yet" (topology).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "cluster/cluster_view.hpp"
 #include "cluster/event_log.hpp"
@@ -24,6 +27,7 @@ struct AdminHooks {
   metrics::Metrics* metrics = nullptr;     // /metrics; nullptr answers 503
   bool topology = true;                    // /topology served (false: 404, admin.topology)
   cluster::EventLog* events = nullptr;     // /events; nullptr answers 503
+  std::function<std::map<std::string, int64_t>()> replication_offsets;  // /topology, optional
 };
 
 }  // namespace slotgate::admin

@@ -49,7 +49,9 @@ HttpResponse topology(const AdminHooks& hooks) {
     r.body = "{\"error\":\"cluster topology not discovered yet\"}\n";
     return r;
   }
-  r.body = cluster::to_json(*view, std::chrono::steady_clock::now());
+  const auto offsets =
+      hooks.replication_offsets ? hooks.replication_offsets() : std::map<std::string, int64_t>{};
+  r.body = cluster::to_json(*view, std::chrono::steady_clock::now(), &offsets);
   r.body += '\n';
   return r;
 }

@@ -34,6 +34,9 @@ struct Node {
   Role role = Role::Master;
   Health health = Health::Online;
   std::string master_id;  // for replicas
+  // CLUSTER SHARDS "replication-offset" as the answering node knew it (-1 = unknown).
+  // Information for operators only: views that differ in offsets alone are the same view.
+  int64_t replication_offset = -1;
 };
 
 // "host:port", the one spelling of a node address used as a key everywhere (no brackets

@@ -88,7 +88,8 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
-std::string to_json(const ClusterView& view, std::chrono::steady_clock::time_point now) {
+std::string to_json(const ClusterView& view, std::chrono::steady_clock::time_point now,
+                    const std::map<std::string, int64_t>* offsets) {
   double age = std::chrono::duration<double>(now - view.created()).count();
   if (age < 0) age = 0;
   char age_text[32];
@@ -121,7 +122,13 @@ std::string to_json(const ClusterView& view, std::chrono::steady_clock::time_poi
       out.append("[").append(std::to_string(range.first)).append(",");
       out.append(std::to_string(range.last)).append("]");
     }
-    out.append("]}");
+    out.push_back(']');
+    int64_t offset = node.replication_offset;
+    if (offsets != nullptr) {
+      if (auto it = offsets->find(node.address); it != offsets->end()) offset = it->second;
+    }
+    if (offset >= 0) out.append(",\"replication_offset\":").append(std::to_string(offset));
+    out.push_back('}');
   }
   out.append("]}");
   return out;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -12,8 +14,11 @@ namespace slotgate::cluster {
 
 // {"version":7,"age_seconds":1.250,"slots_covered":16384,"nodes":[{"id":"...",
 //  "address":"10.0.0.1:6379","role":"master","health":"online","master_id":"",
-//  "slots":[[0,5460]]},...]}
-std::string to_json(const ClusterView& view, std::chrono::steady_clock::time_point now);
+//  "slots":[[0,5460]],"replication_offset":1234},...]}
+// replication_offset (when known) comes from offsets by address, else from the view: the
+// refresher keeps the latest offsets apart because a view is only rebuilt on real changes.
+std::string to_json(const ClusterView& view, std::chrono::steady_clock::time_point now,
+                    const std::map<std::string, int64_t>* offsets = nullptr);
 
 // Appends text as a quoted JSON string. Invalid UTF-8 bytes become U+FFFD so the document is
 // always valid JSON, whatever a node reported as its hostname.

@@ -140,7 +140,12 @@ std::optional<std::string> parse_shard(const Value& shard, std::string_view fall
 
     const std::string host =
         pick_host(text_of(field(entry, "endpoint")), text_of(field(entry, "ip")), fallback_host);
-    auto index = builder.add_node(make_node(std::string(id), host, *port, role, health));
+    Node node = make_node(std::string(id), host, *port, role, health);
+    if (const auto offset = integer_of(field(entry, "replication-offset"));
+        offset && *offset >= 0) {
+      node.replication_offset = *offset;
+    }
+    auto index = builder.add_node(std::move(node));
     if (!index) return std::string(kTooManyNodes);
     members.push_back(ShardNode{*index, role, health});
   }

@@ -59,6 +59,11 @@ std::shared_ptr<const ClusterView> TopologyRefresher::current() const {
   return view_;
 }
 
+std::map<std::string, int64_t> TopologyRefresher::replication_offsets() const {
+  std::lock_guard lock(mu_);
+  return offsets_;
+}
+
 Clock::time_point TopologyRefresher::last_success() const {
   std::lock_guard lock(mu_);
   return last_success_;
@@ -181,6 +186,10 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
     std::vector<ViewChange> changes;
     {
       std::lock_guard lock(mu_);
+      offsets_.clear();
+      for (const Node& n : view->nodes()) {
+        if (n.replication_offset >= 0) offsets_[n.address] = n.replication_offset;
+      }
       if (!reported_ || !same_view(*reported_, *view)) {
         changes = describe_changes(reported_.get(), *view);
         reported_ = view;

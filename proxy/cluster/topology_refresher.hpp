@@ -52,6 +52,9 @@ class TopologyRefresher final : public TopologyFeedback {
   void set_credentials(std::string username, std::string password);
   std::shared_ptr<const ClusterView> current() const;
   std::chrono::steady_clock::time_point last_success() const;
+  // Replication offsets by node address from the latest successful refresh (the published
+  // view keeps the offsets of when it was built).
+  std::map<std::string, int64_t> replication_offsets() const;
 
   // TopologyFeedback (called from worker threads)
   void slot_moved(Slot slot, std::string_view host, uint16_t port) override;
@@ -80,7 +83,8 @@ class TopologyRefresher final : public TopologyFeedback {
   // The last view a full refresh reported to the event log (MOVED patches are not
   // reported one slot at a time; the refresh after them reports the whole move).
   std::shared_ptr<const ClusterView> reported_;
-  bool reachable_ = true;  // for "cluster unreachable" / "reachable again" events
+  bool reachable_ = true;
+  std::map<std::string, int64_t> offsets_;  // for "cluster unreachable" / "reachable again" events
   uint64_t next_version_ = 1;
   std::string pending_trigger_;
   std::map<std::string, std::chrono::steady_clock::time_point> unreachable_;

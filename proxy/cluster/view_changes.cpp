@@ -1,5 +1,6 @@
 #include "cluster/view_changes.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <utility>
@@ -58,7 +59,9 @@ std::vector<ViewChange> describe_changes(const ClusterView* before, const Cluste
     out.push_back({"discovered", "cluster discovered: " + after.describe()});
     return out;
   }
-  for (const Node& node : after.nodes()) {
+  const std::vector<uint16_t> slot_owners = after.master_indices();
+  for (size_t i = 0; i < after.nodes().size(); ++i) {
+    const Node& node = after.nodes()[i];
     const auto was_index = counterpart(*before, node);
     if (!was_index) {
       out.push_back(
@@ -68,10 +71,19 @@ std::vector<ViewChange> describe_changes(const ClusterView* before, const Cluste
       continue;
     }
     const Node& was = before->node(*was_index);
-    if (was.role == Role::Replica && node.role == Role::Master) {
+    const bool owns_slots =
+        std::find(slot_owners.begin(), slot_owners.end(), i) != slot_owners.end();
+    if (was.role == Role::Replica && node.role == Role::Master && owns_slots) {
       out.push_back({"failover", "failover: " + node.address +
                                      " promoted to master (was replica of " +
                                      master_address(*before, was) + ")"});
+    } else if (was.role == Role::Replica && node.role == Role::Master) {
+      // Seen in the middle of a failover, when the answering node's gossip still lists
+      // the old master as a master of the shard next to the new one.
+      out.push_back({"role_changed", node.address +
+                                         " is listed as a master without slots (was "
+                                         "replica of " +
+                                         master_address(*before, was) + ")"});
     } else if (was.role == Role::Master && node.role == Role::Replica) {
       out.push_back(
           {"demoted", node.address + " is now a replica of " + master_address(after, node)});

@@ -12,7 +12,7 @@
 namespace slotgate::cluster {
 
 struct ViewChange {
-  std::string kind;  // discovered, failover, demoted, node_added, node_removed,
+  std::string kind;  // discovered, failover, role_changed, demoted, node_added, node_removed,
                      // node_failed, node_loading, node_loaded, node_back, slots_moved,
                      // slots_uncovered, slots_covered
   std::string message;

@@ -86,6 +86,10 @@ Metrics::Metrics(std::string_view version)
                               .Name("slotgate_backend_reconnects_total")
                               .Help("Reconnections to each cluster node")
                               .Register(registry_)),
+      backend_connections_(BuildGauge()
+                               .Name("slotgate_backend_connections")
+                               .Help("Connections open now from this slotgate to each cluster node")
+                               .Register(registry_)),
       redirections_(BuildCounter()
                         .Name("slotgate_redirections_total")
                         .Help("MOVED and ASK redirections followed (kind unconfirmed: to a node "
@@ -257,6 +261,9 @@ void Metrics::publish(WorkerStats& stats) {
     BackendStats& before = it->second;
     add(backend_requests_, {{"node", address}}, now.requests, before.requests);
     add(backend_reconnects_, {{"node", address}}, now.reconnects, before.reconnects);
+    if (const int64_t d = now.connections_open - before.connections_open; d != 0) {
+      backend_connections_.Add({{"node", address}}).Increment(static_cast<double>(d));
+    }
     for (const auto& [kind, count] : now.errors) {
       uint64_t previous = 0;
       for (const auto& [k, c] : before.errors) {

@@ -49,7 +49,13 @@ void WorkerStats::count_backend_request(std::string_view address) {
 }
 
 void WorkerStats::count_backend_reconnect(std::string_view address) {
-  ++backend(address).reconnects;
+  BackendStats& b = backend(address);
+  ++b.reconnects;
+  ++b.connections_open;
+}
+
+void WorkerStats::count_backend_connection_closed(std::string_view address) {
+  --backend(address).connections_open;
 }
 
 void WorkerStats::count_backend_error(std::string_view address, std::string_view kind) {

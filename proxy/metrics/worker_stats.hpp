@@ -32,6 +32,7 @@ struct CommandStats {
 struct BackendStats {
   uint64_t requests = 0;
   uint64_t reconnects = 0;
+  int64_t connections_open = 0;  // ready connections to the node now (this worker's)
   // Error kinds are a handful of fixed words ("timeout", "connection", ...): a
   // short vector searched linearly beats a map and allocates once per kind.
   std::vector<std::pair<std::string, uint64_t>> errors;
@@ -80,6 +81,8 @@ class WorkerStats : public StatsCounters {
   void count_backend_request(std::string_view address);
   void count_backend_error(std::string_view address, std::string_view kind);
   void count_backend_reconnect(std::string_view address);
+  // A connection that was ready (counted by count_backend_reconnect) is closed.
+  void count_backend_connection_closed(std::string_view address);
 
   const CommandStats& command(std::string_view name) const;
 

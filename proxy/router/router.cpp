@@ -490,6 +490,7 @@ std::unique_ptr<backend::BackendConnection> Router::open_dedicated(const std::st
 
 void Router::on_backend_closed(backend::BackendConnection& conn, std::string_view why,
                                bool auth_failed) {
+  if (conn.ever_ready()) stats_.count_backend_connection_closed(conn.address());
   if (conn.closed_by_owner()) return;
   backend::BackendPool& pool = backends(conn.protocol());
   if (conn.timed_out()) {

@@ -210,3 +210,46 @@ def test_topology_refresh_age_is_reset_by_every_successful_refresh(cluster, make
     gate = make_slotgate(config_text="cluster:\n  refresh_interval: 1s\n")
     time.sleep(3.5)
     assert gauge(gate, "slotgate_topology_refresh_age_seconds") < 2.5
+
+
+def test_topology_shows_fresh_replication_offsets_for_the_lag(cluster, make_slotgate):
+    # The page shows each replica's lag as its master's offset minus its own; the offsets
+    # come from the latest refresh even when the slot map itself did not change.
+    gate = make_slotgate(config_text="cluster:\n  refresh_interval: 1s\n")
+    nodes = get_json(gate, "/topology")["nodes"]
+    assert all(n.get("replication_offset", -1) >= 0 for n in nodes), nodes
+    master = cluster.masters()[0]
+    before = {n["address"]: n["replication_offset"] for n in nodes}[master.address]
+    key = cluster.keys_on_each_master(n_per_master=1, prefix="web-lag")[master][0]
+    gate.client().set(key, "x" * 10000)
+
+    def grew() -> bool:
+        now = {n["address"]: n["replication_offset"] for n in get_json(gate, "/topology")["nodes"]}
+        return now[master.address] >= before + 10000
+
+    wait_until(grew, 8, f"{master.address}'s replication offset in /topology to grow by the write")
+
+
+def test_backend_connections_gauge_follows_the_connections_to_each_node(fresh_cluster, make_slotgate):
+    # The page's "connections from this slotgate" per master.
+    cluster = fresh_cluster(masters=3, replicas_per_master=0)
+    gate = make_slotgate(seeds=cluster.seeds, workers=1)
+    client = gate.client()
+    keys = [k for ks in cluster.keys_on_each_master(n_per_master=2, prefix="web-conn").values() for k in ks]
+
+    def per_node() -> dict[str, float]:
+        text = get(gate, "/metrics")[2].decode()
+        return {s.labels["node"]: s.value for f in text_string_to_metric_families(text)
+                for s in f.samples if s.name == "slotgate_backend_connections"}
+
+    for k in keys:
+        client.set(k, "v")
+    masters = {m.address for m in cluster.masters()}
+    wait_until(lambda: {a: per_node().get(a) for a in masters} == {a: 1 for a in masters}, 5,
+               "one connection per master (one worker)")
+    for m in cluster.masters():
+        m.call("CLIENT", "KILL", "TYPE", "normal")
+    wait_until(lambda: all(per_node().get(a) == 0 for a in masters), 5, "the killed connections to count 0")
+    for k in keys:
+        client.set(k, "v")
+    wait_until(lambda: all(per_node().get(a) == 1 for a in masters), 5, "the reconnections to count 1")

@@ -72,6 +72,8 @@ try {
       [...document.querySelectorAll('#events li[data-kind="failover"]')].some((li) => li.textContent.includes(nm)),
     newMaster, 10000, `the new master ${newMaster} and its failover event on the page`);
   const seconds = (Date.now() - t0) / 1000;
+  // A few more polls, so the screenshot shows the rates and the demoted master settled.
+  await new Promise((r) => setTimeout(r, 3000));
   await page.hover(`#nodes tr.master[data-address="${newMaster}"]`);
   await page.screenshot({ path: path.join(outDir, "slotgate-page-after-failover.png"), fullPage: true });
   if (problems.length) throw new Error(problems.join("; "));

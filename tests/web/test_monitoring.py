@@ -167,6 +167,7 @@ def prometheus(slotgate, cluster, logdir):
             proc.kill()
             proc.wait()
         log.close()
+        shutil.rmtree(workdir / "data", ignore_errors=True)  # the log stays; the TSDB is not worth keeping
 
 
 def make_every_series_appear(slotgate, cluster):

@@ -106,6 +106,16 @@ function fmtSeconds(s) {
   if (s < 1) return (s * 1000).toFixed(s < 0.01 ? 2 : 1) + " ms";
   return s.toFixed(2) + " s";
 }
+function fmtBytes(n) {
+  if (n < 1024) return n + " B";
+  if (n < 1048576) return (n / 1024).toFixed(1) + " KiB";
+  return (n / 1048576).toFixed(1) + " MiB";
+}
+// How far a replica is behind its master, from the offsets of the last topology refresh.
+function lagText(master, replica) {
+  if (!(master.replication_offset >= 0) || !(replica.replication_offset >= 0)) return "lag ?";
+  return "lag " + fmtBytes(Math.max(0, master.replication_offset - replica.replication_offset));
+}
 function fmtTime(iso) { return iso.replace("T", " ").replace(/\.\d+Z$/, "Z"); }
 
 // ---- slot map and nodes -----------------------------------------------------------------------
@@ -150,6 +160,7 @@ function drawTopology() {
   const req = rateByLabel("slotgate_backend_requests_total", "node");
   const errs = last ? byLabel(last, "slotgate_backend_errors_total", "node") : new Map();
   const recon = last ? byLabel(last, "slotgate_backend_reconnects_total", "node") : new Map();
+  const conns = last ? byLabel(last, "slotgate_backend_connections", "node") : new Map();
   const rows = [];
   for (const m of masters.sort((a, b) => a.slots[0][0] - b.slots[0][0])) {
     const replicas = nodes.filter(n => n.role === "replica" && n.master_id && n.master_id === m.id);
@@ -159,10 +170,11 @@ function drawTopology() {
       el("td", {text: m.address}),
       el("td", {class: "num", text: String(nslots)}),
       el("td", {class: "health-" + m.health, text: m.health}),
-      el("td", {text: replicas.length ? replicas.map(r => r.address + (r.health !== "online" ? " (" + r.health + ")" : "")).join(", ") : "none"}),
+      el("td", {text: replicas.length ? replicas.map(r => `${r.address} (${r.health !== "online" ? r.health + ", " : ""}${lagText(m, r)})`).join(", ") : "none"}),
       el("td", {class: "num", text: fmtRate(req.get(m.address) || 0)}),
       el("td", {class: "num", text: String(errs.get(m.address) || 0)}),
-      el("td", {class: "num", text: String(recon.get(m.address) || 0)}));
+      el("td", {class: "num", text: String(recon.get(m.address) || 0)}),
+      el("td", {class: "num", text: String(conns.get(m.address) || 0)}));
     tr.firstChild.firstChild.style.background = colorFor(m.id || m.address);
     tr.addEventListener("mouseenter", () => select(m.address));
     rows.push(tr);
@@ -191,7 +203,8 @@ function drawDetail() {
       /unreachable|failed|removed|uncovered/.test(e.kind)).pop();
   const lines = [
     `master ${m.address}  id ${m.id || "?"}  health ${m.health}`,
-    `replicas: ${replicas.length ? replicas.map(r => `${r.address} (${r.health})`).join(", ") : "none"}`,
+    `replicas: ${replicas.length ? replicas.map(r => `${r.address} (${r.health}, ${lagText(m, r)})`).join(", ") : "none"}`,
+    `connections from this slotgate: ${last ? (byLabel(last, "slotgate_backend_connections", "node").get(m.address) || 0) : "?"}`,
     `requests from this slotgate: ${fmtRate(rateByLabel("slotgate_backend_requests_total", "node").get(m.address) || 0)}/s`,
     `errors: ${errors.length ? errors.map(x => `${x.labels.kind} ${x.value}`).join(", ") : "none"}`,
     `last error: ${lastError ? fmtTime(lastError.time) + " " + lastError.message : "none recorded"}`,

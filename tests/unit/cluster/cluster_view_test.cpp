@@ -418,3 +418,15 @@ TEST_CASE("find_by_address prefers a live node when a replaced one shares its ad
   CHECK(view->node(*index).id == std::string(40, '2'));
   CHECK_FALSE(view->find_by_address("10.0.0.1:6380"));
 }
+
+TEST_CASE("CLUSTER SHARDS replication offsets are kept per node, for the admin page's lag") {
+  auto r = ClusterView::from_shards(six_node_shards(), 1);
+  REQUIRE(std::holds_alternative<ClusterView::Ptr>(r));
+  const auto& view = *std::get<ClusterView::Ptr>(r);
+  for (const auto& node : view.nodes()) CHECK(node.replication_offset == 42);
+  // CLUSTER NODES carries no offsets.
+  auto nodes =
+      ClusterView::from_nodes(kIdA + " 10.0.0.1:6379@16379 master - 0 0 1 connected 0-16383\n", 1);
+  REQUIRE(std::holds_alternative<ClusterView::Ptr>(nodes));
+  CHECK(std::get<ClusterView::Ptr>(nodes)->nodes()[0].replication_offset == -1);
+}

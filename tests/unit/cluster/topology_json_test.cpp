@@ -1,6 +1,7 @@
 // to_json(): the admin /topology document and its string escaping.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <string>
 
 #include "cluster/cluster_view.hpp"
@@ -66,4 +67,21 @@ TEST_CASE("to_json of an empty view, with a clock that went backwards", "[json]"
   ClusterView view;
   CHECK(to_json(view, view.created() - std::chrono::seconds(5)) ==
         "{\"version\":0,\"age_seconds\":0.000,\"slots_covered\":0,\"nodes\":[]}");
+}
+
+TEST_CASE("replication offsets: from the refresher's latest map when given, else from the view") {
+  auto r = ClusterView::from_nodes(
+      "1111111111111111111111111111111111111111 10.0.0.1:6379@16379 master - 0 0 1 connected "
+      "0-16383\n"
+      "2222222222222222222222222222222222222222 10.0.0.2:6379@16379 slave "
+      "1111111111111111111111111111111111111111 0 0 1 connected\n",
+      1);
+  REQUIRE(std::holds_alternative<ClusterView::Ptr>(r));
+  const auto& view = *std::get<ClusterView::Ptr>(r);
+  const auto now = view.created();
+  CHECK(to_json(view, now).find("replication_offset") == std::string::npos);  // unknown
+  const std::map<std::string, int64_t> offsets{{"10.0.0.1:6379", 500}, {"10.0.0.2:6379", 420}};
+  const std::string json = to_json(view, now, &offsets);
+  CHECK(json.find("\"slots\":[[0,16383]],\"replication_offset\":500}") != std::string::npos);
+  CHECK(json.find("\"slots\":[],\"replication_offset\":420}") != std::string::npos);
 }

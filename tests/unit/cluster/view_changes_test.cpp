@@ -88,3 +88,13 @@ TEST_CASE("describe_slots folds runs and stops after a few ranges") {
   CHECK(describe_slots({1, 3, 5, 7, 9, 11}, 4) == "1,3,5,7, ...");
   CHECK(describe_slots({}).empty());
 }
+
+TEST_CASE("a replica listed as a master without slots is not reported as a failover") {
+  // Mid-failover gossip: C is called a master, but A still owns the slots.
+  const auto after = view(kA + " 10.0.0.1:6379@16379 master - 0 0 1 connected 0-8191\n" + kB +
+                          " 10.0.0.2:6379@16379 master - 0 0 2 connected 8192-16383\n" + kC +
+                          " 10.0.0.3:6379@16379 master - 0 0 3 connected\n");
+  const auto changes = describe_changes(before().get(), *after);
+  CHECK_FALSE(has(changes, "failover", "10.0.0.3"));
+  CHECK(has(changes, "role_changed", "10.0.0.3:6379 is listed as a master without slots"));
+}
