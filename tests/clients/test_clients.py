@@ -64,24 +64,53 @@ def python(script, *args):
     return (PY, str(HERE / "python" / script), *args)
 
 
+def _tool_version(tool: str) -> str:
+    """`redis-cli 7.0.15` -> "7.0.15" (redis-benchmark ships in the same package)."""
+    try:
+        out = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=10).stdout
+        return out.split()[1].split("-")[0] if tool == "redis-cli" else out.split()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "7"
+
+
+def _node_version(pkg: str, major: str) -> str:
+    try:
+        return json.loads((NODE_DIR / "node_modules" / pkg / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return major
+
+
+def _redis_py_version() -> str:
+    try:
+        import redis
+        return redis.__version__
+    except ImportError:
+        return "4.3"
+
+
+CLI = _tool_version("redis-cli")
+PY4 = _redis_py_version()
+IO5, IO6 = _node_version("ioredis5", "5"), _node_version("ioredis6", "6")
+NR4, NR6 = _node_version("redis4", "4"), _node_version("redis6", "6")
+
 CLIENTS = [
-    ClientProgram("redis-cli 7", python("redis_cli.py", "plain")),
-    ClientProgram("redis-cli 7 -c", python("redis_cli.py", "cluster")),
-    ClientProgram("redis-benchmark 7", python("redis_benchmark.py", "plain"), tuple(BENCHMARK)),
+    ClientProgram(f"redis-cli {CLI}", python("redis_cli.py", "plain")),
+    ClientProgram(f"redis-cli {CLI} -c", python("redis_cli.py", "cluster")),
+    ClientProgram(f"redis-benchmark {CLI}", python("redis_benchmark.py", "plain"), tuple(BENCHMARK)),
     # redis-benchmark 7.0 refuses a cluster with fewer than two masters ("Invalid
     # cluster: 1 node(s)"), so this slotgate shows two emulated nodes (two ports).
-    ClientProgram("redis-benchmark 7 --cluster", python("redis_benchmark.py", "cluster"), tuple(BENCHMARK),
+    ClientProgram(f"redis-benchmark {CLI} --cluster", python("redis_benchmark.py", "cluster"), tuple(BENCHMARK),
                   slotgate_config="emulated_nodes: 2\n"),
-    ClientProgram("redis-py 4.3 Redis", python("redis_py.py", "standalone")),
-    ClientProgram("redis-py 4.3 RedisCluster", python("redis_py.py", "cluster")),
-    ClientProgram("ioredis 5 (RESP2)", node("ioredis.mjs", "ioredis5", "standalone")),
-    ClientProgram("ioredis 5 Cluster", node("ioredis.mjs", "ioredis5", "cluster")),
-    ClientProgram("ioredis 6 (RESP3)", node("ioredis.mjs", "ioredis6", "standalone")),
-    ClientProgram("ioredis 6 Cluster", node("ioredis.mjs", "ioredis6", "cluster")),
-    ClientProgram("node-redis 4 (RESP2)", node("node-redis.mjs", "redis4", "standalone")),
-    ClientProgram("node-redis 4 createCluster", node("node-redis.mjs", "redis4", "cluster")),
-    ClientProgram("node-redis 6 (RESP3)", node("node-redis.mjs", "redis6", "standalone")),
-    ClientProgram("node-redis 6 createCluster", node("node-redis.mjs", "redis6", "cluster")),
+    ClientProgram(f"redis-py {PY4} Redis", python("redis_py.py", "standalone")),
+    ClientProgram(f"redis-py {PY4} RedisCluster", python("redis_py.py", "cluster")),
+    ClientProgram(f"ioredis {IO5} (RESP2)", node("ioredis.mjs", "ioredis5", "standalone")),
+    ClientProgram(f"ioredis {IO5} Cluster", node("ioredis.mjs", "ioredis5", "cluster")),
+    ClientProgram(f"ioredis {IO6} (RESP3)", node("ioredis.mjs", "ioredis6", "standalone")),
+    ClientProgram(f"ioredis {IO6} Cluster", node("ioredis.mjs", "ioredis6", "cluster")),
+    ClientProgram(f"node-redis {NR4} (RESP2)", node("node-redis.mjs", "redis4", "standalone")),
+    ClientProgram(f"node-redis {NR4} createCluster", node("node-redis.mjs", "redis4", "cluster")),
+    ClientProgram(f"node-redis {NR6} (RESP3)", node("node-redis.mjs", "redis6", "standalone")),
+    ClientProgram(f"node-redis {NR6} createCluster", node("node-redis.mjs", "redis6", "cluster")),
 ]
 
 
