@@ -181,7 +181,7 @@ void ClientSession::maybe_resume() {
 void ClientSession::handle_command(std::span<const std::string_view> args, std::string_view raw,
                                    bool was_inline) {
   auto& stats = worker_.stats();
-  worker_.state().total_commands.fetch_add(1, std::memory_order_relaxed);
+  worker_.count_command();
   const commands::CommandSpec* spec = commands::lookup(args);
   if (spec == nullptr) {
     stats.count_command("unknown", metrics::CommandResult::Error, 0);
@@ -375,6 +375,10 @@ bool ClientSession::subscribed_mode_allows(const commands::CommandSpec& spec,
   return false;
 }
 
+bool ClientSession::subscribed() const {
+  return subs_ && subs_->active();
+}
+
 void ClientSession::tick() {
   if (subs_) subs_->tick();
   account_memory();
@@ -448,6 +452,10 @@ void ClientSession::deliver(backend::Request* req, std::string_view reply_bytes)
     // still arrives here, orphaned, and nobody else will return it to the pool.
     if (req->orphaned) worker_.router().pool().release(req);
     return;
+  }
+  if (req->dedicated == &blocking_link_ && blocked_ > 0) {
+    --blocked_;
+    worker_.count_blocked(-1);
   }
   if (!queue_.empty() && queue_.front() == req) {
     queue_.pop_front();
@@ -547,6 +555,8 @@ void ClientSession::close(std::string_view why) {
     }
   }
   queue_.clear();
+  if (blocked_ > 0) worker_.count_blocked(-blocked_);
+  blocked_ = 0;
   held_bytes_ = queued_bytes_ = 0;
   worker_.client_memory_changed(accounted_, 0);
   accounted_ = 0;

@@ -73,6 +73,9 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   uint32_t node_index() const { return node_index_; }
   void set_node_index(uint32_t i) { node_index_ = i; }
   uint64_t created_ms() const { return created_ms_; }
+  // INFO clients: subscribed to a channel or pattern; waiting in a blocking command.
+  bool subscribed() const;
+  bool blocked() const { return blocked_ > 0; }
   // QUIT: reply, then close once every earlier reply is written.
   void quit_after_reply() { quitting_ = true; }
   // RESET: back to a fresh connection's state.
@@ -189,6 +192,7 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   bool watching_ = false;
   // Blocking commands get a connection of their own so they never stall others.
   DedicatedLink blocking_link_;
+  int blocked_ = 0;  // blocking requests sent on blocking_link_ and not yet answered
   std::unique_ptr<Subscriptions> subs_;
 };
 

@@ -480,17 +480,30 @@ void cmd_info(Ctx& c) {
         state.redis_version(), SLOTGATE_VERSION_STRING, ::getpid(), conf.listen.port, up,
         up / 86400, conf.effective_workers());
   }
+  // Per-worker counters, summed: each worker writes only its own.
+  int64_t blocked = 0, pubsub = 0;
+  uint64_t commands = 0, ops = 0;
+  for (Worker* other : state.workers()) {
+    const auto& n = other->counters();
+    blocked += n.blocked.load(std::memory_order_relaxed);
+    pubsub += n.pubsub.load(std::memory_order_relaxed);
+    commands += n.commands.load(std::memory_order_relaxed);
+    ops += n.ops_per_sec.load(std::memory_order_relaxed);
+  }
   if (wants("clients")) {
-    text += fmt::format("# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\n\r\n",
-                        state.connected_clients.load(), conf.clients.max_clients);
+    text += fmt::format(
+        "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n"
+        "tracking_clients:0\r\npubsub_clients:{}\r\n\r\n",
+        state.connected_clients.load(), conf.clients.max_clients, std::max<int64_t>(blocked, 0),
+        std::max<int64_t>(pubsub, 0));
   }
   if (wants("persistence")) text += "# Persistence\r\nloading:0\r\nasync_loading:0\r\n\r\n";
   if (wants("stats")) {
     text += fmt::format(
         "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n"
-        "rejected_connections:{}\r\nauth_failures:{}\r\n\r\n",
-        state.total_connections.load(), state.total_commands.load(),
-        state.rejected_connections.load(), state.auth_failures.load());
+        "instantaneous_ops_per_sec:{}\r\nrejected_connections:{}\r\nauth_failures:{}\r\n\r\n",
+        state.total_connections.load(), commands, ops, state.rejected_connections.load(),
+        state.auth_failures.load());
   }
   if (wants("replication")) text += "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n";
   if (wants("cluster")) text += "# Cluster\r\ncluster_enabled:1\r\n\r\n";

@@ -47,6 +47,7 @@ Worker::Worker(int index, ServerState& state, cluster::TopologyFeedback& feedbac
   client_memory_step_ = ClientMemoryBudget::step_for(client_memory_limit_);
   state_.client_memory.publish(static_cast<size_t>(index_), 0, 0);
   last_tick_ms_ = steady_ms();
+  state_.add_worker(this);
 }
 
 Worker::~Worker() {
@@ -263,6 +264,20 @@ void Worker::enforce_client_memory() {
   stats_.client_memory = static_cast<int64_t>(client_memory_);
 }
 
+void Worker::sample_ops(uint64_t now_ms) {
+  uint64_t commands = counters_.commands.load(std::memory_order_relaxed);
+  if (ops_last_ms_ != 0 && now_ms > ops_last_ms_) {
+    ops_samples_[ops_sample_index_] =
+        (commands - ops_last_commands_) * 1000 / (now_ms - ops_last_ms_);
+    ops_sample_index_ = (ops_sample_index_ + 1) % kOpsSamples;
+    uint64_t sum = 0;
+    for (uint64_t v : ops_samples_) sum += v;
+    counters_.ops_per_sec.store(sum / kOpsSamples, std::memory_order_relaxed);
+  }
+  ops_last_commands_ = commands;
+  ops_last_ms_ = now_ms;
+}
+
 void Worker::tick() {
   last_tick_ms_ = steady_ms();
   closed_sessions_.clear();
@@ -274,13 +289,19 @@ void Worker::tick() {
   open.reserve(sessions_.size());
   for (auto& [ptr, s] : sessions_) open.push_back(ptr);
   uint64_t biggest = 0;
+  int64_t subscribed = 0;
   for (ClientSession* s : open) {
     s->tick();  // may close the session (output limit)
-    if (!s->closed()) biggest = std::max(biggest, s->memory_usage());
+    if (!s->closed()) {
+      biggest = std::max(biggest, s->memory_usage());
+      if (s->subscribed()) ++subscribed;
+    }
   }
+  counters_.pubsub.store(subscribed, std::memory_order_relaxed);
   biggest_client_ = biggest;
   publish_client_memory(biggest);
   uint64_t now = loop_.now_ms();
+  sample_ops(now);
   uint64_t idle_ms = static_cast<uint64_t>(config_->clients.idle_timeout.count());
   if (idle_ms > 0) {
     std::vector<ClientSession*> idle;

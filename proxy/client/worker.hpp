@@ -58,6 +58,18 @@ class Worker {
   size_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
   size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
+  // Counters INFO sums over all workers. Only this worker's thread writes them (a relaxed
+  // load and store, no read-modify-write), so counting costs no shared lock or atomic add.
+  struct SessionCounters {
+    std::atomic<uint64_t> commands{0};     // total_commands_processed
+    std::atomic<int64_t> blocked{0};       // sessions waiting in a blocking command
+    std::atomic<int64_t> pubsub{0};        // subscribed sessions (recounted every tick)
+    std::atomic<uint64_t> ops_per_sec{0};  // instantaneous_ops_per_sec (every tick)
+  };
+  const SessionCounters& counters() const { return counters_; }
+  void count_command() { bump(counters_.commands, 1); }
+  void count_blocked(int64_t delta) { bump(counters_.blocked, delta); }
+
   // Loop-thread API used by sessions.
   net::Loop& loop() { return loop_; }
   router::Router& router() { return *router_; }
@@ -93,6 +105,11 @@ class Worker {
   // biggest client, close that client (Redis's maxmemory-clients). Never called from
   // inside a session, so a session never has to survive its own eviction mid-call.
   void enforce_client_memory();
+  template <typename T, typename D>
+  static void bump(std::atomic<T>& a, D delta) {
+    a.store(a.load(std::memory_order_relaxed) + static_cast<T>(delta), std::memory_order_relaxed);
+  }
+  void sample_ops(uint64_t now_ms);
 
   int index_;
   ServerState& state_;
@@ -128,6 +145,13 @@ class Worker {
   uint64_t client_memory_step_ = 64 * 1024;
   uint64_t client_memory_limit_ = 1ULL << 30;
   bool evict_scheduled_ = false;
+  SessionCounters counters_;
+  // instantaneous_ops_per_sec as Redis computes it: the mean of the last 16 samples.
+  static constexpr size_t kOpsSamples = 16;
+  uint64_t ops_samples_[kOpsSamples] = {};
+  size_t ops_sample_index_ = 0;
+  uint64_t ops_last_commands_ = 0;
+  uint64_t ops_last_ms_ = 0;
   std::atomic<uint64_t> last_tick_ms_{0};
   std::atomic<size_t> session_count_{0};
   std::atomic<size_t> in_flight_{0};

@@ -1,0 +1,113 @@
+"""slotgate's own sessions, seen and managed the way one Redis server shows its clients.
+
+slotgate answers INFO clients/stats, CLIENT REPLY/KILL/NO-EVICT/NO-TOUCH about the
+sessions it holds itself (proxy-wide: the fixture runs two workers, and the kernel
+spreads connections over them), since the backend connections are shared and the
+cluster nodes never see slotgate's clients. Tools and tests poll `blocked_clients` to
+know when a client is blocked. Broadcasts that every master refuses the same way answer
+that one error, as one Redis would.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from harness import RespError, error_text, wait_until
+
+
+def tag() -> str:
+    return "{ca" + uuid.uuid4().hex[:10] + "}"
+
+
+def info_fields(conn, section: str) -> dict[str, str]:
+    text = conn.command("INFO", section)
+    if isinstance(text, bytes):
+        text = text.decode()
+    out = {}
+    for line in str(text).splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out
+
+
+def field(conn, section: str, name: str) -> int:
+    fields = info_fields(conn, section)
+    assert name in fields, f"INFO {section} has no {name}: {fields}"
+    return int(fields[name])
+
+
+def connections(slotgate, n: int):
+    conns = [slotgate.raw() for _ in range(n)]
+    for c in conns:
+        assert c.command("PING") == "PONG"
+    return conns
+
+
+# -- INFO clients / stats ---------------------------------------------------------------------
+
+
+def test_info_blocked_clients_counts_sessions_waiting_in_blocking_commands(slotgate, conn):
+    t = tag()
+    waiters = connections(slotgate, 6)
+    try:
+        for i, w in enumerate(waiters[:5]):
+            w.send_command("BLPOP", f"{t}list{i}", "20")
+        waiters[5].send_command("XREAD", "BLOCK", "20000", "STREAMS", f"{t}stream", "$")
+        wait_until(lambda: field(conn, "clients", "blocked_clients") == 6, 5,
+                   "blocked_clients reaches 6 (sessions spread over both workers)")
+        for i, w in enumerate(waiters[:3]):
+            assert conn.command("RPUSH", f"{t}list{i}", "x") == 1
+            assert w.read_reply() == [f"{t}list{i}".encode(), b"x"]
+        wait_until(lambda: field(conn, "clients", "blocked_clients") == 3, 5,
+                   "blocked_clients drops as blocks are served")
+        # A blocked client that goes away is no longer blocked.
+        for w in waiters[3:]:
+            w.close()
+        wait_until(lambda: field(conn, "clients", "blocked_clients") == 0, 5,
+                   "blocked_clients back to 0 after the blocked clients left")
+    finally:
+        for w in waiters:
+            w.close()
+
+
+def test_info_clients_counts_pubsub_clients_and_tracking(slotgate, conn):
+    subs = connections(slotgate, 4)
+    try:
+        for i, s in enumerate(subs):
+            assert s.command("SUBSCRIBE", f"chan-{uuid.uuid4().hex}")[0] == b"subscribe"
+        wait_until(lambda: field(conn, "clients", "pubsub_clients") == 4, 5,
+                   "pubsub_clients reaches 4")
+        assert field(conn, "clients", "tracking_clients") == 0
+        assert field(conn, "clients", "connected_clients") >= 5
+    finally:
+        for s in subs:
+            s.close()
+    wait_until(lambda: field(conn, "clients", "pubsub_clients") == 0, 5, "pubsub_clients back to 0")
+
+
+def test_info_stats_counts_commands_and_ops_per_second_over_all_workers(slotgate, conn):
+    before = info_fields(conn, "stats")
+    conns = connections(slotgate, 8)
+    try:
+        deadline = time.monotonic() + 1.2
+        sent = 0
+        while time.monotonic() < deadline:
+            for c in conns:
+                c.send(b"PING\r\n" * 50)
+            for c in conns:
+                c.read_replies(50)
+            sent += 400
+        ops = field(conn, "stats", "instantaneous_ops_per_sec")
+        after = info_fields(conn, "stats")
+    finally:
+        for c in conns:
+            c.close()
+    processed = int(after["total_commands_processed"]) - int(before["total_commands_processed"])
+    assert processed >= sent + 8
+    assert ops > 100, f"instantaneous_ops_per_sec {ops} while ~{sent / 1.2:.0f} commands/s ran"
+    assert int(after["total_connections_received"]) - int(before["total_connections_received"]) >= 8
+    assert "rejected_connections" in after
