@@ -143,6 +143,7 @@ void ClientSession::process_input() {
     size_t consumed = parser_.consumed();
     if (!parser_.args().empty()) {
       handle_command(parser_.args(), parser_.raw(), parser_.was_inline());
+      silent_ = false;  // replies produced later (pushes, deliveries) follow their own flags
     }
     rbuf_.consume(consumed);
     // Only commands still in flight count towards max_pipeline_size: a command answered
@@ -182,6 +183,8 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
                                    bool was_inline) {
   auto& stats = worker_.stats();
   worker_.count_command();
+  silent_ = replies_off_ || skip_next_;
+  skip_next_ = false;
   const commands::CommandSpec* spec = commands::lookup(args);
   if (spec == nullptr) {
     stats.count_command("unknown", metrics::CommandResult::Error, 0);
@@ -335,6 +338,7 @@ backend::Request* ClientSession::new_request(const commands::CommandSpec& spec) 
   req->state = backend::RequestState::Queued;
   req->started_ns = net::Loop::hrtime_ns();
   req->protocol = protocol_;
+  req->silent = silent_;
   queue_.push_back(req);
   return req;
 }
@@ -425,8 +429,15 @@ void ClientSession::forward_info(const commands::CommandSpec& spec, std::string 
   worker_.router().submit_broadcast(req);
 }
 
+void ClientSession::set_reply_mode(ReplyMode mode) {
+  replies_off_ = mode == ReplyMode::Off;
+  skip_next_ = mode == ReplyMode::Skip;
+  // OFF and SKIP are not answered themselves; ON is.
+  silent_ = mode != ReplyMode::On;
+}
+
 void ClientSession::reply(std::string_view bytes) {
-  if (closed_ || bytes.empty()) return;
+  if (closed_ || bytes.empty() || silent_) return;
   if (queue_.empty()) {
     write_out(bytes);
     return;
@@ -459,7 +470,7 @@ void ClientSession::deliver(backend::Request* req, std::string_view reply_bytes)
   }
   if (!queue_.empty() && queue_.front() == req) {
     queue_.pop_front();
-    write_out(reply_bytes);
+    if (!req->silent) write_out(reply_bytes);
     finish(req);
     if (!closed_) drain_done();
   } else {
@@ -476,7 +487,7 @@ void ClientSession::drain_done() {
     backend::Request* req = queue_.front();
     queue_.pop_front();
     held_bytes_ -= std::min(held_bytes_, req->reply.size());
-    write_out(req->reply);
+    if (!req->silent) write_out(req->reply);
     finish(req);
   }
   if (closed_) return;

@@ -76,6 +76,10 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   // INFO clients: subscribed to a channel or pattern; waiting in a blocking command.
   bool subscribed() const;
   bool blocked() const { return blocked_ > 0; }
+  // CLIENT REPLY: OFF drops every reply until ON; SKIP drops the next command's reply. The
+  // command that switches replies off (or SKIP itself) gets no reply; ON gets +OK.
+  enum class ReplyMode : uint8_t { On, Off, Skip };
+  void set_reply_mode(ReplyMode mode);
   // QUIT: reply, then close once every earlier reply is written.
   void quit_after_reply() { quitting_ = true; }
   // RESET: back to a fresh connection's state.
@@ -174,6 +178,11 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   uint64_t accounted_ = 0;   // memory_usage() as last told to the worker
   bool draining_ = false;    // close when idle
   bool in_process_ = false;
+  // CLIENT REPLY: replies_off_ until CLIENT REPLY ON; skip_next_ for the command after SKIP;
+  // silent_ while the current command's replies are to be dropped.
+  bool replies_off_ = false;
+  bool skip_next_ = false;
+  bool silent_ = false;
 
   // MULTI … EXEC: commands are checked and answered +QUEUED here, then sent as one
   // MULTI…EXEC write to the master of their slot, so no connection stays pinned.

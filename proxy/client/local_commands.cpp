@@ -252,6 +252,20 @@ void cmd_client_setinfo(Ctx& c) {
   c.ok();
 }
 
+void cmd_client_reply(Ctx& c) {
+  std::string_view mode = c.args[2];
+  if (iequals(mode, "on")) {
+    c.s.set_reply_mode(ClientSession::ReplyMode::On);
+    c.ok();
+  } else if (iequals(mode, "off")) {
+    c.s.set_reply_mode(ClientSession::ReplyMode::Off);
+  } else if (iequals(mode, "skip")) {
+    c.s.set_reply_mode(ClientSession::ReplyMode::Skip);
+  } else {
+    c.error("ERR syntax error");
+  }
+}
+
 std::string client_line(ClientSession& s, uint64_t now_ms) {
   uint64_t age = (now_ms - s.created_ms()) / 1000;
   uint64_t idle = (now_ms - s.last_activity_ms()) / 1000;
@@ -431,6 +445,7 @@ constexpr Entry kHandlers[] = {
     {"client|info", cmd_client_info},
     {"client|list", cmd_client_list},
     {"client|setinfo", cmd_client_setinfo},
+    {"client|reply", cmd_client_reply},
     {"command|count", cmd_command_count},
     {"command|info", cmd_command_info},
     {"command|list", cmd_command_list},

@@ -55,6 +55,7 @@ inline constexpr Policy kPolicies[] = {
     {"client|info", Routing::Local},
     {"client|list", Routing::Local},
     {"client|setinfo", Routing::Local},
+    {"client|reply", Routing::Local},  // ON|OFF|SKIP: slotgate drops the replies itself
     {"cluster|myshardid", Routing::Local},
     // COMMAND without a subcommand and COMMAND DOCS are long and static: a backend answers.
     {"command", Routing::AnyNode},
@@ -193,7 +194,6 @@ inline constexpr Policy kPolicies[] = {
     {"client|pause", Routing::Refused, Merge::None, policy_text::kClientState},
     {"client|unpause", Routing::Refused, Merge::None, policy_text::kClientState},
     {"client|no-evict", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|reply", Routing::Refused, Merge::None, policy_text::kClientState},
     {"client|tracking", Routing::Refused, Merge::None, policy_text::kClientState},
     {"client|caching", Routing::Refused, Merge::None, policy_text::kClientState},
     {"client|getredir", Routing::Refused, Merge::None, policy_text::kClientState},

@@ -111,3 +111,31 @@ def test_info_stats_counts_commands_and_ops_per_second_over_all_workers(slotgate
     assert ops > 100, f"instantaneous_ops_per_sec {ops} while ~{sent / 1.2:.0f} commands/s ran"
     assert int(after["total_connections_received"]) - int(before["total_connections_received"]) >= 8
     assert "rejected_connections" in after
+
+
+# -- CLIENT REPLY -----------------------------------------------------------------------------
+
+
+def test_client_reply_off_drops_replies_until_on(conn):
+    t = tag()
+    conn.send_command("CLIENT", "REPLY", "OFF")
+    conn.send_command("SET", f"{t}a", "1")
+    conn.send_command("GET", f"{t}a")  # forwarded, answered by a master: dropped
+    conn.send_command("MGET", f"{t}a", "{other}b")  # split over masters: dropped
+    conn.send_command("PING")  # local: dropped
+    conn.send_command("NOSUCHCOMMAND")  # an error: dropped too
+    conn.send_command("CLIENT", "REPLY", "ON")
+    assert conn.read_reply() == "OK"
+    assert conn.command("GET", f"{t}a") == b"1"
+    with pytest.raises(TimeoutError):
+        conn.read_reply(timeout=0.3)
+
+
+def test_client_reply_skip_drops_only_the_next_reply(conn):
+    t = tag()
+    conn.send_command("CLIENT", "REPLY", "SKIP")
+    conn.send_command("INCR", f"{t}n")
+    conn.send_command("INCR", f"{t}n")
+    assert conn.read_reply() == 2
+    assert conn.command("PING") == "PONG"
+    assert "syntax error" in error_text(conn.command("CLIENT", "REPLY", "MAYBE"))
