@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from harness import RespError, error_text, wait_until
+from harness import RawConnection, RespError, error_text, wait_until
 
 
 def tag() -> str:
@@ -139,3 +139,24 @@ def test_client_reply_skip_drops_only_the_next_reply(conn):
     assert conn.read_reply() == 2
     assert conn.command("PING") == "PONG"
     assert "syntax error" in error_text(conn.command("CLIENT", "REPLY", "MAYBE"))
+
+
+# -- broadcasts every master refuses alike ----------------------------------------------------
+
+
+def direct_error(cluster, *args) -> str:
+    """What one Redis answers (a cluster master, asked directly)."""
+    node = cluster.master_for_key("any")
+    with RawConnection(node.host, node.port) as c:
+        return error_text(c.command(*args))
+
+
+@pytest.mark.parametrize("args", [
+    ("SCRIPT", "LOAD", "return +"),
+    ("FUNCTION", "RESTORE", "not-a-dump-payload"),
+    ("CONFIG", "SET", "notify-keyspace-events", "Q!"),
+    ("FUNCTION", "DELETE", "no_such_library_here"),
+], ids=["script-load", "function-restore", "config-set", "function-delete"])
+def test_broadcast_refused_by_every_master_returns_their_error_unchanged(cluster, conn, args):
+    expected = direct_error(cluster, *args)
+    assert error_text(conn.command(*args)) == expected
