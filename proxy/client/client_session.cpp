@@ -83,11 +83,13 @@ void ClientSession::reset_state() {
   protocol_ = 2;
   authenticated_ = !auth_required(worker_.config().clients);
   user_.reset();
+  worker_.state().sessions.set_user(id_, {});
   apply_parser_limits();
 }
 
 void ClientSession::set_authenticated(const config::UserConfig* user) {
   authenticated_ = true;
+  worker_.state().sessions.set_user(id_, user == nullptr ? std::string() : user->name);
   if (user == nullptr) {
     user_.reset();
   } else {
@@ -288,10 +290,10 @@ bool ClientSession::check_permissions(const commands::CommandSpec& spec,
   };
   const bool limited = !u.all_keys();
   // Administrative commands (CONFIG, SLOWLOG, LATENCY, ...) show or change what every client
-  // sees: not for a user that is read-only or limited to some keys. Local ones (CLIENT LIST)
-  // answer with the user's own sessions only.
-  if (spec.has(commands::kAdmin) && spec.routing != commands::Routing::Local &&
-      (u.readonly || limited)) {
+  // sees: not for a user that is read-only or limited to some keys. CLIENT LIST is the
+  // exception: it answers with the user's own sessions only (and CLIENT KILL, for a user
+  // allowed to run it, reaches only those).
+  if (spec.has(commands::kAdmin) && spec.name != "client|list" && (u.readonly || limited)) {
     return no_command();
   }
   // Scripts and functions can touch keys they do not declare.
@@ -379,6 +381,25 @@ bool ClientSession::subscribed_mode_allows(const commands::CommandSpec& spec,
   return false;
 }
 
+std::string ClientSession::local_address() const {
+  config::HostPort a = worker_.config().listen;
+  a.port = static_cast<uint16_t>(a.port + node_index_);
+  return a.to_string();
+}
+
+bool ClientSession::unblock(bool with_error) {
+  if (blocked_ == 0 || closed_) return false;
+  unblock_reply_ = with_error ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+                              : (protocol_ == 3 ? "_\r\n" : "*-1\r\n");
+  // Closing the dedicated connection ends the block on the node; the request comes back as
+  // lost and must not be retried on a new connection (XREAD BLOCK is read-only).
+  for (backend::Request* req : queue_) {
+    if (req->dedicated == &blocking_link_) req->read_only = false;
+  }
+  blocking_link_.release();
+  return true;
+}
+
 bool ClientSession::subscribed() const {
   return subs_ && subs_->active();
 }
@@ -464,9 +485,15 @@ void ClientSession::deliver(backend::Request* req, std::string_view reply_bytes)
     if (req->orphaned) worker_.router().pool().release(req);
     return;
   }
+  std::string substitute;
   if (req->dedicated == &blocking_link_ && blocked_ > 0) {
     --blocked_;
     worker_.count_blocked(-1);
+    if (blocked_ == 0) worker_.state().sessions.set_blocked(id_, false);
+    if (!unblock_reply_.empty()) {
+      substitute.swap(unblock_reply_);
+      reply_bytes = substitute;
+    }
   }
   if (!queue_.empty() && queue_.front() == req) {
     queue_.pop_front();

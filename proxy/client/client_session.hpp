@@ -73,6 +73,14 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   uint32_t node_index() const { return node_index_; }
   void set_node_index(uint32_t i) { node_index_ = i; }
   uint64_t created_ms() const { return created_ms_; }
+  // The address the client connected to (CLIENT LIST laddr, CLIENT KILL LADDR).
+  std::string local_address() const;
+  // CLIENT NO-EVICT: never picked by clients.max_memory eviction.
+  bool no_evict() const { return no_evict_; }
+  void set_no_evict(bool on) { no_evict_ = on; }
+  // CLIENT UNBLOCK: end a blocking command as if it timed out (nil) or with -UNBLOCKED.
+  // False when the session is not blocked.
+  bool unblock(bool with_error);
   // INFO clients: subscribed to a channel or pattern; waiting in a blocking command.
   bool subscribed() const;
   bool blocked() const { return blocked_ > 0; }
@@ -202,6 +210,9 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   // Blocking commands get a connection of their own so they never stall others.
   DedicatedLink blocking_link_;
   int blocked_ = 0;  // blocking requests sent on blocking_link_ and not yet answered
+  // CLIENT UNBLOCK: the reply that replaces the blocking command's (empty: none pending).
+  std::string unblock_reply_;
+  bool no_evict_ = false;
   std::unique_ptr<Subscriptions> subs_;
 };
 

@@ -266,6 +266,146 @@ void cmd_client_reply(Ctx& c) {
   }
 }
 
+// The sessions CLIENT KILL / UNBLOCK may act on: a named user reaches its own sessions only
+// (as CLIENT LIST shows them); the default user (the administrator) reaches all.
+bool may_manage(Ctx& c, const SessionDirectory::Entry& e) {
+  const config::UserConfig* me = c.s.user();
+  return me == nullptr || e.user == me->name;
+}
+
+void kill_sessions(Ctx& c, const std::vector<SessionDirectory::Entry>& victims) {
+  for (const auto& e : victims) {
+    if (e.id == c.s.id()) {
+      c.s.quit_after_reply();  // Redis closes the caller after its reply
+      continue;
+    }
+    uint64_t id = e.id;
+    e.worker->post_task([w = e.worker, id] {
+      if (ClientSession* s = w->find_session(id)) s->close("killed by CLIENT KILL");
+    });
+  }
+}
+
+void cmd_client_kill(Ctx& c) {
+  auto& dir = c.s.worker().state().sessions;
+  if (c.args.size() == 3) {
+    // The old form: CLIENT KILL ip:port -> +OK or an error.
+    std::string_view addr = c.args[2];
+    auto victims = dir.find(
+        [&](const SessionDirectory::Entry& e) { return e.addr == addr && may_manage(c, e); });
+    if (victims.empty()) {
+      c.error("ERR No such client");
+      return;
+    }
+    kill_sessions(c, victims);
+    c.ok();
+    return;
+  }
+  if ((c.args.size() - 2) % 2 != 0) {
+    c.error("ERR syntax error");
+    return;
+  }
+  std::optional<uint64_t> id;
+  std::optional<std::string_view> addr, laddr, user;
+  bool skipme = true;
+  for (size_t i = 2; i + 1 < c.args.size(); i += 2) {
+    std::string_view opt = c.args[i], val = c.args[i + 1];
+    if (iequals(opt, "id")) {
+      auto v = to_int(val);
+      if (!v || *v <= 0) {
+        c.error("ERR client-id should be greater than 0");
+        return;
+      }
+      id = static_cast<uint64_t>(*v);
+    } else if (iequals(opt, "addr")) {
+      addr = val;
+    } else if (iequals(opt, "laddr")) {
+      laddr = val;
+    } else if (iequals(opt, "user")) {
+      bool known = val == "default";
+      for (const auto& u : cfg(c).clients.users) known = known || u.name == val;
+      if (!known) {
+        c.error(fmt::format("ERR No such user '{}'", val));
+        return;
+      }
+      user = val;
+    } else if (iequals(opt, "skipme")) {
+      if (iequals(val, "yes")) {
+        skipme = true;
+      } else if (iequals(val, "no")) {
+        skipme = false;
+      } else {
+        c.error("ERR syntax error");
+        return;
+      }
+    } else {
+      c.error("ERR syntax error");
+      return;
+    }
+  }
+  const uint64_t me = c.s.id();
+  auto victims = dir.find([&](const SessionDirectory::Entry& e) {
+    if (id && e.id != *id) return false;
+    if (addr && e.addr != *addr) return false;
+    if (laddr && e.laddr != *laddr) return false;
+    if (user && (e.user.empty() ? std::string_view("default") : std::string_view(e.user)) != *user)
+      return false;
+    if (skipme && e.id == me) return false;
+    return may_manage(c, e);
+  });
+  kill_sessions(c, victims);
+  resp::append_integer(c.out, static_cast<long long>(victims.size()));
+}
+
+void cmd_client_unblock(Ctx& c) {
+  auto id = to_int(c.args[2]);
+  if (!id) {
+    c.error("ERR value is not an integer or out of range");
+    return;
+  }
+  bool with_error = false;
+  if (c.args.size() == 4) {
+    if (iequals(c.args[3], "error")) {
+      with_error = true;
+    } else if (!iequals(c.args[3], "timeout")) {
+      c.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+      return;
+    }
+  } else if (c.args.size() > 4) {
+    c.error("ERR syntax error");
+    return;
+  }
+  auto found = c.s.worker().state().sessions.find([&](const SessionDirectory::Entry& e) {
+    return e.id == static_cast<uint64_t>(*id) && e.blocked && may_manage(c, e);
+  });
+  if (found.empty()) {
+    resp::append_integer(c.out, 0);
+    return;
+  }
+  const auto& e = found.front();
+  if (e.id == c.s.id()) {
+    resp::append_integer(c.out, 0);  // a client that runs a command is not blocked
+    return;
+  }
+  uint64_t target = e.id;
+  e.worker->post_task([w = e.worker, target, with_error] {
+    if (ClientSession* s = w->find_session(target)) s->unblock(with_error);
+  });
+  resp::append_integer(c.out, 1);
+}
+
+void cmd_client_no_evict(Ctx& c) {
+  if (iequals(c.args[2], "on")) {
+    c.s.set_no_evict(true);
+  } else if (iequals(c.args[2], "off")) {
+    c.s.set_no_evict(false);
+  } else {
+    c.error("ERR syntax error");
+    return;
+  }
+  c.ok();
+}
+
 std::string client_line(ClientSession& s, uint64_t now_ms) {
   uint64_t age = (now_ms - s.created_ms()) / 1000;
   uint64_t idle = (now_ms - s.last_activity_ms()) / 1000;
@@ -446,6 +586,9 @@ constexpr Entry kHandlers[] = {
     {"client|list", cmd_client_list},
     {"client|setinfo", cmd_client_setinfo},
     {"client|reply", cmd_client_reply},
+    {"client|kill", cmd_client_kill},
+    {"client|unblock", cmd_client_unblock},
+    {"client|no-evict", cmd_client_no_evict},
     {"command|count", cmd_command_count},
     {"command|info", cmd_command_info},
     {"command|list", cmd_command_list},

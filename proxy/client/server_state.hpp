@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "client/client_memory.hpp"
+#include "client/session_directory.hpp"
 #include "config/config.hpp"
 
 namespace slotgate::client {
@@ -74,6 +75,8 @@ class ServerState {
   std::atomic<bool> draining{false};
   // clients.max_memory: each worker's published share of client buffer memory.
   ClientMemoryBudget client_memory;
+  // Every open session, for CLIENT KILL / CLIENT UNBLOCK across workers.
+  SessionDirectory sessions;
 
  private:
   mutable std::mutex mu_;

@@ -110,6 +110,21 @@ void Worker::post_config_changed() {
   wake_->send();
 }
 
+void Worker::post_task(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    posted_tasks_.push_back(std::move(task));
+  }
+  wake_->send();
+}
+
+ClientSession* Worker::find_session(uint64_t id) {
+  for (auto& [ptr, s] : sessions_) {
+    if (s->id() == id && !s->closed()) return ptr;
+  }
+  return nullptr;
+}
+
 uint64_t Worker::ms_since_tick() const {
   return steady_ms() - last_tick_ms_.load();
 }
@@ -117,8 +132,10 @@ uint64_t Worker::ms_since_tick() const {
 void Worker::on_wake() {
   std::shared_ptr<const cluster::ClusterView> view;
   bool drain = false, stop = false, cfg = false;
+  std::vector<std::function<void()>> tasks;
   {
     std::lock_guard lock(mu_);
+    tasks.swap(posted_tasks_);
     view.swap(posted_view_);
     drain = posted_drain_;
     stop = posted_stop_;
@@ -126,6 +143,7 @@ void Worker::on_wake() {
     posted_drain_ = posted_config_ = false;
   }
   if (cfg) apply_config();
+  for (auto& task : tasks) task();
   if (view) router_->set_view(std::move(view));
   if (drain && !draining_) {
     draining_ = true;
@@ -194,12 +212,14 @@ void Worker::on_connection(uint32_t node_index) {
     return;
   }
   raw->start();
+  state_.sessions.add({raw->id(), this, raw->peer(), raw->local_address(), {}, false});
 }
 
 void Worker::session_closed(ClientSession& session, std::string_view) {
   auto it = sessions_.find(&session);
   if (it == sessions_.end()) return;
   // The session is still on the call stack: destroy it on the next tick.
+  state_.sessions.remove(session.id());
   closed_sessions_.push_back(std::move(it->second));
   sessions_.erase(it);
   session_count_.store(sessions_.size(), std::memory_order_relaxed);
@@ -244,6 +264,7 @@ void Worker::enforce_client_memory() {
   for (;;) {
     ClientSession* biggest = nullptr;
     for (auto& [ptr, s] : sessions_) {
+      if (s->no_evict()) continue;  // CLIENT NO-EVICT on
       if (biggest == nullptr || s->memory_usage() > biggest->memory_usage()) biggest = ptr;
     }
     biggest_client_ = biggest != nullptr ? biggest->memory_usage() : 0;

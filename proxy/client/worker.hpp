@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,6 +54,10 @@ class Worker {
   void post_stop();
   // Thread-safe: the configuration changed (SIGHUP).
   void post_config_changed();
+  // Thread-safe: run `task` on this worker's loop thread (CLIENT KILL/UNBLOCK from another).
+  void post_task(std::function<void()> task);
+  // Loop thread: the open session with this id, or null.
+  ClientSession* find_session(uint64_t id);
   // Seconds since the loop last ran its periodic tick (for /healthz).
   uint64_t ms_since_tick() const;
   size_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
@@ -133,6 +138,7 @@ class Worker {
   bool posted_drain_ = false;
   bool posted_stop_ = false;
   bool posted_config_ = false;
+  std::vector<std::function<void()>> posted_tasks_;
 
   bool draining_ = false;
   uint64_t last_publish_ms_ = 0;

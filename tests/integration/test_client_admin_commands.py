@@ -160,3 +160,140 @@ def direct_error(cluster, *args) -> str:
 def test_broadcast_refused_by_every_master_returns_their_error_unchanged(cluster, conn, args):
     expected = direct_error(cluster, *args)
     assert error_text(conn.command(*args)) == expected
+
+
+# -- CLIENT KILL / UNBLOCK / NO-EVICT ---------------------------------------------------------
+
+
+def client_id(c) -> int:
+    return int(c.command("CLIENT", "ID"))
+
+
+def local_addr(c) -> str:
+    host, port = c.sock.getsockname()[:2]
+    return f"{host}:{port}"
+
+
+def test_client_kill_by_id_and_addr_reaches_sessions_on_every_worker(slotgate, conn):
+    victims = connections(slotgate, 6)  # spread over both workers by the kernel
+    try:
+        for v in victims[:3]:
+            assert conn.command("CLIENT", "KILL", "ID", str(client_id(v))) == 1
+        for v in victims[3:5]:
+            assert conn.command("CLIENT", "KILL", "ADDR", local_addr(v), "SKIPME", "yes") == 1
+        # The old form answers +OK, or an error when nobody has that address.
+        assert conn.command("CLIENT", "KILL", local_addr(victims[5])) == "OK"
+        for v in victims:
+            assert v.is_closed(timeout=2.0), "a killed client's connection stays open"
+        assert error_text(conn.command("CLIENT", "KILL", "127.0.0.1:1")) == "ERR No such client"
+        assert conn.command("CLIENT", "KILL", "ID", "999999999") == 0
+        assert conn.command("PING") == "PONG"  # SKIPME yes by default: the caller lives
+    finally:
+        for v in victims:
+            v.close()
+
+
+def test_client_kill_laddr_user_and_skipme_filters(slotgate, conn):
+    victims = connections(slotgate, 4)
+    laddr = f"127.0.0.1:{slotgate.port}"
+    try:
+        # Every client of slotgate (but this one) connected to laddr as the default user.
+        killed = conn.command("CLIENT", "KILL", "LADDR", laddr, "USER", "default")
+        assert killed >= 4
+        for v in victims:
+            assert v.is_closed(timeout=2.0)
+        assert conn.command("CLIENT", "KILL", "LADDR", "10.9.9.9:1") == 0
+        assert error_text(conn.command("CLIENT", "KILL", "USER", "nobody-like-this")) == \
+            "ERR No such user 'nobody-like-this'"
+        assert "syntax error" in error_text(conn.command("CLIENT", "KILL", "ID", "1", "SKIPME"))
+        assert "syntax error" in error_text(conn.command("CLIENT", "KILL", "BOGUS", "1"))
+        # SKIPME no with the caller's own id: answered, then the caller is closed.
+        assert conn.command("CLIENT", "KILL", "ID", str(client_id(conn)), "SKIPME", "no") == 1
+        assert conn.is_closed(timeout=2.0)
+    finally:
+        for v in victims:
+            v.close()
+
+
+def test_client_unblock_ends_a_block_with_nil_or_unblocked_error(slotgate, conn):
+    t = tag()
+    a, b = connections(slotgate, 2)
+    ida, idb = client_id(a), client_id(b)
+    try:
+        assert conn.command("CLIENT", "UNBLOCK", str(ida)) == 0  # not blocked yet
+        a.send_command("BLPOP", f"{t}a", "30")
+        b.send_command("XREAD", "BLOCK", "30000", "STREAMS", f"{t}s", "$")
+        wait_until(lambda: field(conn, "clients", "blocked_clients") == 2, 5, "both blocked")
+        assert conn.command("CLIENT", "UNBLOCK", str(ida), "TIMEOUT") == 1
+        assert a.read_reply(timeout=3) is None
+        assert conn.command("CLIENT", "UNBLOCK", str(idb), "ERROR") == 1
+        assert error_text(b.read_reply(timeout=3)) == \
+            "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+        wait_until(lambda: field(conn, "clients", "blocked_clients") == 0, 5, "none blocked")
+        # Both sessions go on normally, and nothing was left blocked on the nodes.
+        assert a.command("PING") == "PONG"
+        assert conn.command("LPUSH", f"{t}a", "x") == 1
+        assert a.command("LLEN", f"{t}a") == 1
+        assert "TIMEOUT or ERROR" in error_text(conn.command("CLIENT", "UNBLOCK", str(ida), "NOW"))
+    finally:
+        a.close()
+        b.close()
+
+
+def test_client_no_evict_is_accepted_per_session(conn):
+    assert conn.command("CLIENT", "NO-EVICT", "on") == "OK"
+    assert conn.command("CLIENT", "NO-EVICT", "off") == "OK"
+    assert "syntax error" in error_text(conn.command("CLIENT", "NO-EVICT", "maybe"))
+
+
+USERS_CONFIG = """\
+clients:
+  password: adminpw
+  users:
+    - name: alice
+      password: p
+    - name: bob
+      password: p
+    - name: ro
+      password: p
+      readonly: true
+    - name: songs
+      password: p
+      keys: ["song*"]
+"""
+
+
+def test_client_kill_respects_users(make_slotgate):
+    gate = make_slotgate(config_text=USERS_CONFIG)
+
+    def login(user):
+        c = gate.raw()
+        assert c.command("AUTH", user, "p") == "OK"
+        return c
+
+    alice, alice2, bob, ro, songs = (login(u) for u in ("alice", "alice", "bob", "ro", "songs"))
+    try:
+        # A named user reaches its own sessions only, as CLIENT LIST shows them.
+        assert alice.command("CLIENT", "KILL", "ID", str(client_id(bob))) == 0
+        assert alice.command("CLIENT", "KILL", "USER", "bob") == 0
+        assert error_text(alice.command("CLIENT", "KILL", local_addr(bob))) == "ERR No such client"
+        assert alice.command("CLIENT", "UNBLOCK", str(client_id(bob))) == 0
+        assert not bob.is_closed(timeout=0.3)
+        assert alice.command("CLIENT", "KILL", "USER", "alice") == 1
+        assert alice2.is_closed(timeout=2.0)
+        # Read-only and key-limited users may not run admin commands at all.
+        for c, name in ((ro, "ro"), (songs, "songs")):
+            for args in (("CLIENT", "KILL", "ID", str(client_id(bob))),
+                         ("CLIENT", "UNBLOCK", str(client_id(bob))),
+                         ("CLIENT", "NO-EVICT", "on")):
+                text = error_text(c.command(*args))
+                assert text.startswith(f"NOPERM User {name} has no permissions to run"), text
+        assert bob.command("PING") == "PONG"
+        # The default user (the administrator) reaches everyone.
+        with gate.raw() as admin:
+            assert admin.command("AUTH", "adminpw") == "OK"
+            assert admin.command("CLIENT", "KILL", "USER", "bob") == 1
+        assert bob.is_closed(timeout=2.0)
+    finally:
+        for c in (alice, alice2, bob, ro, songs):
+            c.close()
