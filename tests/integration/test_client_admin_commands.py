@@ -297,3 +297,44 @@ def test_client_kill_respects_users(make_slotgate):
     finally:
         for c in (alice, alice2, bob, ro, songs):
             c.close()
+
+
+# -- blocking commands whose key is deleted or changes type -----------------------------------
+
+
+def _blocked_outcome(host, port, key, scenario):
+    a = RawConnection(host, port)
+    b = RawConnection(host, port)
+    try:
+        if scenario.startswith("xreadgroup"):
+            assert b.command("XGROUP", "CREATE", key, "g", "$", "MKSTREAM") == "OK"
+            a.send_command("XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", key, ">")
+        else:
+            a.send_command("BLPOP", key, "2")
+        time.sleep(0.3)
+        if scenario == "xreadgroup-deleted":
+            b.command("DEL", key)
+        elif scenario == "xreadgroup-type":
+            b.command("DEL", key)
+            b.command("SET", key, "x")
+        elif scenario == "xreadgroup-group-destroyed":
+            b.command("XGROUP", "DESTROY", key, "g")
+        elif scenario == "blpop-type":
+            b.command("SET", key, "x")
+        reply = a.read_reply(timeout=6)
+        return str(reply) if isinstance(reply, RespError) else reply
+    finally:
+        b.command("DEL", key)
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("scenario", ["xreadgroup-deleted", "xreadgroup-type",
+                                      "xreadgroup-group-destroyed", "blpop-type"])
+def test_blocked_command_on_deleted_or_retyped_key_ends_as_redis_ends_it(slotgate, cluster,
+                                                                         scenario):
+    key = tag() + "k"
+    node = cluster.master_for_key(key)
+    expected = _blocked_outcome(node.host, node.port, key, scenario)
+    got = _blocked_outcome("127.0.0.1", slotgate.port, key, scenario)
+    assert got == expected
