@@ -127,7 +127,7 @@ void ClientSession::on_read(size_t n) {
 void ClientSession::process_input() {
   if (in_process_) return;
   in_process_ = true;
-  while (!closed_ && !quitting_ && !paused_ && !rbuf_.empty()) {
+  while (!closed_ && !quitting_ && !paused_ && !pause_held_ && !rbuf_.empty()) {
     std::string_view avail = rbuf_.unread();
     auto status = parser_.parse(avail);
     if (status == resp::RequestParser::Status::Incomplete) break;
@@ -143,6 +143,10 @@ void ClientSession::process_input() {
       break;
     }
     size_t consumed = parser_.consumed();
+    if (worker_.pausing() && !parser_.args().empty() && pause_held(parser_.args())) {
+      parser_.reset();  // the command stays in rbuf_ and is parsed again after the pause
+      break;
+    }
     if (!parser_.args().empty()) {
       handle_command(parser_.args(), parser_.raw(), parser_.was_inline());
       silent_ = false;  // replies produced later (pushes, deliveries) follow their own flags
@@ -169,6 +173,19 @@ void ClientSession::process_input() {
   if (quitting_ && queue_.empty() && stream_.pending_output() == 0 && !closed_) {
     close("quit");
   }
+}
+
+bool ClientSession::pause_held(std::span<const std::string_view> args) {
+  const commands::CommandSpec* spec = commands::lookup(args);
+  // Unknown commands, and what only looks at the connection, run; so do the UNPAUSE that
+  // ends the pause and a QUIT/RESET.
+  if (spec == nullptr || spec->routing == commands::Routing::Local) return false;
+  bool is_write = spec->has(commands::kWrite) || spec->has(commands::kMayReplicate) ||
+                  (spec->acl_categories & commands::kAcl_scripting) != 0 ||
+                  spec->name == "publish" || spec->name == "spublish";
+  if (!worker_.paused_for(is_write, *this)) return false;
+  pause_held_ = true;
+  return true;
 }
 
 void ClientSession::maybe_resume() {

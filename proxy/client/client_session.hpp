@@ -78,6 +78,11 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   // CLIENT NO-EVICT: never picked by clients.max_memory eviction.
   bool no_evict() const { return no_evict_; }
   void set_no_evict(bool on) { no_evict_ = on; }
+  // CLIENT PAUSE ended: run the commands held meanwhile.
+  void resume_after_pause() {
+    pause_held_ = false;
+    process_input();
+  }
   // CLIENT UNBLOCK: end a blocking command as if it timed out (nil) or with -UNBLOCKED.
   // False when the session is not blocked.
   bool unblock(bool with_error);
@@ -157,6 +162,8 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   bool check_permissions(const commands::CommandSpec& spec, std::span<const std::string_view> args);
   bool check_channels(const commands::CommandSpec& spec, std::span<const std::string_view> args);
   void maybe_resume();
+  // CLIENT PAUSE in force for this command: true = hold it (and everything after it).
+  bool pause_held(std::span<const std::string_view> args);
   // Before AUTH the parser accepts only what AUTH/HELLO need; after it, the configured limits.
   void apply_parser_limits();
 
@@ -213,6 +220,7 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   // CLIENT UNBLOCK: the reply that replaces the blocking command's (empty: none pending).
   std::string unblock_reply_;
   bool no_evict_ = false;
+  bool pause_held_ = false;  // CLIENT PAUSE: the next command waits for the pause to end
   std::unique_ptr<Subscriptions> subs_;
 };
 

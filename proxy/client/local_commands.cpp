@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <string>
 
 #include "client/auth.hpp"
@@ -394,6 +395,54 @@ void cmd_client_unblock(Ctx& c) {
   resp::append_integer(c.out, 1);
 }
 
+uint64_t steady_now_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// CLIENT PAUSE timeout [WRITE|ALL] / CLIENT UNPAUSE: every worker holds its clients' commands
+// (all, or the writes) until the pause ends; slotgate's own connection commands still run.
+void cmd_client_pause(Ctx& c) {
+  auto ms = to_int(c.args[2]);
+  if (!ms || *ms < 0) {
+    c.error("ERR timeout is not an integer or out of range");
+    return;
+  }
+  bool writes_only = false;
+  if (c.args.size() == 4) {
+    if (iequals(c.args[3], "write")) {
+      writes_only = true;
+    } else if (!iequals(c.args[3], "all")) {
+      c.error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+      return;
+    }
+  } else if (c.args.size() > 4) {
+    c.error("ERR syntax error");
+    return;
+  }
+  uint64_t until = steady_now_ms() + static_cast<uint64_t>(*ms);
+  for (Worker* w : c.s.worker().state().workers()) {
+    if (w == &c.s.worker()) {
+      w->set_pause(until, writes_only);
+    } else {
+      w->post_task([w, until, writes_only] { w->set_pause(until, writes_only); });
+    }
+  }
+  c.ok();
+}
+
+void cmd_client_unpause(Ctx& c) {
+  for (Worker* w : c.s.worker().state().workers()) {
+    if (w == &c.s.worker()) {
+      w->set_pause(0, false);
+    } else {
+      w->post_task([w] { w->set_pause(0, false); });
+    }
+  }
+  c.ok();
+}
+
 void cmd_client_no_evict(Ctx& c) {
   if (iequals(c.args[2], "on")) {
     c.s.set_no_evict(true);
@@ -589,6 +638,8 @@ constexpr Entry kHandlers[] = {
     {"client|kill", cmd_client_kill},
     {"client|unblock", cmd_client_unblock},
     {"client|no-evict", cmd_client_no_evict},
+    {"client|pause", cmd_client_pause},
+    {"client|unpause", cmd_client_unpause},
     {"command|count", cmd_command_count},
     {"command|info", cmd_command_info},
     {"command|list", cmd_command_list},

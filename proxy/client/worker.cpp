@@ -43,6 +43,7 @@ Worker::Worker(int index, ServerState& state, cluster::TopologyFeedback& feedbac
   tick_timer_ = std::make_unique<net::Timer>(loop_);
   wake_ = std::make_unique<net::Async>(loop_, [this] { on_wake(); });
   evict_timer_ = std::make_unique<net::Timer>(loop_);
+  pause_timer_ = std::make_unique<net::Timer>(loop_);
   client_memory_limit_ = config_->effective_client_max_memory();
   client_memory_step_ = ClientMemoryBudget::step_for(client_memory_limit_);
   state_.client_memory.publish(static_cast<size_t>(index_), 0, 0);
@@ -116,6 +117,46 @@ void Worker::post_task(std::function<void()> task) {
     posted_tasks_.push_back(std::move(task));
   }
   wake_->send();
+}
+
+void Worker::set_pause(uint64_t until_ms, bool writes_only) {
+  if (until_ms == 0) {
+    end_pause();
+    return;
+  }
+  // Like Redis: a new pause never shortens or narrows one already in force.
+  if (pause_until_ms_ != 0) {
+    writes_only = writes_only && pause_writes_only_;
+    until_ms = std::max(until_ms, pause_until_ms_);
+  }
+  pause_until_ms_ = until_ms;
+  pause_writes_only_ = writes_only;
+  uint64_t now = steady_ms();
+  pause_timer_->start(until_ms > now ? until_ms - now : 0, 0, [this] { end_pause(); });
+}
+
+void Worker::end_pause() {
+  pause_until_ms_ = 0;
+  pause_timer_->stop();
+  std::vector<uint64_t> ids;
+  ids.swap(paused_sessions_);
+  for (uint64_t id : ids) {
+    if (ClientSession* s = find_session(id)) s->resume_after_pause();
+  }
+}
+
+bool Worker::paused_for(bool is_write, ClientSession& session) {
+  if (pause_until_ms_ == 0) return false;
+  if (steady_ms() >= pause_until_ms_) {
+    end_pause();
+    return false;
+  }
+  if (pause_writes_only_ && !is_write) return false;
+  if (std::find(paused_sessions_.begin(), paused_sessions_.end(), session.id()) ==
+      paused_sessions_.end()) {
+    paused_sessions_.push_back(session.id());
+  }
+  return true;
 }
 
 ClientSession* Worker::find_session(uint64_t id) {

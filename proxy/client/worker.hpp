@@ -56,6 +56,13 @@ class Worker {
   void post_config_changed();
   // Thread-safe: run `task` on this worker's loop thread (CLIENT KILL/UNBLOCK from another).
   void post_task(std::function<void()> task);
+  // CLIENT PAUSE on this worker (posted to every worker): until `until_ms` (steady clock),
+  // hold the commands of its clients: all of them, or only writes. until_ms 0 = unpause.
+  void set_pause(uint64_t until_ms, bool writes_only);
+  // Loop thread: true when a command (write or not) must wait; the session is then resumed
+  // when the pause ends.
+  bool paused_for(bool is_write, ClientSession& session);
+  bool pausing() const { return pause_until_ms_ != 0; }
   // Loop thread: the open session with this id, or null.
   ClientSession* find_session(uint64_t id);
   // Seconds since the loop last ran its periodic tick (for /healthz).
@@ -128,6 +135,11 @@ class Worker {
   std::unique_ptr<net::Timer> tick_timer_;
   std::unique_ptr<net::Async> wake_;
   std::unique_ptr<net::Timer> evict_timer_;
+  std::unique_ptr<net::Timer> pause_timer_;
+  uint64_t pause_until_ms_ = 0;  // 0: not paused
+  bool pause_writes_only_ = false;
+  std::vector<uint64_t> paused_sessions_;  // ids of sessions holding a command
+  void end_pause();
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   std::vector<std::unique_ptr<ClientSession>> closed_sessions_;
   std::vector<std::unique_ptr<backend::BackendConnection>> retired_;

@@ -58,7 +58,9 @@ inline constexpr Policy kPolicies[] = {
     {"client|reply", Routing::Local},  // ON|OFF|SKIP: slotgate drops the replies itself
     {"client|kill", Routing::Local},   // slotgate's own sessions, on every worker
     {"client|unblock", Routing::Local},
-    {"client|no-evict", Routing::Local},  // exempt from clients.max_memory eviction
+    {"client|no-evict", Routing::Local},
+    {"client|pause", Routing::Local},    // holds the commands of slotgate's own clients
+    {"client|unpause", Routing::Local},  // exempt from clients.max_memory eviction
     {"cluster|myshardid", Routing::Local},
     // COMMAND without a subcommand and COMMAND DOCS are long and static: a backend answers.
     {"command", Routing::AnyNode},
@@ -193,8 +195,6 @@ inline constexpr Policy kPolicies[] = {
     {"latency|graph", Routing::Refused, Merge::None, policy_text::kPerNode},
     {"latency|history", Routing::Refused, Merge::None, policy_text::kPerNode},
     {"latency|histogram", Routing::Refused, Merge::None, policy_text::kPerNode},
-    {"client|pause", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|unpause", Routing::Refused, Merge::None, policy_text::kClientState},
     {"client|tracking", Routing::Refused, Merge::None, policy_text::kClientState},
     {"client|caching", Routing::Refused, Merge::None, policy_text::kClientState},
     {"client|getredir", Routing::Refused, Merge::None, policy_text::kClientState},

@@ -338,3 +338,39 @@ def test_blocked_command_on_deleted_or_retyped_key_ends_as_redis_ends_it(slotgat
     expected = _blocked_outcome(node.host, node.port, key, scenario)
     got = _blocked_outcome("127.0.0.1", slotgate.port, key, scenario)
     assert got == expected
+
+
+# -- CLIENT PAUSE / UNPAUSE -------------------------------------------------------------------
+
+
+def test_client_pause_write_holds_writes_of_every_session_until_unpause(slotgate, conn):
+    t = tag()
+    others = connections(slotgate, 4)  # both workers
+    try:
+        assert conn.command("SET", f"{t}k", "0") == "OK"
+        assert conn.command("CLIENT", "PAUSE", "10000", "WRITE") == "OK"
+        for o in others:
+            assert o.command("GET", f"{t}k") == b"0"  # reads go on
+            o.send_command("INCR", f"{t}k")
+        for o in others:
+            with pytest.raises(TimeoutError):
+                o.read_reply(timeout=0.3)
+        assert conn.command("GET", f"{t}k") == b"0"
+        assert conn.command("CLIENT", "UNPAUSE") == "OK"
+        assert sorted(o.read_reply(timeout=3) for o in others) == [1, 2, 3, 4]
+    finally:
+        for o in others:
+            o.close()
+
+
+def test_client_pause_all_ends_by_itself_after_the_timeout(slotgate, conn):
+    t = tag()
+    other = slotgate.raw()
+    try:
+        start = time.monotonic()
+        assert conn.command("CLIENT", "PAUSE", "700", "ALL") == "OK"
+        assert other.command("GET", f"{t}k", timeout=5) is None
+        assert 0.5 <= time.monotonic() - start < 3
+        assert "WRITE or ALL" in error_text(conn.command("CLIENT", "PAUSE", "10", "SOME"))
+    finally:
+        other.close()
