@@ -443,6 +443,38 @@ void cmd_client_unpause(Ctx& c) {
   c.ok();
 }
 
+// Client-side caching is refused: the invalidations would come from the cluster nodes over
+// connections slotgate shares between clients. slotgate answers as a server on which tracking
+// is never on, so OFF, GETREDIR and TRACKINGINFO work and ON says clearly what to change.
+void cmd_client_tracking(Ctx& c) {
+  if (iequals(c.args[2], "off")) {
+    c.ok();
+  } else if (iequals(c.args[2], "on")) {
+    c.error(
+        "ERR client-side caching (CLIENT TRACKING ON) is not available through slotgate: "
+        "turn the client's cache off (rueidis DisableCache, no Lettuce ClientSideCaching, no "
+        "redis-py cache_config)");
+  } else {
+    c.error("ERR syntax error");
+  }
+}
+
+void cmd_client_caching(Ctx& c) {
+  c.error(
+      "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+      "OPTOUT mode enabled");
+}
+
+void cmd_client_getredir(Ctx& c) {
+  resp::append_integer(c.out, -1);
+}
+
+void cmd_client_trackinginfo(Ctx& c) {
+  c.value(
+      Value::map({Value::bulk("flags"), Value::array({Value::bulk("off")}), Value::bulk("redirect"),
+                  Value::integer_of(-1), Value::bulk("prefixes"), Value::array({})}));
+}
+
 void cmd_client_no_evict(Ctx& c) {
   if (iequals(c.args[2], "on")) {
     c.s.set_no_evict(true);
@@ -639,6 +671,10 @@ constexpr Entry kHandlers[] = {
     {"client|unblock", cmd_client_unblock},
     {"client|no-evict", cmd_client_no_evict},
     {"client|pause", cmd_client_pause},
+    {"client|tracking", cmd_client_tracking},
+    {"client|caching", cmd_client_caching},
+    {"client|getredir", cmd_client_getredir},
+    {"client|trackinginfo", cmd_client_trackinginfo},
     {"client|unpause", cmd_client_unpause},
     {"command|count", cmd_command_count},
     {"command|info", cmd_command_info},

@@ -59,8 +59,13 @@ inline constexpr Policy kPolicies[] = {
     {"client|kill", Routing::Local},   // slotgate's own sessions, on every worker
     {"client|unblock", Routing::Local},
     {"client|no-evict", Routing::Local},
-    {"client|pause", Routing::Local},    // holds the commands of slotgate's own clients
-    {"client|unpause", Routing::Local},  // exempt from clients.max_memory eviction
+    {"client|pause", Routing::Local},  // holds the commands of slotgate's own clients
+    {"client|unpause", Routing::Local},
+    // Client-side caching is refused, answered as a server where tracking is off.
+    {"client|tracking", Routing::Local},
+    {"client|caching", Routing::Local},
+    {"client|getredir", Routing::Local},
+    {"client|trackinginfo", Routing::Local},  // exempt from clients.max_memory eviction
     {"cluster|myshardid", Routing::Local},
     // COMMAND without a subcommand and COMMAND DOCS are long and static: a backend answers.
     {"command", Routing::AnyNode},
@@ -195,10 +200,6 @@ inline constexpr Policy kPolicies[] = {
     {"latency|graph", Routing::Refused, Merge::None, policy_text::kPerNode},
     {"latency|history", Routing::Refused, Merge::None, policy_text::kPerNode},
     {"latency|histogram", Routing::Refused, Merge::None, policy_text::kPerNode},
-    {"client|tracking", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|caching", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|getredir", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|trackinginfo", Routing::Refused, Merge::None, policy_text::kClientState},
     {"cluster|addslots", Routing::Refused, Merge::None, policy_text::kTopology},
     {"cluster|addslotsrange", Routing::Refused, Merge::None, policy_text::kTopology},
     {"cluster|bumpepoch", Routing::Refused, Merge::None, policy_text::kTopology},

@@ -374,3 +374,19 @@ def test_client_pause_all_ends_by_itself_after_the_timeout(slotgate, conn):
         assert "WRITE or ALL" in error_text(conn.command("CLIENT", "PAUSE", "10", "SOME"))
     finally:
         other.close()
+
+
+# -- client-side caching: refused, as a server where tracking is off --------------------------
+
+
+def test_client_tracking_is_refused_clearly_and_answers_as_tracking_off(conn):
+    for args in (("ON",), ("ON", "OPTIN"), ("ON", "BCAST", "PREFIX", "user:")):
+        text = error_text(conn.command("CLIENT", "TRACKING", *args))
+        assert text.startswith("ERR client-side caching (CLIENT TRACKING ON) is not available"), text
+    assert conn.command("CLIENT", "TRACKING", "OFF") == "OK"
+    assert conn.command("CLIENT", "GETREDIR") == -1
+    assert conn.command("CLIENT", "TRACKINGINFO") == [b"flags", [b"off"], b"redirect", -1,
+                                                       b"prefixes", []]
+    assert error_text(conn.command("CLIENT", "CACHING", "YES")).startswith(
+        "ERR CLIENT CACHING can be called only when the client is in tracking mode")
+    assert conn.command("PING") == "PONG"
