@@ -103,6 +103,7 @@ struct Request {
   uint32_t scan_master = 0;    // SCAN: which master (in slot order) this step walks
   std::string info_prefix;     // INFO: slotgate's own sections, written before the keyspace
   int protocol = 2;            // the client's protocol, for replies slotgate builds
+  bool silent = false;         // CLIENT REPLY OFF/SKIP: the client gets no reply to this one
 
   std::string reply;  // the reply bytes, when it finished before its turn
   std::unique_ptr<SplitState> split;
@@ -136,6 +137,7 @@ struct Request {
     scan_master = 0;
     info_prefix.clear();
     protocol = 2;
+    silent = false;
     if (split) {
       split->part_replies.clear();
       split->part_keys.clear();

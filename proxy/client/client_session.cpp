@@ -83,11 +83,13 @@ void ClientSession::reset_state() {
   protocol_ = 2;
   authenticated_ = !auth_required(worker_.config().clients);
   user_.reset();
+  worker_.state().sessions.set_user(id_, {});
   apply_parser_limits();
 }
 
 void ClientSession::set_authenticated(const config::UserConfig* user) {
   authenticated_ = true;
+  worker_.state().sessions.set_user(id_, user == nullptr ? std::string() : user->name);
   if (user == nullptr) {
     user_.reset();
   } else {
@@ -125,7 +127,8 @@ void ClientSession::on_read(size_t n) {
 void ClientSession::process_input() {
   if (in_process_) return;
   in_process_ = true;
-  while (!closed_ && !quitting_ && !paused_ && !awaiting_order_ && !rbuf_.empty()) {
+  while (!closed_ && !quitting_ && !paused_ && !awaiting_order_ && !pause_held_ &&
+         !rbuf_.empty()) {
     std::string_view avail = rbuf_.unread();
     auto status = parser_.parse(avail);
     if (status == resp::RequestParser::Status::Incomplete) break;
@@ -149,8 +152,13 @@ void ClientSession::process_input() {
       break;
     }
     size_t consumed = parser_.consumed();
+    if (worker_.pausing() && !parser_.args().empty() && pause_held(parser_.args())) {
+      parser_.reset();  // the command stays in rbuf_ and is parsed again after the pause
+      break;
+    }
     if (!parser_.args().empty()) {
       handle_command(parser_.args(), parser_.raw(), parser_.was_inline());
+      silent_ = false;  // replies produced later (pushes, deliveries) follow their own flags
     }
     rbuf_.consume(consumed);
     // Only commands still in flight count towards max_pipeline_size: a command answered
@@ -184,6 +192,19 @@ bool ClientSession::waits_for_order(std::span<const std::string_view> args) cons
   return spec != nullptr && spec->may_run_long();
 }
 
+bool ClientSession::pause_held(std::span<const std::string_view> args) {
+  const commands::CommandSpec* spec = commands::lookup(args);
+  // Unknown commands, and what only looks at the connection, run; so do the UNPAUSE that
+  // ends the pause and a QUIT/RESET.
+  if (spec == nullptr || spec->routing == commands::Routing::Local) return false;
+  bool is_write = spec->has(commands::kWrite) || spec->has(commands::kMayReplicate) ||
+                  (spec->acl_categories & commands::kAcl_scripting) != 0 ||
+                  spec->name == "publish" || spec->name == "spublish";
+  if (!worker_.paused_for(is_write, *this)) return false;
+  pause_held_ = true;
+  return true;
+}
+
 void ClientSession::maybe_resume() {
   if (queue_.empty()) {
     queued_bytes_ = 0;
@@ -206,7 +227,9 @@ void ClientSession::maybe_resume() {
 void ClientSession::handle_command(std::span<const std::string_view> args, std::string_view raw,
                                    bool was_inline) {
   auto& stats = worker_.stats();
-  worker_.state().total_commands.fetch_add(1, std::memory_order_relaxed);
+  worker_.count_command();
+  silent_ = replies_off_ || skip_next_;
+  skip_next_ = false;
   const commands::CommandSpec* spec = commands::lookup(args);
   if (spec == nullptr) {
     stats.count_command("unknown", metrics::CommandResult::Error, 0);
@@ -310,10 +333,10 @@ bool ClientSession::check_permissions(const commands::CommandSpec& spec,
   };
   const bool limited = !u.all_keys();
   // Administrative commands (CONFIG, SLOWLOG, LATENCY, ...) show or change what every client
-  // sees: not for a user that is read-only or limited to some keys. Local ones (CLIENT LIST)
-  // answer with the user's own sessions only.
-  if (spec.has(commands::kAdmin) && spec.routing != commands::Routing::Local &&
-      (u.readonly || limited)) {
+  // sees: not for a user that is read-only or limited to some keys. CLIENT LIST is the
+  // exception: it answers with the user's own sessions only (and CLIENT KILL, for a user
+  // allowed to run it, reaches only those).
+  if (spec.has(commands::kAdmin) && spec.name != "client|list" && (u.readonly || limited)) {
     return no_command();
   }
   // Scripts and functions can touch keys they do not declare.
@@ -360,6 +383,7 @@ backend::Request* ClientSession::new_request(const commands::CommandSpec& spec) 
   req->state = backend::RequestState::Queued;
   req->started_ns = net::Loop::hrtime_ns();
   req->protocol = protocol_;
+  req->silent = silent_;
   if (closed_) {
     // A reply earlier in the same command closed the session (output limit): whatever the
     // command still sends is answered to nobody and the router returns it to the pool.
@@ -405,6 +429,29 @@ bool ClientSession::subscribed_mode_allows(const commands::CommandSpec& spec,
                   "QUIT / RESET are allowed in this context",
                   n));
   return false;
+}
+
+std::string ClientSession::local_address() const {
+  config::HostPort a = worker_.config().listen;
+  a.port = static_cast<uint16_t>(a.port + node_index_);
+  return a.to_string();
+}
+
+bool ClientSession::unblock(bool with_error) {
+  if (blocked_ == 0 || closed_) return false;
+  unblock_reply_ = with_error ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+                              : (protocol_ == 3 ? "_\r\n" : "*-1\r\n");
+  // Closing the dedicated connection ends the block on the node; the request comes back as
+  // lost and must not be retried on a new connection (XREAD BLOCK is read-only).
+  for (backend::Request* req : queue_) {
+    if (req->dedicated == &blocking_link_) req->read_only = false;
+  }
+  blocking_link_.release();
+  return true;
+}
+
+bool ClientSession::subscribed() const {
+  return subs_ && subs_->active();
 }
 
 void ClientSession::tick() {
@@ -454,8 +501,15 @@ void ClientSession::forward_info(const commands::CommandSpec& spec, std::string 
   worker_.router().submit_broadcast(req);
 }
 
+void ClientSession::set_reply_mode(ReplyMode mode) {
+  replies_off_ = mode == ReplyMode::Off;
+  skip_next_ = mode == ReplyMode::Skip;
+  // OFF and SKIP are not answered themselves; ON is.
+  silent_ = mode != ReplyMode::On;
+}
+
 void ClientSession::reply(std::string_view bytes) {
-  if (closed_ || bytes.empty()) return;
+  if (closed_ || bytes.empty() || silent_) return;
   if (queue_.empty()) {
     write_out(bytes);
     return;
@@ -482,9 +536,19 @@ void ClientSession::deliver(backend::Request* req, std::string_view reply_bytes)
     if (req->orphaned) worker_.router().pool().release(req);
     return;
   }
+  std::string substitute;
+  if (req->dedicated == &blocking_link_ && blocked_ > 0) {
+    --blocked_;
+    worker_.count_blocked(-1);
+    if (blocked_ == 0) worker_.state().sessions.set_blocked(id_, false);
+    if (!unblock_reply_.empty()) {
+      substitute.swap(unblock_reply_);
+      reply_bytes = substitute;
+    }
+  }
   if (!queue_.empty() && queue_.front() == req) {
     queue_.pop_front();
-    write_out(reply_bytes);
+    if (!req->silent) write_out(reply_bytes);
     finish(req);
     if (!closed_) drain_done();
   } else {
@@ -501,7 +565,7 @@ void ClientSession::drain_done() {
     backend::Request* req = queue_.front();
     queue_.pop_front();
     held_bytes_ -= std::min(held_bytes_, req->reply.size());
-    write_out(req->reply);
+    if (!req->silent) write_out(req->reply);
     finish(req);
   }
   if (closed_) return;
@@ -580,6 +644,8 @@ void ClientSession::close(std::string_view why) {
     }
   }
   queue_.clear();
+  if (blocked_ > 0) worker_.count_blocked(-blocked_);
+  blocked_ = 0;
   held_bytes_ = queued_bytes_ = 0;
   worker_.client_memory_changed(accounted_, 0);
   accounted_ = 0;

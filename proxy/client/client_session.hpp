@@ -73,6 +73,26 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   uint32_t node_index() const { return node_index_; }
   void set_node_index(uint32_t i) { node_index_ = i; }
   uint64_t created_ms() const { return created_ms_; }
+  // The address the client connected to (CLIENT LIST laddr, CLIENT KILL LADDR).
+  std::string local_address() const;
+  // CLIENT NO-EVICT: never picked by clients.max_memory eviction.
+  bool no_evict() const { return no_evict_; }
+  void set_no_evict(bool on) { no_evict_ = on; }
+  // CLIENT PAUSE ended: run the commands held meanwhile.
+  void resume_after_pause() {
+    pause_held_ = false;
+    process_input();
+  }
+  // CLIENT UNBLOCK: end a blocking command as if it timed out (nil) or with -UNBLOCKED.
+  // False when the session is not blocked.
+  bool unblock(bool with_error);
+  // INFO clients: subscribed to a channel or pattern; waiting in a blocking command.
+  bool subscribed() const;
+  bool blocked() const { return blocked_ > 0; }
+  // CLIENT REPLY: OFF drops every reply until ON; SKIP drops the next command's reply. The
+  // command that switches replies off (or SKIP itself) gets no reply; ON gets +OK.
+  enum class ReplyMode : uint8_t { On, Off, Skip };
+  void set_reply_mode(ReplyMode mode);
   // QUIT: reply, then close once every earlier reply is written.
   void quit_after_reply() { quitting_ = true; }
   // RESET: back to a fresh connection's state.
@@ -143,6 +163,8 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   bool check_permissions(const commands::CommandSpec& spec, std::span<const std::string_view> args);
   bool check_channels(const commands::CommandSpec& spec, std::span<const std::string_view> args);
   void maybe_resume();
+  // CLIENT PAUSE in force for this command: true = hold it (and everything after it).
+  bool pause_held(std::span<const std::string_view> args);
   // Before AUTH the parser accepts only what AUTH/HELLO need; after it, the configured limits.
   void apply_parser_limits();
 
@@ -178,6 +200,11 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   uint64_t accounted_ = 0;       // memory_usage() as last told to the worker
   bool draining_ = false;        // close when idle
   bool in_process_ = false;
+  // CLIENT REPLY: replies_off_ until CLIENT REPLY ON; skip_next_ for the command after SKIP;
+  // silent_ while the current command's replies are to be dropped.
+  bool replies_off_ = false;
+  bool skip_next_ = false;
+  bool silent_ = false;
 
   // MULTI … EXEC: commands are checked and answered +QUEUED here, then sent as one
   // MULTI…EXEC write to the master of their slot, so no connection stays pinned.
@@ -196,6 +223,11 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   bool watching_ = false;
   // Blocking commands get a connection of their own so they never stall others.
   DedicatedLink blocking_link_;
+  int blocked_ = 0;  // blocking requests sent on blocking_link_ and not yet answered
+  // CLIENT UNBLOCK: the reply that replaces the blocking command's (empty: none pending).
+  std::string unblock_reply_;
+  bool no_evict_ = false;
+  bool pause_held_ = false;  // CLIENT PAUSE: the next command waits for the pause to end
   std::unique_ptr<Subscriptions> subs_;
 };
 

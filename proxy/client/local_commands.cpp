@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <string>
 
 #include "client/auth.hpp"
@@ -252,6 +253,240 @@ void cmd_client_setinfo(Ctx& c) {
   c.ok();
 }
 
+void cmd_client_reply(Ctx& c) {
+  std::string_view mode = c.args[2];
+  if (iequals(mode, "on")) {
+    c.s.set_reply_mode(ClientSession::ReplyMode::On);
+    c.ok();
+  } else if (iequals(mode, "off")) {
+    c.s.set_reply_mode(ClientSession::ReplyMode::Off);
+  } else if (iequals(mode, "skip")) {
+    c.s.set_reply_mode(ClientSession::ReplyMode::Skip);
+  } else {
+    c.error("ERR syntax error");
+  }
+}
+
+// The sessions CLIENT KILL / UNBLOCK may act on: a named user reaches its own sessions only
+// (as CLIENT LIST shows them); the default user (the administrator) reaches all.
+bool may_manage(Ctx& c, const SessionDirectory::Entry& e) {
+  const config::UserConfig* me = c.s.user();
+  return me == nullptr || e.user == me->name;
+}
+
+void kill_sessions(Ctx& c, const std::vector<SessionDirectory::Entry>& victims) {
+  for (const auto& e : victims) {
+    if (e.id == c.s.id()) {
+      c.s.quit_after_reply();  // Redis closes the caller after its reply
+      continue;
+    }
+    uint64_t id = e.id;
+    e.worker->post_task([w = e.worker, id] {
+      if (ClientSession* s = w->find_session(id)) s->close("killed by CLIENT KILL");
+    });
+  }
+}
+
+void cmd_client_kill(Ctx& c) {
+  auto& dir = c.s.worker().state().sessions;
+  if (c.args.size() == 3) {
+    // The old form: CLIENT KILL ip:port -> +OK or an error.
+    std::string_view addr = c.args[2];
+    auto victims = dir.find(
+        [&](const SessionDirectory::Entry& e) { return e.addr == addr && may_manage(c, e); });
+    if (victims.empty()) {
+      c.error("ERR No such client");
+      return;
+    }
+    kill_sessions(c, victims);
+    c.ok();
+    return;
+  }
+  if ((c.args.size() - 2) % 2 != 0) {
+    c.error("ERR syntax error");
+    return;
+  }
+  std::optional<uint64_t> id;
+  std::optional<std::string_view> addr, laddr, user;
+  bool skipme = true;
+  for (size_t i = 2; i + 1 < c.args.size(); i += 2) {
+    std::string_view opt = c.args[i], val = c.args[i + 1];
+    if (iequals(opt, "id")) {
+      auto v = to_int(val);
+      if (!v || *v <= 0) {
+        c.error("ERR client-id should be greater than 0");
+        return;
+      }
+      id = static_cast<uint64_t>(*v);
+    } else if (iequals(opt, "addr")) {
+      addr = val;
+    } else if (iequals(opt, "laddr")) {
+      laddr = val;
+    } else if (iequals(opt, "user")) {
+      bool known = val == "default";
+      for (const auto& u : cfg(c).clients.users) known = known || u.name == val;
+      if (!known) {
+        c.error(fmt::format("ERR No such user '{}'", val));
+        return;
+      }
+      user = val;
+    } else if (iequals(opt, "skipme")) {
+      if (iequals(val, "yes")) {
+        skipme = true;
+      } else if (iequals(val, "no")) {
+        skipme = false;
+      } else {
+        c.error("ERR syntax error");
+        return;
+      }
+    } else {
+      c.error("ERR syntax error");
+      return;
+    }
+  }
+  const uint64_t me = c.s.id();
+  auto victims = dir.find([&](const SessionDirectory::Entry& e) {
+    if (id && e.id != *id) return false;
+    if (addr && e.addr != *addr) return false;
+    if (laddr && e.laddr != *laddr) return false;
+    if (user && (e.user.empty() ? std::string_view("default") : std::string_view(e.user)) != *user)
+      return false;
+    if (skipme && e.id == me) return false;
+    return may_manage(c, e);
+  });
+  kill_sessions(c, victims);
+  resp::append_integer(c.out, static_cast<long long>(victims.size()));
+}
+
+void cmd_client_unblock(Ctx& c) {
+  auto id = to_int(c.args[2]);
+  if (!id) {
+    c.error("ERR value is not an integer or out of range");
+    return;
+  }
+  bool with_error = false;
+  if (c.args.size() == 4) {
+    if (iequals(c.args[3], "error")) {
+      with_error = true;
+    } else if (!iequals(c.args[3], "timeout")) {
+      c.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+      return;
+    }
+  } else if (c.args.size() > 4) {
+    c.error("ERR syntax error");
+    return;
+  }
+  auto found = c.s.worker().state().sessions.find([&](const SessionDirectory::Entry& e) {
+    return e.id == static_cast<uint64_t>(*id) && e.blocked && may_manage(c, e);
+  });
+  if (found.empty()) {
+    resp::append_integer(c.out, 0);
+    return;
+  }
+  const auto& e = found.front();
+  if (e.id == c.s.id()) {
+    resp::append_integer(c.out, 0);  // a client that runs a command is not blocked
+    return;
+  }
+  uint64_t target = e.id;
+  e.worker->post_task([w = e.worker, target, with_error] {
+    if (ClientSession* s = w->find_session(target)) s->unblock(with_error);
+  });
+  resp::append_integer(c.out, 1);
+}
+
+uint64_t steady_now_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// CLIENT PAUSE timeout [WRITE|ALL] / CLIENT UNPAUSE: every worker holds its clients' commands
+// (all, or the writes) until the pause ends; slotgate's own connection commands still run.
+void cmd_client_pause(Ctx& c) {
+  auto ms = to_int(c.args[2]);
+  if (!ms || *ms < 0) {
+    c.error("ERR timeout is not an integer or out of range");
+    return;
+  }
+  bool writes_only = false;
+  if (c.args.size() == 4) {
+    if (iequals(c.args[3], "write")) {
+      writes_only = true;
+    } else if (!iequals(c.args[3], "all")) {
+      c.error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+      return;
+    }
+  } else if (c.args.size() > 4) {
+    c.error("ERR syntax error");
+    return;
+  }
+  uint64_t until = steady_now_ms() + static_cast<uint64_t>(*ms);
+  for (Worker* w : c.s.worker().state().workers()) {
+    if (w == &c.s.worker()) {
+      w->set_pause(until, writes_only);
+    } else {
+      w->post_task([w, until, writes_only] { w->set_pause(until, writes_only); });
+    }
+  }
+  c.ok();
+}
+
+void cmd_client_unpause(Ctx& c) {
+  for (Worker* w : c.s.worker().state().workers()) {
+    if (w == &c.s.worker()) {
+      w->set_pause(0, false);
+    } else {
+      w->post_task([w] { w->set_pause(0, false); });
+    }
+  }
+  c.ok();
+}
+
+// Client-side caching is refused: the invalidations would come from the cluster nodes over
+// connections slotgate shares between clients. slotgate answers as a server on which tracking
+// is never on, so OFF, GETREDIR and TRACKINGINFO work and ON says clearly what to change.
+void cmd_client_tracking(Ctx& c) {
+  if (iequals(c.args[2], "off")) {
+    c.ok();
+  } else if (iequals(c.args[2], "on")) {
+    c.error(
+        "ERR client-side caching (CLIENT TRACKING ON) is not available through slotgate: "
+        "turn the client's cache off (rueidis DisableCache, no Lettuce ClientSideCaching, no "
+        "redis-py cache_config)");
+  } else {
+    c.error("ERR syntax error");
+  }
+}
+
+void cmd_client_caching(Ctx& c) {
+  c.error(
+      "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+      "OPTOUT mode enabled");
+}
+
+void cmd_client_getredir(Ctx& c) {
+  resp::append_integer(c.out, -1);
+}
+
+void cmd_client_trackinginfo(Ctx& c) {
+  c.value(
+      Value::map({Value::bulk("flags"), Value::array({Value::bulk("off")}), Value::bulk("redirect"),
+                  Value::integer_of(-1), Value::bulk("prefixes"), Value::array({})}));
+}
+
+void cmd_client_no_evict(Ctx& c) {
+  if (iequals(c.args[2], "on")) {
+    c.s.set_no_evict(true);
+  } else if (iequals(c.args[2], "off")) {
+    c.s.set_no_evict(false);
+  } else {
+    c.error("ERR syntax error");
+    return;
+  }
+  c.ok();
+}
+
 std::string client_line(ClientSession& s, uint64_t now_ms) {
   uint64_t age = (now_ms - s.created_ms()) / 1000;
   uint64_t idle = (now_ms - s.last_activity_ms()) / 1000;
@@ -431,6 +666,16 @@ constexpr Entry kHandlers[] = {
     {"client|info", cmd_client_info},
     {"client|list", cmd_client_list},
     {"client|setinfo", cmd_client_setinfo},
+    {"client|reply", cmd_client_reply},
+    {"client|kill", cmd_client_kill},
+    {"client|unblock", cmd_client_unblock},
+    {"client|no-evict", cmd_client_no_evict},
+    {"client|pause", cmd_client_pause},
+    {"client|tracking", cmd_client_tracking},
+    {"client|caching", cmd_client_caching},
+    {"client|getredir", cmd_client_getredir},
+    {"client|trackinginfo", cmd_client_trackinginfo},
+    {"client|unpause", cmd_client_unpause},
     {"command|count", cmd_command_count},
     {"command|info", cmd_command_info},
     {"command|list", cmd_command_list},
@@ -480,17 +725,30 @@ void cmd_info(Ctx& c) {
         state.redis_version(), SLOTGATE_VERSION_STRING, ::getpid(), conf.listen.port, up,
         up / 86400, conf.effective_workers());
   }
+  // Per-worker counters, summed: each worker writes only its own.
+  int64_t blocked = 0, pubsub = 0;
+  uint64_t commands = 0, ops = 0;
+  for (Worker* other : state.workers()) {
+    const auto& n = other->counters();
+    blocked += n.blocked.load(std::memory_order_relaxed);
+    pubsub += n.pubsub.load(std::memory_order_relaxed);
+    commands += n.commands.load(std::memory_order_relaxed);
+    ops += n.ops_per_sec.load(std::memory_order_relaxed);
+  }
   if (wants("clients")) {
-    text += fmt::format("# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\n\r\n",
-                        state.connected_clients.load(), conf.clients.max_clients);
+    text += fmt::format(
+        "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n"
+        "tracking_clients:0\r\npubsub_clients:{}\r\n\r\n",
+        state.connected_clients.load(), conf.clients.max_clients, std::max<int64_t>(blocked, 0),
+        std::max<int64_t>(pubsub, 0));
   }
   if (wants("persistence")) text += "# Persistence\r\nloading:0\r\nasync_loading:0\r\n\r\n";
   if (wants("stats")) {
     text += fmt::format(
         "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n"
-        "rejected_connections:{}\r\nauth_failures:{}\r\n\r\n",
-        state.total_connections.load(), state.total_commands.load(),
-        state.rejected_connections.load(), state.auth_failures.load());
+        "instantaneous_ops_per_sec:{}\r\nrejected_connections:{}\r\nauth_failures:{}\r\n\r\n",
+        state.total_connections.load(), commands, ops, state.rejected_connections.load(),
+        state.auth_failures.load());
   }
   if (wants("replication")) text += "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n";
   if (wants("cluster")) text += "# Cluster\r\ncluster_enabled:1\r\n\r\n";

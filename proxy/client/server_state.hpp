@@ -11,11 +11,15 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "client/client_memory.hpp"
+#include "client/session_directory.hpp"
 #include "config/config.hpp"
 
 namespace slotgate::client {
+
+class Worker;
 
 class ServerState {
  public:
@@ -45,6 +49,17 @@ class ServerState {
     redis_version_ = std::move(v);
   }
 
+  // Every worker registers itself once, before its thread starts; INFO and CLIENT KILL read
+  // the list (rarely) to sum per-worker counters or reach another worker's sessions.
+  void add_worker(Worker* w) {
+    std::lock_guard lock(mu_);
+    workers_.push_back(w);
+  }
+  std::vector<Worker*> workers() const {
+    std::lock_guard lock(mu_);
+    return workers_;
+  }
+
   uint64_t uptime_seconds() const {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::steady_clock::now() - started_)
@@ -56,17 +71,19 @@ class ServerState {
   std::atomic<int64_t> connected_clients{0};
   std::atomic<uint64_t> total_connections{0};
   std::atomic<uint64_t> rejected_connections{0};
-  std::atomic<uint64_t> total_commands{0};
   std::atomic<uint64_t> auth_failures{0};
   std::atomic<bool> draining{false};
   // clients.max_memory: each worker's published share of client buffer memory.
   ClientMemoryBudget client_memory;
+  // Every open session, for CLIENT KILL / CLIENT UNBLOCK across workers.
+  SessionDirectory sessions;
 
  private:
   mutable std::mutex mu_;
   std::shared_ptr<const config::Config> config_;
   std::atomic<uint64_t> config_generation_{0};
   std::string redis_version_ = "7.0.15";
+  std::vector<Worker*> workers_;
   std::chrono::steady_clock::time_point started_;
   std::time_t started_unix_;
 };

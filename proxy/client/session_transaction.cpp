@@ -224,6 +224,8 @@ void ClientSession::forward_blocking(const commands::CommandSpec& spec,
   // The block may outlast command_timeout; the dedicated connection is not
   // subject to it, and closing the client closes it (Redis then drops the block).
   req->dedicated = &blocking_link_;
+  if (blocked_++ == 0) worker_.state().sessions.set_blocked(id_, true);
+  worker_.count_blocked(1);
   worker_.router().submit(req, args);
 }
 

@@ -43,10 +43,12 @@ Worker::Worker(int index, ServerState& state, cluster::TopologyFeedback& feedbac
   tick_timer_ = std::make_unique<net::Timer>(loop_);
   wake_ = std::make_unique<net::Async>(loop_, [this] { on_wake(); });
   evict_timer_ = std::make_unique<net::Timer>(loop_);
+  pause_timer_ = std::make_unique<net::Timer>(loop_);
   client_memory_limit_ = config_->effective_client_max_memory();
   client_memory_step_ = ClientMemoryBudget::step_for(client_memory_limit_);
   state_.client_memory.publish(static_cast<size_t>(index_), 0, 0);
   last_tick_ms_ = steady_ms();
+  state_.add_worker(this);
 }
 
 Worker::~Worker() {
@@ -109,6 +111,61 @@ void Worker::post_config_changed() {
   wake_->send();
 }
 
+void Worker::post_task(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    posted_tasks_.push_back(std::move(task));
+  }
+  wake_->send();
+}
+
+void Worker::set_pause(uint64_t until_ms, bool writes_only) {
+  if (until_ms == 0) {
+    end_pause();
+    return;
+  }
+  // Like Redis: a new pause never shortens or narrows one already in force.
+  if (pause_until_ms_ != 0) {
+    writes_only = writes_only && pause_writes_only_;
+    until_ms = std::max(until_ms, pause_until_ms_);
+  }
+  pause_until_ms_ = until_ms;
+  pause_writes_only_ = writes_only;
+  uint64_t now = steady_ms();
+  pause_timer_->start(until_ms > now ? until_ms - now : 0, 0, [this] { end_pause(); });
+}
+
+void Worker::end_pause() {
+  pause_until_ms_ = 0;
+  pause_timer_->stop();
+  std::vector<uint64_t> ids;
+  ids.swap(paused_sessions_);
+  for (uint64_t id : ids) {
+    if (ClientSession* s = find_session(id)) s->resume_after_pause();
+  }
+}
+
+bool Worker::paused_for(bool is_write, ClientSession& session) {
+  if (pause_until_ms_ == 0) return false;
+  if (steady_ms() >= pause_until_ms_) {
+    end_pause();
+    return false;
+  }
+  if (pause_writes_only_ && !is_write) return false;
+  if (std::find(paused_sessions_.begin(), paused_sessions_.end(), session.id()) ==
+      paused_sessions_.end()) {
+    paused_sessions_.push_back(session.id());
+  }
+  return true;
+}
+
+ClientSession* Worker::find_session(uint64_t id) {
+  for (auto& [ptr, s] : sessions_) {
+    if (s->id() == id && !s->closed()) return ptr;
+  }
+  return nullptr;
+}
+
 uint64_t Worker::ms_since_tick() const {
   return steady_ms() - last_tick_ms_.load();
 }
@@ -116,8 +173,10 @@ uint64_t Worker::ms_since_tick() const {
 void Worker::on_wake() {
   std::shared_ptr<const cluster::ClusterView> view;
   bool drain = false, stop = false, cfg = false;
+  std::vector<std::function<void()>> tasks;
   {
     std::lock_guard lock(mu_);
+    tasks.swap(posted_tasks_);
     view.swap(posted_view_);
     drain = posted_drain_;
     stop = posted_stop_;
@@ -125,6 +184,7 @@ void Worker::on_wake() {
     posted_drain_ = posted_config_ = false;
   }
   if (cfg) apply_config();
+  for (auto& task : tasks) task();
   if (view) router_->set_view(std::move(view));
   if (drain && !draining_) {
     draining_ = true;
@@ -193,12 +253,14 @@ void Worker::on_connection(uint32_t node_index) {
     return;
   }
   raw->start();
+  state_.sessions.add({raw->id(), this, raw->peer(), raw->local_address(), {}, false});
 }
 
 void Worker::session_closed(ClientSession& session, std::string_view) {
   auto it = sessions_.find(&session);
   if (it == sessions_.end()) return;
   // The session is still on the call stack: destroy it on the next tick.
+  state_.sessions.remove(session.id());
   closed_sessions_.push_back(std::move(it->second));
   sessions_.erase(it);
   session_count_.store(sessions_.size(), std::memory_order_relaxed);
@@ -245,6 +307,7 @@ void Worker::enforce_client_memory() {
   for (;;) {
     ClientSession* biggest = nullptr;
     for (auto& [ptr, s] : sessions_) {
+      if (s->no_evict()) continue;  // CLIENT NO-EVICT on
       if (biggest == nullptr || s->memory_usage() > biggest->memory_usage()) biggest = ptr;
     }
     biggest_client_ = biggest != nullptr ? biggest->memory_usage() : 0;
@@ -265,6 +328,20 @@ void Worker::enforce_client_memory() {
   stats_.client_memory = static_cast<int64_t>(client_memory_);
 }
 
+void Worker::sample_ops(uint64_t now_ms) {
+  uint64_t commands = counters_.commands.load(std::memory_order_relaxed);
+  if (ops_last_ms_ != 0 && now_ms > ops_last_ms_) {
+    ops_samples_[ops_sample_index_] =
+        (commands - ops_last_commands_) * 1000 / (now_ms - ops_last_ms_);
+    ops_sample_index_ = (ops_sample_index_ + 1) % kOpsSamples;
+    uint64_t sum = 0;
+    for (uint64_t v : ops_samples_) sum += v;
+    counters_.ops_per_sec.store(sum / kOpsSamples, std::memory_order_relaxed);
+  }
+  ops_last_commands_ = commands;
+  ops_last_ms_ = now_ms;
+}
+
 void Worker::tick() {
   last_tick_ms_ = steady_ms();
   closed_sessions_.clear();
@@ -276,13 +353,19 @@ void Worker::tick() {
   open.reserve(sessions_.size());
   for (auto& [ptr, s] : sessions_) open.push_back(ptr);
   uint64_t biggest = 0;
+  int64_t subscribed = 0;
   for (ClientSession* s : open) {
     s->tick();  // may close the session (output limit)
-    if (!s->closed()) biggest = std::max(biggest, s->memory_usage());
+    if (!s->closed()) {
+      biggest = std::max(biggest, s->memory_usage());
+      if (s->subscribed()) ++subscribed;
+    }
   }
+  counters_.pubsub.store(subscribed, std::memory_order_relaxed);
   biggest_client_ = biggest;
   publish_client_memory(biggest, /*may_evict=*/true);
   uint64_t now = loop_.now_ms();
+  sample_ops(now);
   uint64_t idle_ms = static_cast<uint64_t>(config_->clients.idle_timeout.count());
   if (idle_ms > 0) {
     std::vector<ClientSession*> idle;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,10 +54,33 @@ class Worker {
   void post_stop();
   // Thread-safe: the configuration changed (SIGHUP).
   void post_config_changed();
+  // Thread-safe: run `task` on this worker's loop thread (CLIENT KILL/UNBLOCK from another).
+  void post_task(std::function<void()> task);
+  // CLIENT PAUSE on this worker (posted to every worker): until `until_ms` (steady clock),
+  // hold the commands of its clients: all of them, or only writes. until_ms 0 = unpause.
+  void set_pause(uint64_t until_ms, bool writes_only);
+  // Loop thread: true when a command (write or not) must wait; the session is then resumed
+  // when the pause ends.
+  bool paused_for(bool is_write, ClientSession& session);
+  bool pausing() const { return pause_until_ms_ != 0; }
+  // Loop thread: the open session with this id, or null.
+  ClientSession* find_session(uint64_t id);
   // Seconds since the loop last ran its periodic tick (for /healthz).
   uint64_t ms_since_tick() const;
   size_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
   size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+
+  // Counters INFO sums over all workers. Only this worker's thread writes them (a relaxed
+  // load and store, no read-modify-write), so counting costs no shared lock or atomic add.
+  struct SessionCounters {
+    std::atomic<uint64_t> commands{0};     // total_commands_processed
+    std::atomic<int64_t> blocked{0};       // sessions waiting in a blocking command
+    std::atomic<int64_t> pubsub{0};        // subscribed sessions (recounted every tick)
+    std::atomic<uint64_t> ops_per_sec{0};  // instantaneous_ops_per_sec (every tick)
+  };
+  const SessionCounters& counters() const { return counters_; }
+  void count_command() { bump(counters_.commands, 1); }
+  void count_blocked(int64_t delta) { bump(counters_.blocked, delta); }
 
   // Loop-thread API used by sessions.
   net::Loop& loop() { return loop_; }
@@ -93,6 +117,11 @@ class Worker {
   // biggest client, close that client (Redis's maxmemory-clients). Never called from
   // inside a session, so a session never has to survive its own eviction mid-call.
   void enforce_client_memory();
+  template <typename T, typename D>
+  static void bump(std::atomic<T>& a, D delta) {
+    a.store(a.load(std::memory_order_relaxed) + static_cast<T>(delta), std::memory_order_relaxed);
+  }
+  void sample_ops(uint64_t now_ms);
 
   int index_;
   ServerState& state_;
@@ -106,6 +135,11 @@ class Worker {
   std::unique_ptr<net::Timer> tick_timer_;
   std::unique_ptr<net::Async> wake_;
   std::unique_ptr<net::Timer> evict_timer_;
+  std::unique_ptr<net::Timer> pause_timer_;
+  uint64_t pause_until_ms_ = 0;  // 0: not paused
+  bool pause_writes_only_ = false;
+  std::vector<uint64_t> paused_sessions_;  // ids of sessions holding a command
+  void end_pause();
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
   std::vector<std::unique_ptr<ClientSession>> closed_sessions_;
   std::vector<std::unique_ptr<backend::BackendConnection>> retired_;
@@ -116,6 +150,7 @@ class Worker {
   bool posted_drain_ = false;
   bool posted_stop_ = false;
   bool posted_config_ = false;
+  std::vector<std::function<void()>> posted_tasks_;
 
   bool draining_ = false;
   uint64_t last_publish_ms_ = 0;
@@ -128,6 +163,13 @@ class Worker {
   uint64_t client_memory_step_ = 64 * 1024;
   uint64_t client_memory_limit_ = 1ULL << 30;
   bool evict_scheduled_ = false;
+  SessionCounters counters_;
+  // instantaneous_ops_per_sec as Redis computes it: the mean of the last 16 samples.
+  static constexpr size_t kOpsSamples = 16;
+  uint64_t ops_samples_[kOpsSamples] = {};
+  size_t ops_sample_index_ = 0;
+  uint64_t ops_last_commands_ = 0;
+  uint64_t ops_last_ms_ = 0;
   std::atomic<uint64_t> last_tick_ms_{0};
   std::atomic<size_t> session_count_{0};
   std::atomic<size_t> in_flight_{0};

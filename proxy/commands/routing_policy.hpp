@@ -55,6 +55,17 @@ inline constexpr Policy kPolicies[] = {
     {"client|info", Routing::Local},
     {"client|list", Routing::Local},
     {"client|setinfo", Routing::Local},
+    {"client|reply", Routing::Local},  // ON|OFF|SKIP: slotgate drops the replies itself
+    {"client|kill", Routing::Local},   // slotgate's own sessions, on every worker
+    {"client|unblock", Routing::Local},
+    {"client|no-evict", Routing::Local},
+    {"client|pause", Routing::Local},  // holds the commands of slotgate's own clients
+    {"client|unpause", Routing::Local},
+    // Client-side caching is refused, answered as a server where tracking is off.
+    {"client|tracking", Routing::Local},
+    {"client|caching", Routing::Local},
+    {"client|getredir", Routing::Local},
+    {"client|trackinginfo", Routing::Local},  // exempt from clients.max_memory eviction
     {"cluster|myshardid", Routing::Local},
     // COMMAND without a subcommand and COMMAND DOCS are long and static: a backend answers.
     {"command", Routing::AnyNode},
@@ -189,16 +200,6 @@ inline constexpr Policy kPolicies[] = {
     {"latency|graph", Routing::Refused, Merge::None, policy_text::kPerNode},
     {"latency|history", Routing::Refused, Merge::None, policy_text::kPerNode},
     {"latency|histogram", Routing::Refused, Merge::None, policy_text::kPerNode},
-    {"client|kill", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|pause", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|unpause", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|no-evict", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|reply", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|tracking", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|caching", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|getredir", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|trackinginfo", Routing::Refused, Merge::None, policy_text::kClientState},
-    {"client|unblock", Routing::Refused, Merge::None, policy_text::kClientState},
     {"cluster|addslots", Routing::Refused, Merge::None, policy_text::kTopology},
     {"cluster|addslotsrange", Routing::Refused, Merge::None, policy_text::kTopology},
     {"cluster|bumpepoch", Routing::Refused, Merge::None, policy_text::kTopology},

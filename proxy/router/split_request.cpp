@@ -149,6 +149,12 @@ Value merge_key_order(const backend::SplitState& st, size_t key_count) {
 Value merge_all_ok(const backend::SplitState& st, std::string_view command) {
   const Value* err = first_error(st.part_replies);
   if (err == nullptr) return st.part_replies.empty() ? Value::simple("OK") : st.part_replies[0];
+  // Every master refused it (a script that does not compile, a CONFIG SET value they all
+  // reject): nothing was applied anywhere, so the error is exactly what one Redis would say.
+  if (std::all_of(st.part_replies.begin(), st.part_replies.end(),
+                  [](const Value& v) { return v.is_error(); })) {
+    return *err;
+  }
   if (st.part_labels.empty()) {
     return Value::error(fmt::format("{} (reported by at least one master; the others applied {})",
                                     err->str, command));

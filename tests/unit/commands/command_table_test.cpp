@@ -241,8 +241,6 @@ TEST_CASE("refused commands carry a reason for the client") {
                            "cluster meet h 1",
                            "cluster reset",
                            "cluster failover",
-                           "client kill id 1",
-                           "client pause 1",
                            "acl setuser u",
                            "acl deluser u",
                            "save"}) {
@@ -250,6 +248,16 @@ TEST_CASE("refused commands carry a reason for the client") {
     const CommandSpec& spec = spec_of(line);
     CHECK(spec.routing == Routing::Refused);
     CHECK_FALSE(spec.refused_reason.empty());
+  }
+}
+
+TEST_CASE("CLIENT subcommands about slotgate's own sessions are answered locally") {
+  for (const char* line :
+       {"client kill id 1", "client kill 1.2.3.4:5", "client pause 1", "client unpause",
+        "client unblock 1", "client no-evict on", "client reply off", "client tracking on",
+        "client getredir", "client trackinginfo", "client caching yes"}) {
+    INFO(line);
+    CHECK(spec_of(line).routing == Routing::Local);
   }
 }
 
