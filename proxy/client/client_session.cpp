@@ -127,8 +127,7 @@ void ClientSession::on_read(size_t n) {
 void ClientSession::process_input() {
   if (in_process_) return;
   in_process_ = true;
-  while (!closed_ && !quitting_ && !paused_ && !awaiting_order_ && !pause_held_ &&
-         !rbuf_.empty()) {
+  while (!closed_ && !quitting_ && !paused_ && !awaiting_order_ && !pause_held_ && !rbuf_.empty()) {
     std::string_view avail = rbuf_.unread();
     auto status = parser_.parse(avail);
     if (status == resp::RequestParser::Status::Incomplete) break;
@@ -153,7 +152,10 @@ void ClientSession::process_input() {
     }
     size_t consumed = parser_.consumed();
     if (worker_.pausing() && !parser_.args().empty() && pause_held(parser_.args())) {
-      parser_.reset();  // the command stays in rbuf_ and is parsed again after the pause
+      // The command stays in rbuf_ and is parsed again after the pause; meanwhile the client
+      // is not read, so a paused pipeline cannot grow slotgate's buffer (TCP pushes back).
+      parser_.reset();
+      stream_.stop_reading();
       break;
     }
     if (!parser_.args().empty()) {
@@ -211,7 +213,7 @@ void ClientSession::maybe_resume() {
     long_in_flight_ = false;
     if (awaiting_order_ && !closed_) {
       awaiting_order_ = false;
-      if (!paused_) stream_.start_reading();
+      if (!paused_ && !pause_held_) stream_.start_reading();
       process_input();
       if (awaiting_order_ || paused_) return;
     }
@@ -219,7 +221,7 @@ void ClientSession::maybe_resume() {
   if (paused_ && queue_.size() < kMaxInFlight / 2 &&
       queued_bytes_ < worker_.config().clients.max_pipeline_size / 2 && !closed_) {
     paused_ = false;
-    stream_.start_reading();
+    if (!awaiting_order_ && !pause_held_) stream_.start_reading();
     process_input();
   }
 }

@@ -81,6 +81,7 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   // CLIENT PAUSE ended: run the commands held meanwhile.
   void resume_after_pause() {
     pause_held_ = false;
+    if (!paused_ && !awaiting_order_ && !closed_) stream_.start_reading();
     process_input();
   }
   // CLIENT UNBLOCK: end a blocking command as if it timed out (nil) or with -UNBLOCKED.

@@ -190,3 +190,12 @@ def pid_cmdline(pid: int) -> str:
             return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
     except FileNotFoundError:
         return ""
+
+
+def proc_status_kib(pid: int, field: str) -> int:
+    """A memory figure of /proc/PID/status in KiB: "VmRSS" (now), "VmHWM" (peak)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"{field} not in /proc/{pid}/status")

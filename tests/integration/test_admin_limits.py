@@ -33,11 +33,7 @@ def dead_seed() -> str:
 
 
 def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS for pid {pid}")
+    return processes.proc_status_kib(pid, "VmRSS") * 1024
 
 
 def closed_by_server(sock: socket.socket) -> bool:

@@ -10,12 +10,14 @@ that one error, as one Redis would.
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 import uuid
 
 import pytest
 
-from harness import RawConnection, RespError, error_text, wait_until
+from harness import RawConnection, RespError, encode_command, error_text, processes, wait_until
 
 
 def tag() -> str:
@@ -374,6 +376,37 @@ def test_client_pause_all_ends_by_itself_after_the_timeout(slotgate, conn):
         assert "WRITE or ALL" in error_text(conn.command("CLIENT", "PAUSE", "10", "SOME"))
     finally:
         other.close()
+
+
+@pytest.mark.timeout(90)
+def test_client_pause_stops_reading_a_paused_pipeline_instead_of_buffering_it(slotgate, conn):
+    """A client that keeps pipelining writes during CLIENT PAUSE WRITE is not read (TCP pushes
+    back) until the pause ends, rather than buffered in slotgate; then every write runs."""
+    t = tag()
+    value = b"v" * (64 * 1024)
+    count = 768  # 48 MiB of SETs
+    one = encode_command("SET", f"{t}k", value)
+    writer = socket.create_connection((slotgate.host, slotgate.port), timeout=60)
+    pid = slotgate.process.pid
+    peak_before = processes.proc_status_kib(pid, "VmHWM")
+    assert conn.command("CLIENT", "PAUSE", "20000", "WRITE") == "OK"
+    sender = threading.Thread(target=lambda: writer.sendall(one * count), daemon=True)
+    try:
+        sender.start()
+        time.sleep(3)  # the baseline reads (and keeps) all 48 MiB in this time
+        grown_mib = (processes.proc_status_kib(pid, "VmHWM") - peak_before) / 1024
+        assert grown_mib < 16, f"slotgate buffered {grown_mib:.0f} MiB of a paused pipeline"
+    finally:
+        assert conn.command("CLIENT", "UNPAUSE") == "OK"
+    sender.join(timeout=60)
+    assert not sender.is_alive()
+    expected = b"+OK\r\n" * count
+    got = b""
+    deadline = time.monotonic() + 60
+    while len(got) < len(expected) and time.monotonic() < deadline:
+        got += writer.recv(65536)
+    writer.close()
+    assert got == expected
 
 
 # -- client-side caching: refused, as a server where tracking is off --------------------------

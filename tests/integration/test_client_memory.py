@@ -22,6 +22,8 @@ import uuid
 
 import pytest
 
+from harness import processes
+
 from harness import RespError, encode_command
 
 PASSWORD_CONFIG = "clients:\n  password: s3cret\n"
@@ -32,11 +34,7 @@ def prefix():
 
 
 def vm_kib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(f"{field} not in /proc/{pid}/status")
+    return processes.proc_status_kib(pid, field)
 
 
 def metric(gate, name):
