@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
   client::ServerState state(cfg);
   metrics::Metrics metrics(SLOTGATE_VERSION);
   cluster::EventLog events;  // for the admin page and /events
-  metrics.set_max_clients(cfg->clients.max_clients);
+  metrics.set_client_limits(cfg->clients.max_clients, cfg->effective_client_max_memory());
   const unsigned worker_count = cfg->effective_workers();
   std::vector<std::unique_ptr<client::Worker>> workers;
 
@@ -286,7 +286,8 @@ int main(int argc, char** argv) {
     setup_logging(effective->log);
     refresher.set_credentials(effective->cluster.username, effective->cluster.password);
     state.set_config(effective);
-    metrics.set_max_clients(effective->clients.max_clients);
+    metrics.set_client_limits(effective->clients.max_clients,
+                              effective->effective_client_max_memory());
   });
   net::Timer watchdog(loop);
   watchdog.start(100, 100, [&] {

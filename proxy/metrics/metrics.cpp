@@ -66,6 +66,11 @@ Metrics::Metrics(std::string_view version)
                             .Help("Clients closed because all clients together used more than "
                                   "clients.max_memory (the biggest one goes first)")
                             .Register(registry_)),
+      client_memory_limit_(BuildGauge()
+                               .Name("slotgate_client_memory_limit_bytes")
+                               .Help("clients.max_memory in force (auto resolved): above it the "
+                                     "client holding the most is closed")
+                               .Register(registry_)),
       commands_(BuildCounter()
                     .Name("slotgate_commands_total")
                     .Help("Client commands by command name and result (ok, error, refused)")
@@ -312,8 +317,9 @@ void Metrics::set_view(uint64_t version, size_t slots_covered, size_t masters, s
   view_set_at_ns_.store(now_ns(), std::memory_order_relaxed);
 }
 
-void Metrics::set_max_clients(uint64_t max_clients) {
+void Metrics::set_client_limits(uint64_t max_clients, uint64_t max_memory) {
   client_connections_limit_.Add({}).Set(static_cast<double>(max_clients));
+  client_memory_limit_.Add({}).Set(static_cast<double>(max_memory));
 }
 
 void Metrics::set_draining(bool draining) {

@@ -38,7 +38,8 @@ class Metrics {
   void topology_refresh(std::string_view trigger, bool ok);
   void set_view(uint64_t version, size_t slots_covered, size_t masters, size_t replicas);
   void set_draining(bool draining);
-  void set_max_clients(uint64_t max_clients);  // clients.max_clients, at start and on SIGHUP
+  // clients.max_clients and the resolved clients.max_memory, at start and on SIGHUP.
+  void set_client_limits(uint64_t max_clients, uint64_t max_memory);
 
   // Prometheus text exposition format 0.0.4.
   std::string render_text();
@@ -55,6 +56,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& connections_rejected_;
   prometheus::Family<prometheus::Gauge>& client_memory_;
   prometheus::Family<prometheus::Counter>& client_evictions_;
+  prometheus::Family<prometheus::Gauge>& client_memory_limit_;
   prometheus::Family<prometheus::Counter>& commands_;
   prometheus::Family<prometheus::Histogram>& command_duration_;
   prometheus::Family<prometheus::Counter>& backend_requests_;

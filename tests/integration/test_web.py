@@ -196,12 +196,16 @@ def gauge(gate, name: str) -> float:
 
 def test_client_connections_limit_follows_max_clients_and_sighup(cluster, make_slotgate):
     # The "connections near max_clients" alert divides by this gauge.
-    gate = make_slotgate(config_text="clients:\n  max_clients: 50\n")
+    # The "memory near clients.max_memory" alert divides by the memory limit gauge.
+    gate = make_slotgate(config_text="clients:\n  max_clients: 50\n  max_memory: 64mb\n")
     assert gauge(gate, "slotgate_client_connections_limit") == 50
-    gate.config_path.write_text("clients:\n  max_clients: 60\n")
+    assert gauge(gate, "slotgate_client_memory_limit_bytes") == 64 << 20
+    gate.config_path.write_text("clients:\n  max_clients: 60\n  max_memory: 80mb\n")
     gate.send_signal(signal.SIGHUP)
     wait_until(lambda: gauge(gate, "slotgate_client_connections_limit") == 60, 5,
                "the limit gauge to follow the reloaded max_clients")
+    wait_until(lambda: gauge(gate, "slotgate_client_memory_limit_bytes") == 80 << 20, 5,
+               "the memory limit gauge to follow the reloaded max_memory")
 
 
 def test_topology_refresh_age_is_reset_by_every_successful_refresh(cluster, make_slotgate):
