@@ -2,32 +2,15 @@
 // root laid out the way the kernel shows it.
 #include <catch2/catch.hpp>
 
-#include <fstream>
-#include <random>
-
 #include "config/cpu_limit.hpp"
+#include "fake_cgroup_root.hpp"
 
 using namespace slotgate::config;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct FakeRoot {
-  fs::path dir;
-  FakeRoot() {
-    std::random_device rd;
-    dir = fs::temp_directory_path() / ("slotgate-cgroup-" + std::to_string(rd()));
-    fs::create_directories(dir / "proc/self");
-  }
-  ~FakeRoot() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  void write(const std::string& rel, const std::string& text) {
-    fs::path p = dir / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-  }
+struct FakeRoot : slotgate::test::FakeCgroupRoot {
   std::optional<double> quota() const { return cgroup_cpu_quota(dir); }
 };
 
