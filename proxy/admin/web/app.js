@@ -98,6 +98,10 @@ function quantile(q, name, want) {
   return prevLe;
 }
 
+// p50/p99 of one node's replies: sent to the node until its reply, over the window.
+const NODE_LATENCY = "slotgate_backend_request_duration_seconds";
+function nodeQuantile(q, address) { return quantile(q, NODE_LATENCY, {node: address}); }
+
 // ---- formatting -----------------------------------------------------------------------------
 function fmtRate(v) { return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2); }
 function fmtSeconds(s) {
@@ -172,6 +176,8 @@ function drawTopology() {
       el("td", {class: "health-" + m.health, text: m.health}),
       el("td", {text: replicas.length ? replicas.map(r => `${r.address} (${r.health !== "online" ? r.health + ", " : ""}${lagText(m, r)})`).join(", ") : "none"}),
       el("td", {class: "num", text: fmtRate(req.get(m.address) || 0)}),
+      el("td", {class: "num", text: fmtSeconds(nodeQuantile(0.5, m.address))}),
+      el("td", {class: "num", text: fmtSeconds(nodeQuantile(0.99, m.address))}),
       el("td", {class: "num", text: String(errs.get(m.address) || 0)}),
       el("td", {class: "num", text: String(recon.get(m.address) || 0)}),
       el("td", {class: "num", text: String(conns.get(m.address) || 0)}));
@@ -206,6 +212,7 @@ function drawDetail() {
     `replicas: ${replicas.length ? replicas.map(r => `${r.address} (${r.health}, ${lagText(m, r)})`).join(", ") : "none"}`,
     `connections from this slotgate: ${last ? (byLabel(last, "slotgate_backend_connections", "node").get(m.address) || 0) : "?"}`,
     `requests from this slotgate: ${fmtRate(rateByLabel("slotgate_backend_requests_total", "node").get(m.address) || 0)}/s`,
+    `latency (sent to reply): p50 ${fmtSeconds(nodeQuantile(0.5, m.address))}, p99 ${fmtSeconds(nodeQuantile(0.99, m.address))}`,
     `errors: ${errors.length ? errors.map(x => `${x.labels.kind} ${x.value}`).join(", ") : "none"}`,
     `last error: ${lastError ? fmtTime(lastError.time) + " " + lastError.message : "none recorded"}`,
   ];
@@ -251,6 +258,14 @@ function drawTraffic() {
     el("td", {class: "num", text: fmtSeconds(quantile(0.5, "slotgate_command_duration_seconds", {command: cmd}))}),
     el("td", {class: "num", text: fmtSeconds(quantile(0.99, "slotgate_command_duration_seconds", {command: cmd}))}),
     el("td", {class: "num", text: fmtRate(errRates.get(cmd) || 0)}))));
+
+  const nodeRates = rateByLabel("slotgate_backend_requests_total", "node");
+  const nodeAddrs = [...new Set(series(last, NODE_LATENCY).map(x => x.labels.node))].sort();
+  document.querySelector("#node-latency tbody").replaceChildren(...nodeAddrs.map(a => el("tr", {"data-node": a},
+    el("td", {text: a}),
+    el("td", {class: "num", text: fmtRate(nodeRates.get(a) || 0)}),
+    el("td", {class: "num", text: fmtSeconds(nodeQuantile(0.5, a))}),
+    el("td", {class: "num", text: fmtSeconds(nodeQuantile(0.99, a))}))));
 
   const status = document.getElementById("status");
   const bad = uncovered > 0 || held > 0;
