@@ -36,7 +36,10 @@ try {
   page.on("pageerror", (e) => problems.push("uncaught exception: " + e.message));
   await page.goto(url, { waitUntil: "load" });
   const sel = `#slot-map .range.migrating[data-slot="${slot}"]`;
-  await waitFor(page, (s) => document.querySelector(s) !== null, sel, 15000, `slot ${slot} marked migrating`);
+  // Both ends: the masters are asked one after the other, so one poll may catch only one side.
+  await waitFor(page, ([s, want]) => want.every((w) => (document.querySelector(s)?.title || "").includes(w)),
+    [sel, [`migrating from ${source} to ${target}`, `importing into ${target} from ${source}`]], 15000,
+    `slot ${slot} marked migrating, with both masters named`);
   const band = await page.$eval(sel, (d) => ({
     title: d.title, width: d.getBoundingClientRect().width, image: getComputedStyle(d).backgroundImage }));
   if (!band.title.includes(`migrating from ${source} to ${target}`) || !band.title.includes(`importing into ${target} from ${source}`)) {
