@@ -211,6 +211,7 @@ int main(int argc, char** argv) {
     ah.topology = cfg->admin.topology;
     ah.events = &events;
     ah.replication_offsets = [&refresher] { return refresher.replication_offsets(); };
+    ah.migrations = [&refresher] { return refresher.migrations(); };
     auto started = admin::AdminServer::start(*cfg->admin.listen, ah);
     if (auto* err = std::get_if<std::string>(&started)) {
       spdlog::critical("admin server: {}", *err);

@@ -12,6 +12,7 @@
 
 #include "cluster/cluster_view.hpp"
 #include "cluster/event_log.hpp"
+#include "cluster/slot_migrations.hpp"
 
 namespace slotgate::metrics {
 class Metrics;
@@ -28,6 +29,8 @@ struct AdminHooks {
   bool topology = true;                    // /topology served (false: 404, admin.topology)
   cluster::EventLog* events = nullptr;     // /events; nullptr answers 503
   std::function<std::map<std::string, int64_t>()> replication_offsets;  // /topology, optional
+  std::function<std::map<std::string, cluster::NodeMigrations>()>
+      migrations;  // /topology, optional
 };
 
 }  // namespace slotgate::admin

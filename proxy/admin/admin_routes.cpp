@@ -51,7 +51,9 @@ HttpResponse topology(const AdminHooks& hooks) {
   }
   const auto offsets =
       hooks.replication_offsets ? hooks.replication_offsets() : std::map<std::string, int64_t>{};
-  r.body = cluster::to_json(*view, std::chrono::steady_clock::now(), &offsets);
+  const auto migrations =
+      hooks.migrations ? hooks.migrations() : std::map<std::string, cluster::NodeMigrations>{};
+  r.body = cluster::to_json(*view, std::chrono::steady_clock::now(), &offsets, &migrations);
   r.body += '\n';
   return r;
 }

@@ -27,6 +27,10 @@ class Loop;
 class Timer;
 }  // namespace slotgate::net
 
+namespace slotgate::metrics {
+struct BackendStats;
+}
+
 namespace slotgate::backend {
 
 struct Credentials {
@@ -84,6 +88,10 @@ class BackendConnection final : public net::StreamHandler {
   bool ready() const { return ready_; }
   // Connected and authenticated at some point (a later drop is worth an immediate reconnect).
   bool ever_ready() const { return ever_ready_; }
+  // The worker's counters for this node, cached by the router on first use so that
+  // counting a request or its latency needs no lookup by address.
+  metrics::BackendStats* stats() const { return stats_; }
+  void set_stats(metrics::BackendStats* stats) { stats_ = stats; }
   size_t outstanding() const { return inflight_.size(); }
   // Oldest unanswered request's send time (loop ms), 0 when none.
   uint64_t oldest_sent_ms() const;
@@ -148,6 +156,7 @@ class BackendConnection final : public net::StreamHandler {
   bool closed_by_owner_ = false;
   bool dedicated_ = false;
   bool lane_ = false;
+  metrics::BackendStats* stats_ = nullptr;
   bool timed_out_ = false;
   PushSink* push_sink_ = nullptr;
 };

@@ -86,6 +86,7 @@ struct Request {
   uint8_t redirects = 0;
   uint8_t retries = 0;
   uint64_t started_ns = 0;
+  uint64_t sent_ns = 0;      // when it was last sent to a node (per-node latency); 0 = not sent
   uint64_t deadline_ms = 0;  // loop time after which a held/retried request fails
   uint64_t held_since_ms = 0;
   // Held until the cluster confirms a redirect to a node the view did not know: until a
@@ -124,6 +125,7 @@ struct Request {
     redirects = 0;
     retries = 0;
     started_ns = 0;
+    sent_ns = 0;
     deadline_ms = 0;
     held_since_ms = 0;
     confirm_view = 0;

@@ -88,8 +88,30 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+namespace {
+
+void append_migrations(std::string& out, const ClusterView& view, std::string_view key,
+                       std::string_view peer_key, const std::vector<SlotMigration>& list) {
+  out.append(",\"").append(key).append("\":[");
+  for (size_t k = 0; k < list.size(); ++k) {
+    if (k > 0) out.push_back(',');
+    out.append("{\"slot\":").append(std::to_string(list[k].slot));
+    out.append(",\"").append(peer_key).append("\":");
+    append_json_string(out, list[k].peer_id);
+    if (auto peer = view.find_by_id(list[k].peer_id)) {
+      out.append(",\"").append(peer_key).append("_address\":");
+      append_json_string(out, view.nodes()[*peer].address);
+    }
+    out.push_back('}');
+  }
+  out.push_back(']');
+}
+
+}  // namespace
+
 std::string to_json(const ClusterView& view, std::chrono::steady_clock::time_point now,
-                    const std::map<std::string, int64_t>* offsets) {
+                    const std::map<std::string, int64_t>* offsets,
+                    const std::map<std::string, NodeMigrations>* migrations) {
   double age = std::chrono::duration<double>(now - view.created()).count();
   if (age < 0) age = 0;
   char age_text[32];
@@ -128,6 +150,13 @@ std::string to_json(const ClusterView& view, std::chrono::steady_clock::time_poi
       if (auto it = offsets->find(node.address); it != offsets->end()) offset = it->second;
     }
     if (offset >= 0) out.append(",\"replication_offset\":").append(std::to_string(offset));
+    if (migrations != nullptr) {
+      static const NodeMigrations kNone;
+      auto it = migrations->find(node.address);
+      const NodeMigrations& m = it == migrations->end() ? kNone : it->second;
+      append_migrations(out, view, "migrating", "to", m.migrating);
+      append_migrations(out, view, "importing", "from", m.importing);
+    }
     out.push_back('}');
   }
   out.append("]}");

@@ -64,6 +64,48 @@ std::map<std::string, int64_t> TopologyRefresher::replication_offsets() const {
   return offsets_;
 }
 
+std::map<std::string, NodeMigrations> TopologyRefresher::migrations() const {
+  std::lock_guard lock(mu_);
+  return migrations_;
+}
+
+void TopologyRefresher::poll_migrations(const ClusterView& view, const std::string& username,
+                                        const std::string& password) {
+  // A handful of masters, one short command each, off the data path; not more often than
+  // every few seconds even while refreshes run fast (a master being unreachable).
+  constexpr auto kMigrationPollInterval = std::chrono::seconds(2);
+  const auto now = Clock::now();
+  std::vector<const Node*> masters;
+  {
+    std::lock_guard lock(mu_);
+    if (migrations_polled_ != Clock::time_point{} &&
+        now - migrations_polled_ < kMigrationPollInterval)
+      return;
+    migrations_polled_ = now;
+    for (uint16_t i : view.master_indices()) {
+      const Node& n = view.nodes()[i];
+      if (n.health == Health::Online && !unreachable_.contains(n.address)) masters.push_back(&n);
+    }
+  }
+  std::map<std::string, NodeMigrations> found;
+  for (const Node* n : masters) {
+    const auto ips = resolve_all(n->host);
+    if (ips.empty()) continue;
+    auto opened = ControlConnection::open(ips.front(), n->port, username, password,
+                                          options_.connect_timeout_ms);
+    auto* conn = std::get_if<ControlConnection>(&opened);
+    if (conn == nullptr) continue;
+    const std::string_view nodes_cmd[] = {"CLUSTER", "NODES"};
+    auto reply = conn->command(nodes_cmd, options_.command_timeout_ms);
+    const auto* v = std::get_if<resp::Value>(&reply);
+    if (v == nullptr || v->is_error()) continue;
+    NodeMigrations m = parse_own_migrations(v->str);
+    if (!m.empty()) found.emplace(n->address, std::move(m));
+  }
+  std::lock_guard lock(mu_);
+  migrations_ = std::move(found);
+}
+
 Clock::time_point TopologyRefresher::last_success() const {
   std::lock_guard lock(mu_);
   return last_success_;
@@ -225,6 +267,7 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
     if (hooks_.event) {
       for (const ViewChange& change : changes) hooks_.event(change.kind, change.message);
     }
+    poll_migrations(*view, username, password);
     if (hooks_.refreshed) hooks_.refreshed(trigger, true);
     return true;
   }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cluster/cluster_view.hpp"
+#include "cluster/slot_migrations.hpp"
 #include "cluster/topology_feedback.hpp"
 
 namespace slotgate::cluster {
@@ -55,6 +56,9 @@ class TopologyRefresher final : public TopologyFeedback {
   // Replication offsets by node address from the latest successful refresh (the published
   // view keeps the offsets of when it was built).
   std::map<std::string, int64_t> replication_offsets() const;
+  // Slots each master reported migrating/importing (its own CLUSTER NODES line), by address,
+  // from the latest poll: masters without any are absent.
+  std::map<std::string, NodeMigrations> migrations() const;
 
   // TopologyFeedback (called from worker threads)
   void slot_moved(Slot slot, std::string_view host, uint16_t port) override;
@@ -70,6 +74,10 @@ class TopologyRefresher final : public TopologyFeedback {
     std::string label;  // what we log: the seed name or the node address
   };
   bool refresh(std::string_view trigger, std::string& error);
+  // After a successful refresh, at most every kMigrationPollInterval: CLUSTER NODES on each
+  // online master, for its own migrating/importing slots. Runs on the refresher thread.
+  void poll_migrations(const ClusterView& view, const std::string& username,
+                       const std::string& password);
   std::vector<Candidate> candidates();
   void publish_locked(std::shared_ptr<const ClusterView> view);
   bool degraded_locked() const;
@@ -84,7 +92,10 @@ class TopologyRefresher final : public TopologyFeedback {
   // reported one slot at a time; the refresh after them reports the whole move).
   std::shared_ptr<const ClusterView> reported_;
   bool reachable_ = true;
-  std::map<std::string, int64_t> offsets_;  // for "cluster unreachable" / "reachable again" events
+  std::map<std::string, int64_t> offsets_;
+  std::map<std::string, NodeMigrations> migrations_;
+  std::chrono::steady_clock::time_point
+      migrations_polled_{};  // for "cluster unreachable" / "reachable again" events
   uint64_t next_version_ = 1;
   std::string pending_trigger_;
   std::map<std::string, std::chrono::steady_clock::time_point> unreachable_;

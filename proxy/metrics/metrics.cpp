@@ -95,6 +95,11 @@ Metrics::Metrics(std::string_view version)
                                .Name("slotgate_backend_connections")
                                .Help("Connections open now from this slotgate to each cluster node")
                                .Register(registry_)),
+      backend_duration_(BuildHistogram()
+                            .Name("slotgate_backend_request_duration_seconds")
+                            .Help("Time from a request being sent to a cluster node until its "
+                                  "reply, per node")
+                            .Register(registry_)),
       redirections_(BuildCounter()
                         .Name("slotgate_redirections_total")
                         .Help("MOVED and ASK redirections followed (kind unconfirmed: to a node "
@@ -269,6 +274,7 @@ void Metrics::publish(WorkerStats& stats) {
     if (const int64_t d = now.connections_open - before.connections_open; d != 0) {
       backend_connections_.Add({{"node", address}}).Increment(static_cast<double>(d));
     }
+    add(backend_duration_, {{"node", address}}, now.latency, before.latency);
     for (const auto& [kind, count] : now.errors) {
       uint64_t previous = 0;
       for (const auto& [k, c] : before.errors) {

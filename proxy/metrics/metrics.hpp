@@ -63,6 +63,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& backend_errors_;
   prometheus::Family<prometheus::Counter>& backend_reconnects_;
   prometheus::Family<prometheus::Gauge>& backend_connections_;
+  prometheus::Family<prometheus::Histogram>& backend_duration_;
   prometheus::Family<prometheus::Counter>& redirections_;
   prometheus::Family<prometheus::Counter>& cluster_errors_;
   prometheus::Family<prometheus::Counter>& topology_refreshes_;

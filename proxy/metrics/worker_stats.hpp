@@ -33,6 +33,9 @@ struct BackendStats {
   uint64_t requests = 0;
   uint64_t reconnects = 0;
   int64_t connections_open = 0;  // ready connections to the node now (this worker's)
+  // From a request being sent to the node until its reply
+  // (slotgate_backend_request_duration_seconds).
+  LatencyHistogram latency;
   // Error kinds are a handful of fixed words ("timeout", "connection", ...): a
   // short vector searched linearly beats a map and allocates once per kind.
   std::vector<std::pair<std::string, uint64_t>> errors;
@@ -86,9 +89,13 @@ class WorkerStats : public StatsCounters {
 
   const CommandStats& command(std::string_view name) const;
 
+  // The node's counters, created the first time. Entries are never removed, so the
+  // reference stays valid for the worker's life: the router keeps it per connection
+  // and counts each request through it without a lookup.
+  BackendStats& backend(std::string_view address);
+
  private:
   friend class Metrics;
-  BackendStats& backend(std::string_view address);
   StatsCounters published_;  // the values at the last Metrics::publish
 };
 

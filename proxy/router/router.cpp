@@ -186,7 +186,9 @@ void Router::dispatch(Request* req) {
     hold(req, unreachable(pool, *address));
     return;
   }
-  stats_.count_backend_request(*address);
+  metrics::BackendStats& node = node_stats(*conn);
+  ++node.requests;
+  req->sent_ns = net::Loop::hrtime_ns();
   conn->send(req);
 }
 
@@ -350,8 +352,18 @@ bool Router::redirect(Request* req, std::string_view error_text, const std::stri
   return true;
 }
 
+metrics::BackendStats& Router::node_stats(backend::BackendConnection& conn) {
+  if (conn.stats() == nullptr) conn.set_stats(&stats_.backend(conn.address()));
+  return *conn.stats();
+}
+
 void Router::on_backend_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
                               backend::BackendConnection& from) {
+  if (req->sent_ns != 0) {
+    node_stats(from).latency.observe(static_cast<double>(net::Loop::hrtime_ns() - req->sent_ns) /
+                                     1e9);
+    req->sent_ns = 0;
+  }
   req->target.clear();
   bool asked = req->asking;
   req->asking = false;

@@ -25,7 +25,8 @@ class Timer;
 }  // namespace slotgate::net
 namespace slotgate::metrics {
 struct WorkerStats;
-}
+struct BackendStats;
+}  // namespace slotgate::metrics
 
 namespace slotgate::router {
 
@@ -100,6 +101,8 @@ class Router final : public backend::BackendEvents {
   // give the client the node's reply.
   void retry_later(Request* req, std::string_view node_reply, std::string_view why);
   static std::string unreachable(const backend::BackendPool& pool, const std::string& address);
+  // This worker's counters for the connection's node (cached on the connection).
+  metrics::BackendStats& node_stats(backend::BackendConnection& conn);
   void retry_held();
   void on_part_done(Request* part, std::string_view reply);
   void finish_split(Request* parent);

@@ -69,6 +69,11 @@ def test_page_shows_three_masters_and_then_the_failover(cluster, slotgate, logdi
             ready = read_line(proc, 60)
             assert ready.get("ready"), ready
             assert sorted(ready["masters"]) == sorted(m.address for m in cluster.masters()), ready
+            # Per-node p50/p99 (page_check.mjs checked the row, the per-node table and the hover).
+            shown = {r["node"] for r in ready["node_latency"]}
+            assert set(ready["masters"]) <= shown, ready
+            print("per-node latency on the page: " +
+                  ", ".join(f"{r['node']} p50 {r['p50']} p99 {r['p99']}" for r in ready["node_latency"]))
             old_master = cluster.masters()[0]
             replica = cluster.replicas_of(old_master)[0]
             cluster.failover(replica, timeout=30)

@@ -98,6 +98,10 @@ function quantile(q, name, want) {
   return prevLe;
 }
 
+// p50/p99 of one node's replies: sent to the node until its reply, over the window.
+const NODE_LATENCY = "slotgate_backend_request_duration_seconds";
+function nodeQuantile(q, address) { return quantile(q, NODE_LATENCY, {node: address}); }
+
 // ---- formatting -----------------------------------------------------------------------------
 function fmtRate(v) { return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2); }
 function fmtSeconds(s) {
@@ -133,23 +137,54 @@ function drawTopology() {
   const owner = [];  // [first, last, node]
   for (const m of masters) for (const [f, l] of m.slots) owner.push([f, l, m]);
   owner.sort((x, y) => x[0] - y[0]);
-  const parts = [];
+  // Slots a master is moving out (migrating) or taking in (importing), as the masters
+  // report them: each drawn as its own band, wide enough to see, with its own pattern.
+  const byId = new Map(nodes.map(n => [n.id, n]));
+  const marks = new Map();  // slot -> {kind, text}
+  const peer = (id, addr) => addr || (byId.get(id) || {}).address || id.slice(0, 8);
+  for (const n of nodes) {
+    for (const x of n.migrating || []) {
+      marks.set(x.slot, {kind: "migrating", text: `migrating from ${n.address} to ${peer(x.to, x.to_address)}`});
+    }
+    for (const x of n.importing || []) {
+      const prev = marks.get(x.slot);
+      const text = `importing into ${n.address} from ${peer(x.from, x.from_address)}`;
+      marks.set(x.slot, prev ? {kind: prev.kind, text: prev.text + "; " + text} : {kind: "importing", text});
+    }
+  }
+  const marked = [...marks.keys()].sort((a, b) => a - b);
+  const parts = [];  // [first, last, master, mark]
+  const pushSplit = (f, l, m) => {
+    let from = f;
+    for (const slot of marked) {
+      if (slot < f || slot > l) continue;
+      if (slot > from) parts.push([from, slot - 1, m, null]);
+      parts.push([slot, slot, m, marks.get(slot)]);
+      from = slot + 1;
+    }
+    if (from <= l) parts.push([from, l, m, null]);
+  };
   let next = 0;
   for (const [f, l, m] of owner) {
-    if (f > next) parts.push([next, f - 1, null]);
-    parts.push([f, l, m]);
+    if (f > next) pushSplit(next, f - 1, null);
+    pushSplit(f, l, m);
     next = l + 1;
   }
-  if (next < 16384) parts.push([next, 16383, null]);
-  map.replaceChildren(...parts.map(([f, l, m]) => {
-    const d = el("div", {class: "range" + (m ? "" : " uncovered"),
+  if (next < 16384) pushSplit(next, 16383, null);
+  map.replaceChildren(...parts.map(([f, l, m, mark]) => {
+    const d = el("div", {class: "range" + (m ? "" : " uncovered") + (mark ? " " + mark.kind : ""),
                          title: (f === l ? "slot " + f : "slots " + f + "-" + l) +
-                                (m ? " → " + m.address : " → no master")});
+                                (m ? " → " + m.address : " → no master") + (mark ? ", " + mark.text : "")});
     d.style.flexGrow = String(l - f + 1);
-    if (m) { d.style.background = colorFor(m.id || m.address); d.dataset.address = m.address; }
+    if (mark) d.dataset.slot = String(f);
+    if (m) { d.style.backgroundColor = colorFor(m.id || m.address); d.dataset.address = m.address; }
     d.addEventListener("mouseenter", () => { if (m) select(m.address); });
     return d;
   }));
+  document.getElementById("slot-moves").textContent = marked.length
+    ? marked.slice(0, 8).map(sl => `slot ${sl}: ${marks.get(sl).text}`).join(" · ") +
+      (marked.length > 8 ? ` · … ${marked.length - 8} more` : "")
+    : "";
   map.dataset.masters = String(masters.length);
   const covered = topology.slots_covered;
   document.getElementById("slot-summary").textContent =
@@ -172,6 +207,8 @@ function drawTopology() {
       el("td", {class: "health-" + m.health, text: m.health}),
       el("td", {text: replicas.length ? replicas.map(r => `${r.address} (${r.health !== "online" ? r.health + ", " : ""}${lagText(m, r)})`).join(", ") : "none"}),
       el("td", {class: "num", text: fmtRate(req.get(m.address) || 0)}),
+      el("td", {class: "num", text: fmtSeconds(nodeQuantile(0.5, m.address))}),
+      el("td", {class: "num", text: fmtSeconds(nodeQuantile(0.99, m.address))}),
       el("td", {class: "num", text: String(errs.get(m.address) || 0)}),
       el("td", {class: "num", text: String(recon.get(m.address) || 0)}),
       el("td", {class: "num", text: String(conns.get(m.address) || 0)}));
@@ -206,6 +243,9 @@ function drawDetail() {
     `replicas: ${replicas.length ? replicas.map(r => `${r.address} (${r.health}, ${lagText(m, r)})`).join(", ") : "none"}`,
     `connections from this slotgate: ${last ? (byLabel(last, "slotgate_backend_connections", "node").get(m.address) || 0) : "?"}`,
     `requests from this slotgate: ${fmtRate(rateByLabel("slotgate_backend_requests_total", "node").get(m.address) || 0)}/s`,
+    `latency (sent to reply): p50 ${fmtSeconds(nodeQuantile(0.5, m.address))}, p99 ${fmtSeconds(nodeQuantile(0.99, m.address))}`,
+    `slots moving: ${[...(m.migrating || []).map(x => `${x.slot} → ${x.to_address || x.to}`),
+                      ...(m.importing || []).map(x => `${x.slot} ← ${x.from_address || x.from}`)].join(", ") || "none"}`,
     `errors: ${errors.length ? errors.map(x => `${x.labels.kind} ${x.value}`).join(", ") : "none"}`,
     `last error: ${lastError ? fmtTime(lastError.time) + " " + lastError.message : "none recorded"}`,
   ];
@@ -251,6 +291,14 @@ function drawTraffic() {
     el("td", {class: "num", text: fmtSeconds(quantile(0.5, "slotgate_command_duration_seconds", {command: cmd}))}),
     el("td", {class: "num", text: fmtSeconds(quantile(0.99, "slotgate_command_duration_seconds", {command: cmd}))}),
     el("td", {class: "num", text: fmtRate(errRates.get(cmd) || 0)}))));
+
+  const nodeRates = rateByLabel("slotgate_backend_requests_total", "node");
+  const nodeAddrs = [...new Set(series(last, NODE_LATENCY).map(x => x.labels.node))].sort();
+  document.querySelector("#node-latency tbody").replaceChildren(...nodeAddrs.map(a => el("tr", {"data-node": a},
+    el("td", {text: a}),
+    el("td", {class: "num", text: fmtRate(nodeRates.get(a) || 0)}),
+    el("td", {class: "num", text: fmtSeconds(nodeQuantile(0.5, a))}),
+    el("td", {class: "num", text: fmtSeconds(nodeQuantile(0.99, a))}))));
 
   const status = document.getElementById("status");
   const bad = uncovered > 0 || held > 0;

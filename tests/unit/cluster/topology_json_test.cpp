@@ -85,3 +85,23 @@ TEST_CASE("replication offsets: from the refresher's latest map when given, else
   CHECK(json.find("\"slots\":[[0,16383]],\"replication_offset\":500}") != std::string::npos);
   CHECK(json.find("\"slots\":[],\"replication_offset\":420}") != std::string::npos);
 }
+
+TEST_CASE("to_json lists each node's migrating and importing slots with the peer's address",
+          "[json]") {
+  const std::string a(40, 'a'), b(40, 'b'), unknown(40, 'c');
+  const std::string text = a + " 10.0.0.1:6379@16379 myself,master - 0 0 1 connected 0-8191\n" + b +
+                           " 10.0.0.2:6379@16379 master - 0 0 2 connected 8192-16383\n";
+  auto result = ClusterView::from_nodes(text, 3);
+  REQUIRE(std::holds_alternative<ClusterView::Ptr>(result));
+  const auto& view = *std::get<ClusterView::Ptr>(result);
+  std::map<std::string, slotgate::cluster::NodeMigrations> migrations;
+  migrations["10.0.0.1:6379"].migrating = {{5, b}, {6, unknown}};
+  migrations["10.0.0.2:6379"].importing = {{5, a}};
+  const std::string json = to_json(view, view.created(), nullptr, &migrations);
+  CHECK(json.find("\"migrating\":[{\"slot\":5,\"to\":\"" + b +
+                  "\",\"to_address\":\"10.0.0.2:6379\"},{\"slot\":6,\"to\":\"" + unknown +
+                  "\"}],\"importing\":[]") != std::string::npos);
+  CHECK(json.find("\"migrating\":[],\"importing\":[{\"slot\":5,\"from\":\"" + a +
+                  "\",\"from_address\":\"10.0.0.1:6379\"}]") != std::string::npos);
+  CHECK(to_json(view, view.created()).find("migrating") == std::string::npos);
+}

@@ -201,3 +201,26 @@ TEST_CASE("client memory is a gauge over workers; evictions a counter") {
   t = m.render_text();
   CHECK(sample(t, "slotgate_client_memory_bytes") == 2500);
 }
+
+TEST_CASE("per-node request latency is published as a histogram labelled by node") {
+  Metrics m;
+  WorkerStats s;
+  BackendStats& node = s.backend("10.0.0.1:6379");
+  node.latency.observe(0.0002);
+  node.latency.observe(0.2);
+  s.backend("10.0.0.2:6379").latency.observe(0.003);
+  CHECK(&s.backend("10.0.0.1:6379") == &node);  // the router keeps this reference
+  m.publish(s);
+  m.publish(s);  // nothing new: nothing added
+  std::string t = m.render_text();
+  const std::string n1 = "slotgate_backend_request_duration_seconds_bucket{node=\"10.0.0.1:6379\",";
+  CHECK(sample(t, n1 + "le=\"0.00025\"}") == 1);
+  CHECK(sample(t, n1 + "le=\"0.25\"}") == 2);
+  CHECK(sample(t, "slotgate_backend_request_duration_seconds_count{node=\"10.0.0.1:6379\"}") == 2);
+  CHECK(sample(t, "slotgate_backend_request_duration_seconds_count{node=\"10.0.0.2:6379\"}") == 1);
+  node.latency.observe(0.0002);
+  m.publish(s);
+  t = m.render_text();
+  CHECK(sample(t, "slotgate_backend_request_duration_seconds_count{node=\"10.0.0.1:6379\"}") == 3);
+  CHECK(sample(t, n1 + "le=\"0.00025\"}") == 2);
+}

@@ -1,0 +1,41 @@
+"""The slot map in a real browser while a slot is being migrated (CLUSTER SETSLOT … MIGRATING /
+IMPORTING, then STABLE): the slot gets its own band with the migrating pattern, its hover text
+names both masters, the legend explains it, and the source master's hover detail lists it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+from conftest import SLOTGATE_PORT, WEB_DIR
+from harness import Slotgate
+
+
+def test_page_marks_a_slot_being_migrated(cluster, logdir):
+    node = shutil.which("node")
+    assert node and (WEB_DIR / "node_modules" / "playwright-core").is_dir(), "node + npm ci in tests/web"
+    shots = logdir / "screenshots"
+    shots.mkdir(exist_ok=True)
+    source, target = cluster.masters()[0], cluster.masters()[1]
+    slot = cluster.keyslot(cluster.keys_on_each_master(n_per_master=1, prefix="page-mig")[source][0])
+    ids = {}
+    for n in (source, target):
+        i = n.call("CLUSTER", "MYID")
+        ids[n.address] = i.decode() if isinstance(i, bytes) else i
+    gate = Slotgate(cluster.seeds, port=SLOTGATE_PORT + 10, admin_port=SLOTGATE_PORT + 11,
+                    workdir=logdir / "slotgate-migrations", config_text="cluster:\n  refresh_interval: 1s\n")
+    gate.start()
+    try:
+        target.call("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[source.address])
+        source.call("CLUSTER", "SETSLOT", slot, "MIGRATING", ids[target.address])
+        proc = subprocess.run([node, str(WEB_DIR / "slot_moves_check.mjs"), gate.admin_url("/"), str(shots),
+                               str(slot), source.address, target.address],
+                              cwd=WEB_DIR, capture_output=True, text=True, timeout=60)
+        result = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
+        assert proc.returncode == 0 and result.get("ok"), (result, proc.stderr[-2000:])
+        print(f"slot {slot} on the page: {result['title']} ({result['width']:.0f}px)")
+    finally:
+        source.call("CLUSTER", "SETSLOT", slot, "STABLE")
+        target.call("CLUSTER", "SETSLOT", slot, "STABLE")
+        gate.stop()
