@@ -199,9 +199,11 @@ bool ClientSession::pause_held(std::span<const std::string_view> args) {
   // Unknown commands, and what only looks at the connection, run; so do the UNPAUSE that
   // ends the pause and a QUIT/RESET.
   if (spec == nullptr || spec->routing == commands::Routing::Local) return false;
+  // PUBLISH and SPUBLISH (a channel as first argument) count as writes, as in Redis's WRITE
+  // pause.
   bool is_write = spec->has(commands::kWrite) || spec->has(commands::kMayReplicate) ||
                   (spec->acl_categories & commands::kAcl_scripting) != 0 ||
-                  spec->name == "publish" || spec->name == "spublish";
+                  spec->channels == commands::ChannelArgs::First;
   if (!worker_.paused_for(is_write, *this)) return false;
   pause_held_ = true;
   return true;

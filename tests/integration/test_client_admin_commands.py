@@ -358,8 +358,16 @@ def test_client_pause_write_holds_writes_of_every_session_until_unpause(slotgate
             with pytest.raises(TimeoutError):
                 o.read_reply(timeout=0.3)
         assert conn.command("GET", f"{t}k") == b"0"
+        # PUBLISH counts as a write for a WRITE pause, as in Redis.
+        publisher = others[0]
         assert conn.command("CLIENT", "UNPAUSE") == "OK"
         assert sorted(o.read_reply(timeout=3) for o in others) == [1, 2, 3, 4]
+        assert conn.command("CLIENT", "PAUSE", "10000", "WRITE") == "OK"
+        publisher.send_command("PUBLISH", f"{t}ch", "m")
+        with pytest.raises(TimeoutError):
+            publisher.read_reply(timeout=0.3)
+        assert conn.command("CLIENT", "UNPAUSE") == "OK"
+        assert publisher.read_reply(timeout=3) == 0
     finally:
         for o in others:
             o.close()
