@@ -6,11 +6,9 @@
 //   <- {"new_master":"host:port","old_master":"host:port"} once CLUSTER FAILOVER is done
 //   -> {"done":true,"seconds":N}   when the page shows the new master and a failover event
 // Exits 1 with {"error":...} on a console error, an uncaught exception or a timeout.
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
-import { chromium } from "playwright-core";
+import { closeBrowser, collectProblems, launchBrowser, waitFor } from "./browser.mjs";
 
 const [url, outDir, mastersText] = process.argv.slice(2);
 const expectMasters = Number(mastersText || 3);
@@ -18,30 +16,11 @@ const problems = [];
 const say = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
-// page.waitForFunction evaluates a string in the page, which the page's CSP (no
-// 'unsafe-eval') rightly refuses; page.evaluate goes through the DevTools protocol instead.
-async function waitFor(page, fn, arg, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await page.evaluate(fn, arg)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "slotgate-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1440, height: 1000 },
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const context = await launchBrowser();
 let code = 0;
 try {
   const page = context.pages()[0] || (await context.newPage());
-  page.on("console", (m) => { if (m.type() === "error") problems.push("console error: " + m.text()); });
-  page.on("pageerror", (e) => problems.push("uncaught exception: " + e.message));
+  collectProblems(page, problems);
   page.on("response", (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`); });
   page.on("requestfailed", (r) => problems.push("request failed: " + r.url() + " " + r.failure()?.errorText));
 
@@ -102,7 +81,6 @@ try {
   say({ error: String(e && e.message || e), problems });
   code = 1;
 } finally {
-  await context.close();
-  fs.rmSync(userDataDir, { recursive: true, force: true });
+  await closeBrowser(context);
 }
 process.exit(code);

@@ -1,44 +1,25 @@
-// The slot map marks a slot being migrated between two masters (tests/web/test_page_migrations.py):
+// The slot map marks a slot being migrated between two masters (tests/web/test_migrations_page.py):
 //   node slot_moves_check.mjs URL OUT_DIR SLOT SOURCE TARGET
 // Waits for the slot's band (migrating pattern, hover text naming both masters), the legend,
 // the master's hover detail, takes a screenshot, prints {"ok":true,...} or {"error":...} and exits.
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { closeBrowser, collectProblems, launchBrowser, waitFor } from "./browser.mjs";
 
 const [url, outDir, slotText, source, target] = process.argv.slice(2);
 const slot = Number(slotText);
 const say = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const problems = [];
 
-async function waitFor(page, fn, arg, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await page.evaluate(fn, arg)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "slotgate-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1440, height: 1000 },
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const context = await launchBrowser();
 let code = 0;
 try {
   const page = context.pages()[0] || (await context.newPage());
-  page.on("console", (m) => { if (m.type() === "error") problems.push("console error: " + m.text()); });
-  page.on("pageerror", (e) => problems.push("uncaught exception: " + e.message));
+  collectProblems(page, problems);
   await page.goto(url, { waitUntil: "load" });
   const sel = `#slot-map .range.migrating[data-slot="${slot}"]`;
   // Both ends: the masters are asked one after the other, so one poll may catch only one side.
   await waitFor(page, ([s, want]) => want.every((w) => (document.querySelector(s)?.title || "").includes(w)),
-    [sel, [`migrating from ${source} to ${target}`, `importing into ${target} from ${source}`]], 15000,
+    [sel, [`migrating from ${source} to ${target}`, `importing into ${target} from ${source}`]], 30000,
     `slot ${slot} marked migrating, with both masters named`);
   const band = await page.$eval(sel, (d) => ({
     title: d.title, width: d.getBoundingClientRect().width, image: getComputedStyle(d).backgroundImage }));
@@ -60,7 +41,6 @@ try {
   say({ error: String(e && e.message || e), problems });
   code = 1;
 } finally {
-  await context.close();
-  fs.rmSync(userDataDir, { recursive: true, force: true });
+  await closeBrowser(context);
 }
 process.exit(code);

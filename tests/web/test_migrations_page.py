@@ -17,6 +17,9 @@ def test_page_marks_a_slot_being_migrated(cluster, logdir):
     assert node and (WEB_DIR / "node_modules" / "playwright-core").is_dir(), "node + npm ci in tests/web"
     shots = logdir / "screenshots"
     shots.mkdir(exist_ok=True)
+    # An earlier test may have failed a master over: until every node agrees on the roles, the
+    # "master" picked here may already be a replica slotgate does not poll.
+    cluster.wait_ok()
     source, target = cluster.masters()[0], cluster.masters()[1]
     slot = cluster.keyslot(cluster.keys_on_each_master(n_per_master=1, prefix="page-mig")[source][0])
     ids = {}
