@@ -18,6 +18,7 @@
 #include "net/loop.hpp"
 #include "resp/reply_writer.hpp"
 #include "router/router.hpp"
+#include "router/session_routing.hpp"
 
 namespace slotgate::client {
 
@@ -236,7 +237,7 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
   skip_next_ = false;
   const commands::CommandSpec* spec = commands::lookup(args);
   if (spec == nullptr) {
-    stats.count_command("unknown", metrics::CommandResult::Error, 0);
+    stats.count_command(metrics::other_command(), metrics::CommandResult::Error, 0);
     reject(unknown_command_error(args));
     return;
   }
@@ -259,8 +260,8 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
   }
   if (!admit(*spec, args)) return;
   if (subs_ && subs_->active() && protocol_ == 2 && !subscribed_mode_allows(*spec, args)) return;
-  if (tx_.active && spec->routing != commands::Routing::Transaction && spec->name != "quit" &&
-      spec->name != "reset") {
+  if (tx_.active && spec->routing != commands::Routing::Transaction &&
+      spec->local != commands::LocalHandler::Quit && spec->local != commands::LocalHandler::Reset) {
     queue_in_transaction(*spec, args, raw, was_inline);
     return;
   }
@@ -322,7 +323,7 @@ bool ClientSession::admit(const commands::CommandSpec& spec,
                        commands::policy_text::kClientState));
     return false;
   }
-  if (spec.name == "config|set" && !config_set_allowed(args)) return false;
+  if (spec.has_trait(commands::kConfigAllowList) && !config_set_allowed(args)) return false;
   if (user_ && !check_permissions(spec, args)) return false;
   return true;
 }
@@ -340,7 +341,8 @@ bool ClientSession::check_permissions(const commands::CommandSpec& spec,
   // sees: not for a user that is read-only or limited to some keys. CLIENT LIST is the
   // exception: it answers with the user's own sessions only (and CLIENT KILL, for a user
   // allowed to run it, reaches only those).
-  if (spec.has(commands::kAdmin) && spec.name != "client|list" && (u.readonly || limited)) {
+  if (spec.has(commands::kAdmin) && !spec.has_trait(commands::kOwnSessions) &&
+      (u.readonly || limited)) {
     return no_command();
   }
   // Scripts and functions can touch keys they do not declare.
@@ -417,9 +419,12 @@ bool ClientSession::config_set_allowed(std::span<const std::string_view> args) {
 
 bool ClientSession::subscribed_mode_allows(const commands::CommandSpec& spec,
                                            std::span<const std::string_view> args) {
-  std::string_view n = spec.name;
-  if (spec.routing == commands::Routing::PubSub || n == "quit" || n == "reset") return true;
-  if (n == "ping") {
+  using commands::LocalHandler;
+  if (spec.routing == commands::Routing::PubSub || spec.local == LocalHandler::Quit ||
+      spec.local == LocalHandler::Reset) {
+    return true;
+  }
+  if (spec.local == LocalHandler::Ping) {
     // RESP2 subscribers get PING's answer in the shape of a message.
     scratch_.clear();
     resp::append_array_header(scratch_, 2);
@@ -431,7 +436,7 @@ bool ClientSession::subscribed_mode_allows(const commands::CommandSpec& spec,
   reject(
       fmt::format("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                   "QUIT / RESET are allowed in this context",
-                  n));
+                  spec.name));
   return false;
 }
 
@@ -473,15 +478,9 @@ void ClientSession::reject(std::string_view error_text) {
 void ClientSession::forward(const commands::CommandSpec& spec,
                             std::span<const std::string_view> args, std::string_view raw,
                             bool was_inline) {
-  if (spec.name == "xread" || spec.name == "xreadgroup") {
-    // XREAD … BLOCK ms … STREAMS: blocking only with BLOCK.
-    for (size_t i = 1; i < args.size(); ++i) {
-      if (args[i].size() == 5 && lower(args[i]) == "block") {
-        forward_blocking(spec, args, raw, was_inline);
-        return;
-      }
-      if (args[i].size() == 7 && lower(args[i]) == "streams") break;
-    }
+  if (router::blocks(spec, args)) {  // XREAD … BLOCK: the router decides what blocks
+    forward_blocking(spec, args, raw, was_inline);
+    return;
   }
   backend::Request* req = new_request(spec);
   if (was_inline) {
@@ -586,8 +585,8 @@ void ClientSession::finish(backend::Request* req) {
     double seconds = static_cast<double>(net::Loop::hrtime_ns() - req->started_ns) / 1e9;
     bool error = !req->reply.empty() ? req->reply[0] == '-' : false;
     worker_.stats().count_command(
-        req->spec->name, error ? metrics::CommandResult::Error : metrics::CommandResult::Ok,
-        seconds);
+        req->spec->metrics_index,
+        error ? metrics::CommandResult::Error : metrics::CommandResult::Ok, seconds);
   }
   worker_.router().pool().release(req);
 }

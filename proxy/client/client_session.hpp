@@ -149,6 +149,11 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   void queue_in_transaction(const commands::CommandSpec& spec,
                             std::span<const std::string_view> args, std::string_view raw,
                             bool was_inline);
+  void begin_transaction();
+  void discard_transaction();
+  void exec_transaction(const commands::CommandSpec& spec);
+  void watch(const commands::CommandSpec& spec, std::span<const std::string_view> args,
+             std::string_view raw, bool was_inline);
   void end_transaction();
   void unwatch();
   // Slot shared by all keys (nullopt if none); false when they span slots (reply sent).

@@ -642,60 +642,50 @@ void cmd_cluster_keyslot(Ctx& c) {
 
 void cmd_info(Ctx& c);
 
-struct Entry {
-  std::string_view name;
-  Handler handler;
+// One handler per commands::LocalHandler, in the enum's order: the command table names the
+// handler of each local command (routing_policy.hpp), this array holds the code.
+constexpr Handler kHandlers[] = {
+    nullptr,                      // None
+    cmd_ping,                     // Ping
+    cmd_echo,                     // Echo
+    cmd_quit,                     // Quit
+    cmd_reset,                    // Reset
+    cmd_auth,                     // Auth
+    cmd_hello,                    // Hello
+    cmd_select,                   // Select
+    cmd_ok,                       // Ok
+    cmd_info,                     // Info
+    cmd_acl_whoami,               // AclWhoami
+    cmd_client_setname,           // ClientSetname
+    cmd_client_getname,           // ClientGetname
+    cmd_client_id,                // ClientId
+    cmd_client_info,              // ClientInfo
+    cmd_client_list,              // ClientList
+    cmd_client_setinfo,           // ClientSetinfo
+    cmd_client_reply,             // ClientReply
+    cmd_client_kill,              // ClientKill
+    cmd_client_unblock,           // ClientUnblock
+    cmd_client_no_evict,          // ClientNoEvict
+    cmd_client_pause,             // ClientPause
+    cmd_client_unpause,           // ClientUnpause
+    cmd_client_tracking,          // ClientTracking
+    cmd_client_caching,           // ClientCaching
+    cmd_client_getredir,          // ClientGetredir
+    cmd_client_trackinginfo,      // ClientTrackinginfo
+    cmd_command_count,            // CommandCount
+    cmd_command_info,             // CommandInfo
+    cmd_command_list,             // CommandList
+    cmd_command_getkeys,          // CommandGetkeys
+    cmd_command_getkeysandflags,  // CommandGetkeysandflags
+    cmd_cluster_info,             // ClusterInfo
+    cmd_cluster_slots,            // ClusterSlots
+    cmd_cluster_shards,           // ClusterShards
+    cmd_cluster_nodes,            // ClusterNodes
+    cmd_cluster_myid,             // ClusterMyid
+    cmd_cluster_myshardid,        // ClusterMyshardid
+    cmd_cluster_keyslot,          // ClusterKeyslot
 };
-
-constexpr Entry kHandlers[] = {
-    {"ping", cmd_ping},
-    {"echo", cmd_echo},
-    {"quit", cmd_quit},
-    {"reset", cmd_reset},
-    {"auth", cmd_auth},
-    {"hello", cmd_hello},
-    {"select", cmd_select},
-    {"readonly", cmd_ok},
-    {"readwrite", cmd_ok},
-    {"asking", cmd_ok},
-    {"info", cmd_info},
-    {"acl|whoami", cmd_acl_whoami},
-    {"client|setname", cmd_client_setname},
-    {"client|getname", cmd_client_getname},
-    {"client|id", cmd_client_id},
-    {"client|info", cmd_client_info},
-    {"client|list", cmd_client_list},
-    {"client|setinfo", cmd_client_setinfo},
-    {"client|reply", cmd_client_reply},
-    {"client|kill", cmd_client_kill},
-    {"client|unblock", cmd_client_unblock},
-    {"client|no-evict", cmd_client_no_evict},
-    {"client|pause", cmd_client_pause},
-    {"client|tracking", cmd_client_tracking},
-    {"client|caching", cmd_client_caching},
-    {"client|getredir", cmd_client_getredir},
-    {"client|trackinginfo", cmd_client_trackinginfo},
-    {"client|unpause", cmd_client_unpause},
-    {"command|count", cmd_command_count},
-    {"command|info", cmd_command_info},
-    {"command|list", cmd_command_list},
-    {"command|getkeys", cmd_command_getkeys},
-    {"command|getkeysandflags", cmd_command_getkeysandflags},
-    {"cluster|info", cmd_cluster_info},
-    {"cluster|slots", cmd_cluster_slots},
-    {"cluster|shards", cmd_cluster_shards},
-    {"cluster|nodes", cmd_cluster_nodes},
-    {"cluster|myid", cmd_cluster_myid},
-    {"cluster|myshardid", cmd_cluster_myshardid},
-    {"cluster|keyslot", cmd_cluster_keyslot},
-};
-
-Handler find_handler(std::string_view name) {
-  for (const auto& e : kHandlers) {
-    if (e.name == name) return e.handler;
-  }
-  return nullptr;
-}
+static_assert(std::size(kHandlers) == static_cast<size_t>(commands::LocalHandler::Count));
 
 // ---- INFO -------------------------------------------------------------------
 
@@ -766,16 +756,13 @@ void cmd_info(Ctx& c) {
 void run_local_command(ClientSession& session, const commands::CommandSpec& spec,
                        std::span<const std::string_view> args) {
   Ctx c{session, spec, args, {}};
-  if (Handler h = find_handler(spec.name)) {
+  const auto index = static_cast<size_t>(spec.local);
+  if (Handler h = index < std::size(kHandlers) ? kHandlers[index] : nullptr) {
     h(c);
   } else {
     c.error(fmt::format("ERR slotgate has no handler for '{}'", spec.name));
   }
   session.reply(c.out);
-}
-
-bool has_local_handler(std::string_view name) {
-  return find_handler(name) != nullptr;
 }
 
 }  // namespace slotgate::client

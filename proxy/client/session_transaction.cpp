@@ -20,6 +20,7 @@
 #include "net/loop.hpp"
 #include "resp/reply_writer.hpp"
 #include "router/router.hpp"
+#include "router/session_routing.hpp"
 
 namespace slotgate::client {
 
@@ -32,19 +33,11 @@ constexpr std::string_view kCrossSlot = "CROSSSLOT Keys in request don't hash to
 bool ClientSession::common_slot(const commands::CommandSpec& spec,
                                 std::span<const std::string_view> args,
                                 std::optional<cluster::Slot>& slot) {
-  key_scratch_.clear();
-  slot.reset();
-  if (!commands::key_positions(spec, args, key_scratch_,
-                               commands::KeySearch::KeysAndShardChannels)) {
-    return true;  // the node will answer the error Redis gives
-  }
-  for (uint32_t k : key_scratch_) {
-    cluster::Slot s = cluster::key_slot(args[k]);
-    if (slot && *slot != s) {
-      reject(kCrossSlot);
-      return false;
-    }
-    slot = s;
+  router::CommonSlot keys = router::common_slot(spec, args, key_scratch_);
+  slot = keys.slot;
+  if (keys.cross_slot) {
+    reject(kCrossSlot);
+    return false;
   }
   return true;
 }
@@ -114,59 +107,79 @@ void ClientSession::queue_in_transaction(const commands::CommandSpec& spec,
 void ClientSession::transaction_command(const commands::CommandSpec& spec,
                                         std::span<const std::string_view> args,
                                         std::string_view raw, bool was_inline) {
-  std::string_view name = spec.name;
-  if (name == "multi") {
-    if (tx_.active) {
-      // Redis answers the error and keeps the transaction going.
-      reply("-ERR MULTI calls can not be nested\r\n");
+  switch (spec.session) {
+    case commands::SessionOp::Multi:
+      begin_transaction();
       return;
-    }
-    tx_.active = true;
-    reply("+OK\r\n");
+    case commands::SessionOp::Discard:
+      discard_transaction();
+      return;
+    case commands::SessionOp::Unwatch:
+      unwatch();
+      reply("+OK\r\n");
+      return;
+    case commands::SessionOp::Watch:
+      watch(spec, args, raw, was_inline);
+      return;
+    case commands::SessionOp::Exec:
+      exec_transaction(spec);
+      return;
+    case commands::SessionOp::None:
+    case commands::SessionOp::Subscribe:
+    case commands::SessionOp::Unsubscribe:
+      break;
+  }
+  reject(fmt::format("ERR slotgate has no transaction handler for '{}'", spec.name));
+}
+
+void ClientSession::begin_transaction() {
+  if (tx_.active) {
+    // Redis answers the error and keeps the transaction going.
+    reply("-ERR MULTI calls can not be nested\r\n");
     return;
   }
-  if (name == "discard") {
-    if (!tx_.active) {
-      reply("-ERR DISCARD without MULTI\r\n");
-      return;
-    }
-    end_transaction();
-    unwatch();
-    reply("+OK\r\n");
+  tx_.active = true;
+  reply("+OK\r\n");
+}
+
+void ClientSession::discard_transaction() {
+  if (!tx_.active) {
+    reply("-ERR DISCARD without MULTI\r\n");
     return;
   }
-  if (name == "unwatch") {
-    unwatch();
-    reply("+OK\r\n");
+  end_transaction();
+  unwatch();
+  reply("+OK\r\n");
+}
+
+void ClientSession::watch(const commands::CommandSpec& spec, std::span<const std::string_view> args,
+                          std::string_view raw, bool was_inline) {
+  if (tx_.active) {
+    reply("-ERR WATCH inside MULTI is not allowed\r\n");
     return;
   }
-  if (name == "watch") {
-    if (tx_.active) {
-      reply("-ERR WATCH inside MULTI is not allowed\r\n");
-      return;
-    }
-    std::optional<cluster::Slot> slot;
-    if (!common_slot(spec, args, slot)) return;
-    if (!slot || (watch_slot_ && *watch_slot_ != *slot)) {
-      reply(std::string("-").append(kCrossSlot).append("\r\n"));
-      return;
-    }
-    watching_ = true;
-    watch_slot_ = slot;
-    backend::Request* req = new_request(spec);
-    if (was_inline) {
-      resp::append_command(req->wire, args);
-    } else {
-      req->wire.assign(raw);
-    }
-    req->read_only = true;
-    req->keyed = true;
-    req->slot = *slot;
-    req->dedicated = &watch_link_;
-    worker_.router().dispatch(req);
+  std::optional<cluster::Slot> slot;
+  if (!common_slot(spec, args, slot)) return;
+  if (!slot || (watch_slot_ && *watch_slot_ != *slot)) {
+    reply(std::string("-").append(kCrossSlot).append("\r\n"));
     return;
   }
-  // EXEC
+  watching_ = true;
+  watch_slot_ = slot;
+  backend::Request* req = new_request(spec);
+  if (was_inline) {
+    resp::append_command(req->wire, args);
+  } else {
+    req->wire.assign(raw);
+  }
+  req->read_only = true;
+  req->keyed = true;
+  req->slot = *slot;
+  req->dedicated = &watch_link_;
+  worker_.router().dispatch(req);
+}
+
+void ClientSession::exec_transaction(const commands::CommandSpec& spec) {
   if (!tx_.active) {
     reply("-ERR EXEC without MULTI\r\n");
     return;
@@ -177,22 +190,18 @@ void ClientSession::transaction_command(const commands::CommandSpec& spec,
     reply("-EXECABORT Transaction discarded because of previous errors.\r\n");
     return;
   }
-  std::optional<cluster::Slot> slot = tx_.slot ? tx_.slot : watch_slot_;
-  if (watching_) {
-    // The guard must still be on the connection EXEC will use, and the slot must
-    // still belong to that connection's node.
-    const auto* view = worker_.router().view();
-    uint16_t owner = view ? view->master_of(*watch_slot_) : cluster::ClusterView::kNoNode;
-    bool same_node = owner != cluster::ClusterView::kNoNode &&
-                     view->node(owner).address == watch_link_.address();
-    if (!watch_link_.intact() || !same_node) {
-      end_transaction();
-      unwatch();
-      std::string null_reply;
-      resp::append_null_array(null_reply, protocol_);
-      reply(null_reply);
-      return;
-    }
+  std::optional<cluster::Slot> slot = router::transaction_slot(tx_.slot, watch_slot_);
+  if (watching_ &&
+      (!watch_link_.intact() ||
+       !router::watch_still_holds(worker_.router().view(), *watch_slot_, watch_link_.address()))) {
+    // The guard must still be on the connection EXEC will use, and the slot must still belong
+    // to that connection's node; otherwise the watch cannot be trusted: aborted (null reply).
+    end_transaction();
+    unwatch();
+    std::string null_reply;
+    resp::append_null_array(null_reply, protocol_);
+    reply(null_reply);
+    return;
   }
   backend::Request* req = new_request(spec);
   req->wire.reserve(tx_.wire.size() + kMulti.size() + kExec.size());

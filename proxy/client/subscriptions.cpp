@@ -10,6 +10,7 @@
 #include "resp/reply_writer.hpp"
 #include "resp/value_parser.hpp"
 #include "router/router.hpp"
+#include "router/session_routing.hpp"
 
 namespace slotgate::client {
 
@@ -83,27 +84,13 @@ Subscriptions::Link* Subscriptions::primary() {
     auto it = links_.find(primary_address_);
     if (it != links_.end() && !it->second.lost) return &it->second;
   }
-  const cluster::ClusterView* view = s_.worker().router().view();
-  if (view == nullptr) return nullptr;
-  uint16_t owner = view->master_of(0);
-  if (owner == cluster::ClusterView::kNoNode) {
-    auto masters = view->master_indices();
-    if (masters.empty()) return nullptr;
-    owner = masters.front();
-  }
-  primary_address_ = view->node(owner).address;
+  primary_address_ = router::subscription_master(s_.worker().router().view());
+  if (primary_address_.empty()) return nullptr;
   return link_to(primary_address_);
 }
 
 std::vector<std::string> Subscriptions::other_masters() const {
-  std::vector<std::string> out;
-  const cluster::ClusterView* view = s_.worker().router().view();
-  if (view == nullptr) return out;
-  for (uint16_t m : view->master_indices()) {
-    const std::string& a = view->node(m).address;
-    if (a != primary_address_) out.push_back(a);
-  }
-  return out;
+  return router::masters_except(s_.worker().router().view(), primary_address_);
 }
 
 void Subscriptions::send(Link& link, std::string_view command, std::span<const std::string> names,
@@ -124,73 +111,97 @@ void Subscriptions::send(Link& link, std::string_view command, std::span<const s
 
 void Subscriptions::command(const commands::CommandSpec& spec,
                             std::span<const std::string_view> args) {
-  std::string_view kind = spec.name;
   std::vector<std::string> names(args.begin() + 1, args.end());
   backend::Request* req = s_.new_request(spec);
   req->state = backend::RequestState::Waiting;
-  auto finish_now = [&] {
+  const bool subscribing = spec.session == commands::SessionOp::Subscribe;
+  switch (spec.channel_kind) {
+    case commands::ChannelKind::Channel:
+    case commands::ChannelKind::Pattern:
+      if (subscribing) {
+        subscribe(spec, names, req);
+      } else {
+        unsubscribe(spec, std::move(names), req);
+      }
+      return;
+    case commands::ChannelKind::Shard:
+      if (subscribing) {
+        ssubscribe(spec, names, req);
+      } else {
+        unsubscribe(spec, std::move(names), req);
+      }
+      return;
+    case commands::ChannelKind::None:
+      break;
+  }
+  req->reply = fmt::format("-ERR slotgate has no subscription handler for '{}'\r\n", spec.name);
+  finish_now(req);
+}
+
+void Subscriptions::finish_now(backend::Request* req) {
+  req->state = backend::RequestState::Done;
+  std::string bytes = std::move(req->reply);
+  req->reply.clear();
+  s_.deliver(req, bytes);
+}
+
+void Subscriptions::subscribe(const commands::CommandSpec& spec,
+                              const std::vector<std::string>& names, backend::Request* req) {
+  std::string_view kind = spec.name;
+  bool pattern = spec.channel_kind == commands::ChannelKind::Pattern;
+  auto& set = pattern ? patterns_ : channels_;
+  std::vector<std::string> capable;
+  for (const auto& n : names) {
+    set.insert(n);
+    req->reply +=
+        confirmation(kind, &n, static_cast<long long>(channels_.size() + patterns_.size()));
+    if (keyspace_capable(n, pattern)) capable.push_back(n);
+  }
+  Link* p = primary();
+  if (p == nullptr) {
+    // No master known yet: answer now; tick() subscribes once one is.
+    finish_now(req);
+    return;
+  }
+  send(*p, upper(kind), names, req, static_cast<uint32_t>(names.size()));
+  if (!capable.empty()) {
+    keyspace_links_ = true;
+    for (const auto& addr : other_masters()) {
+      if (Link* l = link_to(addr))
+        send(*l, upper(kind), capable, nullptr, static_cast<uint32_t>(capable.size()));
+    }
+  }
+}
+
+void Subscriptions::ssubscribe(const commands::CommandSpec& spec,
+                               const std::vector<std::string>& names, backend::Request* req) {
+  // Shard channels of one command must share a slot, as in Redis Cluster.
+  std::optional<cluster::Slot> slot = router::shard_channels_slot(names);
+  if (!slot) {
     req->state = backend::RequestState::Done;
-    std::string bytes = std::move(req->reply);
-    req->reply.clear();
-    s_.deliver(req, bytes);
-  };
-
-  if (kind == "subscribe" || kind == "psubscribe") {
-    bool pattern = kind == "psubscribe";
-    auto& set = pattern ? patterns_ : channels_;
-    std::vector<std::string> capable;
-    for (const auto& n : names) {
-      set.insert(n);
-      req->reply +=
-          confirmation(kind, &n, static_cast<long long>(channels_.size() + patterns_.size()));
-      if (keyspace_capable(n, pattern)) capable.push_back(n);
-    }
-    Link* p = primary();
-    if (p == nullptr) {
-      // No master known yet: answer now; tick() subscribes once one is.
-      finish_now();
-      return;
-    }
-    send(*p, upper(kind), names, req, static_cast<uint32_t>(names.size()));
-    if (!capable.empty()) {
-      keyspace_links_ = true;
-      for (const auto& addr : other_masters()) {
-        if (Link* l = link_to(addr))
-          send(*l, upper(kind), capable, nullptr, static_cast<uint32_t>(capable.size()));
-      }
-    }
+    s_.deliver(req, "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
     return;
   }
-
-  if (kind == "ssubscribe") {
-    // Shard channels of one command must share a slot, as in Redis Cluster.
-    cluster::Slot slot = cluster::key_slot(names.front());
-    for (const auto& n : names) {
-      if (cluster::key_slot(n) != slot) {
-        req->state = backend::RequestState::Done;
-        s_.deliver(req, "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
-        return;
-      }
-    }
-    for (const auto& n : names) {
-      shard_[n] = slot;
-      req->reply += confirmation(kind, &n, static_cast<long long>(shard_.size()));
-    }
-    const cluster::ClusterView* view = s_.worker().router().view();
-    uint16_t owner = view ? view->master_of(slot) : cluster::ClusterView::kNoNode;
-    Link* l = owner == cluster::ClusterView::kNoNode ? nullptr : link_to(view->node(owner).address);
-    if (l == nullptr) {
-      finish_now();
-      return;
-    }
-    send(*l, "SSUBSCRIBE", names, req, static_cast<uint32_t>(names.size()));
+  for (const auto& n : names) {
+    shard_[n] = *slot;
+    req->reply += confirmation(spec.name, &n, static_cast<long long>(shard_.size()));
+  }
+  std::string owner = router::master_address(s_.worker().router().view(), *slot);
+  Link* l = owner.empty() ? nullptr : link_to(owner);
+  if (l == nullptr) {
+    finish_now(req);
     return;
   }
+  send(*l, "SSUBSCRIBE", names, req, static_cast<uint32_t>(names.size()));
+}
 
+void Subscriptions::unsubscribe(const commands::CommandSpec& spec, std::vector<std::string> names,
+                                backend::Request* req) {
   // Unsubscribing: answered at once (nothing to wait for), backends told in the background.
-  bool shard = kind == "sunsubscribe";
-  bool pattern = kind == "punsubscribe";
-  std::vector<std::string> targets = names;
+  std::string_view kind = spec.name;
+  bool shard = spec.channel_kind == commands::ChannelKind::Shard;
+  bool pattern = spec.channel_kind == commands::ChannelKind::Pattern;
+  std::vector<std::string> targets = std::move(names);
   if (targets.empty()) {
     if (shard) {
       for (const auto& [n, slot] : shard_) targets.push_back(n);
@@ -218,7 +229,7 @@ void Subscriptions::command(const commands::CommandSpec& spec,
       }
     }
   }
-  finish_now();
+  finish_now(req);
   if (!active()) close();  // back to a plain connection: no subscriber links left
 }
 
@@ -228,10 +239,7 @@ void Subscriptions::release_pending(Link& link) {
   while (!link.pending.empty()) {
     backend::Request* req = link.pending.front().req;
     link.pending.pop_front();
-    req->state = backend::RequestState::Done;
-    std::string bytes = std::move(req->reply);
-    req->reply.clear();
-    s_.deliver(req, bytes);
+    finish_now(req);
   }
 }
 
@@ -258,10 +266,7 @@ void Subscriptions::on_push(backend::BackendConnection& from, std::string_view f
     if (!link->pending.empty() && --link->pending.front().remaining == 0) {
       backend::Request* req = link->pending.front().req;
       link->pending.pop_front();
-      req->state = backend::RequestState::Done;
-      std::string bytes = std::move(req->reply);
-      req->reply.clear();
-      s_.deliver(req, bytes);
+      finish_now(req);
     }
     return;
   }
@@ -333,8 +338,8 @@ void Subscriptions::resubscribe_all() {
   if (view == nullptr) return;
   std::map<std::string, std::vector<std::string>> by_node;
   for (const auto& [name, slot] : shard_) {
-    uint16_t owner = view->master_of(slot);
-    if (owner != cluster::ClusterView::kNoNode) by_node[view->node(owner).address].push_back(name);
+    std::string owner = router::master_address(view, slot);
+    if (!owner.empty()) by_node[owner].push_back(name);
   }
   for (auto& [addr, names] : by_node) {
     if (Link* l = link_to(addr))
@@ -347,10 +352,7 @@ void Subscriptions::tick() {
   const cluster::ClusterView* view = s_.worker().router().view();
   if (view == nullptr) return;
   auto is_live_master = [&](const std::string& addr) {
-    auto idx = view->find_by_address(addr);
-    if (!idx) return false;
-    auto masters = view->master_indices();
-    if (std::find(masters.begin(), masters.end(), *idx) == masters.end()) return false;
+    if (!router::is_master(view, addr)) return false;
     auto it = links_.find(addr);
     return it != links_.end() && !it->second.lost && it->second.conn && !it->second.conn->closed();
   };
@@ -362,9 +364,8 @@ void Subscriptions::tick() {
     }
   }
   for (const auto& [name, slot] : shard_) {
-    uint16_t owner = view->master_of(slot);
-    need = need || owner == cluster::ClusterView::kNoNode ||
-           !is_live_master(view->node(owner).address);
+    std::string owner = router::master_address(view, slot);
+    need = need || owner.empty() || !is_live_master(owner);
   }
   if (need) resubscribe_all();
 }

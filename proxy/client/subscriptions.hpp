@@ -66,6 +66,14 @@ class Subscriptions final : public backend::PushSink {
     bool lost = false;
   };
 
+  void subscribe(const commands::CommandSpec& spec, const std::vector<std::string>& names,
+                 backend::Request* req);
+  void ssubscribe(const commands::CommandSpec& spec, const std::vector<std::string>& names,
+                  backend::Request* req);
+  void unsubscribe(const commands::CommandSpec& spec, std::vector<std::string> names,
+                   backend::Request* req);
+  // Hands the reply prepared in req->reply to the session.
+  void finish_now(backend::Request* req);
   Link* link_to(const std::string& address);
   Link* primary();
   std::vector<std::string> other_masters() const;

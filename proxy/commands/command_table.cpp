@@ -22,9 +22,11 @@ constexpr bool spec_names_a_key(std::span<const KeySpec> specs) {
 constexpr CommandSpec make_command(std::string_view name, int arity, uint32_t flags, uint64_t acl,
                                    int first, int last, int step, std::span<const KeySpec> specs,
                                    std::span<const std::string_view> tips,
-                                   std::span<const CommandSpec> subs, GetKeysProc getkeys) {
+                                   std::span<const CommandSpec> subs, GetKeysProc getkeys,
+                                   uint16_t metrics_index) {
   const bool keyed = getkeys != GetKeysProc::None || spec_names_a_key(specs);
   const int listed = policy_index(name);
+  const Traits traits = traits_of(name);
   const Policy policy = listed >= 0
                             ? kPolicies[listed]
                             : default_policy(name, keyed, (flags & kAdmin) != 0, !subs.empty());
@@ -44,8 +46,12 @@ constexpr CommandSpec make_command(std::string_view name, int arity, uint32_t fl
                      policy.routing,
                      policy.merge,
                      policy.refused_reason,
-                     traits_of(name).traits,
-                     traits_of(name).channels};
+                     traits.traits,
+                     traits.channels,
+                     traits.session,
+                     traits.channel_kind,
+                     policy.local,
+                     metrics_index};
 }
 
 #include "commands/command_table.inc"

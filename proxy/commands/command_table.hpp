@@ -135,10 +135,16 @@ struct CommandSpec {
   Routing routing;
   Merge merge;
   std::string_view refused_reason;  // for Routing::Refused: shown to the client
-  uint8_t traits;                   // Trait bits (routing.hpp)
+  uint16_t traits;                  // Trait bits (routing.hpp)
   ChannelArgs channels;             // which arguments are Pub/Sub channels
+  SessionOp session;                // Routing::Transaction / PubSub: what the session does
+  ChannelKind channel_kind;         // subscription commands: which kind of name they take
+  LocalHandler local;               // Routing::Local: the handler that answers it
+  // Index of the top-level command in all_commands() (a subcommand carries its container's):
+  // the per-command metrics are kept in an array indexed by it, labelled by that name.
+  uint16_t metrics_index;
 
-  bool has_trait(uint8_t trait) const { return (traits & trait) != 0; }
+  bool has_trait(uint16_t trait) const { return (traits & trait) != 0; }
 
   std::span<const KeySpec> specs() const { return {key_specs, key_spec_count}; }
   std::span<const CommandSpec> subs() const { return {subcommands, subcommand_count}; }

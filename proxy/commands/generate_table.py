@@ -190,6 +190,10 @@ def emit(cmds, out):
     """Emits arrays bottom-up: a command's key-specs, tips and subcommands precede it."""
     lines = []
 
+    # The metrics index: a top-level command's position in kCommands (sorted by name); a
+    # subcommand carries its container's, so per-command counters need no name list of their own.
+    metrics_index = {c[0]: i for i, c in enumerate(sorted(cmds, key=lambda c: c[0]))}
+
     def emit_cmd(c):
         name, arity, flags, first, last, step, acl, tips, specs, subs = c[:10]
         i = ident(name)
@@ -213,7 +217,8 @@ def emit(cmds, out):
                         "ACL category")
         proc = GETKEYS_PROCS.get(name, "None")
         return (f"    make_command({cstr(name)}, {arity}, {bits(flags, FLAGS, 'flag')}, {acl_bits}, "
-                f"{first}, {last}, {step}, {ks}, {tips_ref}, {subs_ref}, GetKeysProc::{proc}),")
+                f"{first}, {last}, {step}, {ks}, {tips_ref}, {subs_ref}, GetKeysProc::{proc}, "
+                f"{metrics_index[name.split('|')[0]]}),")
 
     top = [emit_cmd(c) for c in sorted(cmds, key=lambda c: c[0])]
     lines.append("inline constexpr CommandSpec kCommands[] = {")

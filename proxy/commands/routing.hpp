@@ -40,7 +40,7 @@ enum class Merge : uint8_t {
 
 // What slotgate must know about a command beyond its routing: how it behaves once it runs, and
 // what the checks every command passes (in and out of MULTI, client_session.cpp: admit()) need.
-enum Trait : uint8_t {
+enum Trait : uint16_t {
   // EVAL*, FCALL*: the reply, errors included, is whatever the script or function returned,
   // possibly after it wrote. An error text is never taken for MOVED/ASK/TRYAGAIN and the
   // like: it goes to the client, and the command is never re-run because of it.
@@ -61,6 +61,14 @@ enum Trait : uint8_t {
   // Reads, lists or deletes keys that its arguments do not name (KEYS, SCAN, FLUSHALL...): a
   // user limited to key patterns cannot run it, since its keys cannot be checked.
   kAnyKey = 1u << 4,
+  // Blocks only when given the BLOCK option (XREAD, XREADGROUP): then it needs a connection
+  // of its own, as a Routing::Blocking command does (router/session_routing.cpp: blocks()).
+  kBlockOption = 1u << 5,
+  // CONFIG SET: every parameter it sets must be on clients.config_set_allowed.
+  kConfigAllowList = 1u << 6,
+  // Administrative, but shows (or acts on) the user's own sessions only (CLIENT LIST): a
+  // read-only or key-limited user may run it.
+  kOwnSessions = 1u << 7,
 };
 
 // Which arguments are Pub/Sub channels (checked against a user's `channels` patterns).
@@ -69,6 +77,71 @@ enum class ChannelArgs : uint8_t {
   First,        // PUBLISH channel msg
   All,          // SUBSCRIBE ch [ch ...]
   AllPatterns,  // PSUBSCRIBE pattern [pattern ...]: a pattern must be one the user has
+};
+
+// What a session does itself for a Routing::Transaction or Routing::PubSub command.
+enum class SessionOp : uint8_t {
+  None,
+  Multi,
+  Exec,
+  Discard,
+  Watch,
+  Unwatch,
+  Subscribe,    // SUBSCRIBE PSUBSCRIBE SSUBSCRIBE (ChannelKind says which)
+  Unsubscribe,  // UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE
+};
+
+// The kind of name a subscription command takes.
+enum class ChannelKind : uint8_t {
+  None,
+  Channel,  // SUBSCRIBE UNSUBSCRIBE: one master carries them
+  Pattern,  // PSUBSCRIBE PUNSUBSCRIBE: same
+  Shard,    // SSUBSCRIBE SUNSUBSCRIBE: on the master of the channel's slot
+};
+
+// Which of slotgate's handlers answers a Routing::Local command (client/local_commands.cpp
+// keeps one function per value, indexed by it).
+enum class LocalHandler : uint8_t {
+  None,
+  Ping,
+  Echo,
+  Quit,
+  Reset,
+  Auth,
+  Hello,
+  Select,
+  Ok,  // READONLY READWRITE ASKING
+  Info,
+  AclWhoami,
+  ClientSetname,
+  ClientGetname,
+  ClientId,
+  ClientInfo,
+  ClientList,
+  ClientSetinfo,
+  ClientReply,
+  ClientKill,
+  ClientUnblock,
+  ClientNoEvict,
+  ClientPause,
+  ClientUnpause,
+  ClientTracking,
+  ClientCaching,
+  ClientGetredir,
+  ClientTrackinginfo,
+  CommandCount,
+  CommandInfo,
+  CommandList,
+  CommandGetkeys,
+  CommandGetkeysandflags,
+  ClusterInfo,
+  ClusterSlots,
+  ClusterShards,
+  ClusterNodes,
+  ClusterMyid,
+  ClusterMyshardid,
+  ClusterKeyslot,
+  Count,  // number of values, not a handler
 };
 
 }  // namespace slotgate::commands

@@ -17,8 +17,14 @@ struct Policy {
   std::string_view name;  // as COMMAND names it: "mget", "client|setname"
   Routing routing;
   Merge merge = Merge::None;
-  std::string_view refused_reason = {};  // Routing::Refused: why, in words a redis-cli user gets
+  std::string_view refused_reason = {};     // Routing::Refused: why, in words a redis-cli user gets
+  LocalHandler local = LocalHandler::None;  // Routing::Local: the handler that answers it
 };
+
+// A command slotgate answers itself, with its handler.
+constexpr Policy local(std::string_view name, LocalHandler handler) {
+  return {name, Routing::Local, Merge::None, {}, handler};
+}
 
 namespace policy_text {
 inline constexpr std::string_view kTopology =
@@ -37,52 +43,56 @@ inline constexpr std::string_view kClientState =
 // Grouped by routing kind; looked up at compile time only (by command_table.cpp).
 inline constexpr Policy kPolicies[] = {
     // -- answered by slotgate itself
-    {"ping", Routing::Local},
-    {"echo", Routing::Local},
-    {"quit", Routing::Local},
-    {"reset", Routing::Local},
-    {"auth", Routing::Local},
-    {"hello", Routing::Local},
-    {"select", Routing::Local},  // only SELECT 0 succeeds
-    {"readonly", Routing::Local},
-    {"readwrite", Routing::Local},
-    {"asking", Routing::Local},  // slotgate never shows ASK; answering OK keeps clients happy
-    {"info", Routing::Local},    // proxy sections plus the keyspace merged from the masters
-    {"acl|whoami", Routing::Local},
-    {"client|setname", Routing::Local},
-    {"client|getname", Routing::Local},
-    {"client|id", Routing::Local},
-    {"client|info", Routing::Local},
-    {"client|list", Routing::Local},
-    {"client|setinfo", Routing::Local},
-    {"client|reply", Routing::Local},  // ON|OFF|SKIP: slotgate drops the replies itself
-    {"client|kill", Routing::Local},   // slotgate's own sessions, on every worker
-    {"client|unblock", Routing::Local},
-    {"client|no-evict", Routing::Local},
-    {"client|pause", Routing::Local},  // holds the commands of slotgate's own clients
-    {"client|unpause", Routing::Local},
+    local("ping", LocalHandler::Ping),
+    local("echo", LocalHandler::Echo),
+    local("quit", LocalHandler::Quit),
+    local("reset", LocalHandler::Reset),
+    local("auth", LocalHandler::Auth),
+    local("hello", LocalHandler::Hello),
+    local("select", LocalHandler::Select),  // only SELECT 0 succeeds
+    local("readonly", LocalHandler::Ok),
+    local("readwrite", LocalHandler::Ok),
+    local("asking",
+          LocalHandler::Ok),  // slotgate never shows ASK; answering OK keeps clients happy
+    local("info", LocalHandler::Info),  // proxy sections plus the keyspace merged from the masters
+    local("acl|whoami", LocalHandler::AclWhoami),
+    local("client|setname", LocalHandler::ClientSetname),
+    local("client|getname", LocalHandler::ClientGetname),
+    local("client|id", LocalHandler::ClientId),
+    local("client|info", LocalHandler::ClientInfo),
+    local("client|list", LocalHandler::ClientList),
+    local("client|setinfo", LocalHandler::ClientSetinfo),
+    local("client|reply",
+          LocalHandler::ClientReply),  // ON|OFF|SKIP: slotgate drops the replies itself
+    local("client|kill", LocalHandler::ClientKill),  // slotgate's own sessions, on every worker
+    local("client|unblock", LocalHandler::ClientUnblock),
+    local("client|no-evict", LocalHandler::ClientNoEvict),
+    local("client|pause",
+          LocalHandler::ClientPause),  // holds the commands of slotgate's own clients
+    local("client|unpause", LocalHandler::ClientUnpause),
     // Client-side caching is refused, answered as a server where tracking is off.
-    {"client|tracking", Routing::Local},
-    {"client|caching", Routing::Local},
-    {"client|getredir", Routing::Local},
-    {"client|trackinginfo", Routing::Local},  // exempt from clients.max_memory eviction
-    {"cluster|myshardid", Routing::Local},
+    local("client|tracking", LocalHandler::ClientTracking),
+    local("client|caching", LocalHandler::ClientCaching),
+    local("client|getredir", LocalHandler::ClientGetredir),
+    local("client|trackinginfo",
+          LocalHandler::ClientTrackinginfo),  // exempt from clients.max_memory eviction
+    local("cluster|myshardid", LocalHandler::ClusterMyshardid),
     // COMMAND without a subcommand and COMMAND DOCS are long and static: a backend answers.
     {"command", Routing::AnyNode},
     {"command|docs", Routing::AnyNode},
     {"command|help", Routing::AnyNode},
-    {"command|count", Routing::Local},
-    {"command|info", Routing::Local},
-    {"command|list", Routing::Local},
-    {"command|getkeys", Routing::Local},
-    {"command|getkeysandflags", Routing::Local},
+    local("command|count", LocalHandler::CommandCount),
+    local("command|info", LocalHandler::CommandInfo),
+    local("command|list", LocalHandler::CommandList),
+    local("command|getkeys", LocalHandler::CommandGetkeys),
+    local("command|getkeysandflags", LocalHandler::CommandGetkeysandflags),
     // Cluster-mode clients see slotgate as one node that owns every slot.
-    {"cluster|info", Routing::Local},
-    {"cluster|slots", Routing::Local},
-    {"cluster|shards", Routing::Local},
-    {"cluster|nodes", Routing::Local},
-    {"cluster|myid", Routing::Local},
-    {"cluster|keyslot", Routing::Local},
+    local("cluster|info", LocalHandler::ClusterInfo),
+    local("cluster|slots", LocalHandler::ClusterSlots),
+    local("cluster|shards", LocalHandler::ClusterShards),
+    local("cluster|nodes", LocalHandler::ClusterNodes),
+    local("cluster|myid", LocalHandler::ClusterMyid),
+    local("cluster|keyslot", LocalHandler::ClusterKeyslot),
     {"cluster|countkeysinslot", Routing::SlotArgument},
     {"cluster|getkeysinslot", Routing::SlotArgument},
 
@@ -96,7 +106,7 @@ inline constexpr Policy kPolicies[] = {
     {"msetnx", Routing::Keyed},  // all-or-nothing: cannot be split without losing atomicity
     // Shard channels hash like keys (key_positions with KeySearch::KeysAndShardChannels).
     {"spublish", Routing::Keyed},
-    {"xread", Routing::Keyed},       // blocking only with BLOCK: the router checks for it
+    {"xread", Routing::Keyed},       // blocking only with BLOCK (kBlockOption)
     {"xreadgroup", Routing::Keyed},  // same
 
     // -- broadcast to every master
@@ -232,8 +242,10 @@ inline constexpr Policy kPolicies[] = {
 // Traits (routing.hpp) per command or subcommand; commands not listed have none.
 struct Traits {
   std::string_view name;
-  uint8_t traits = 0;
+  uint16_t traits = 0;
   ChannelArgs channels = ChannelArgs::None;
+  SessionOp session = SessionOp::None;
+  ChannelKind channel_kind = ChannelKind::None;
 };
 
 inline constexpr Traits kTraits[] = {
@@ -279,11 +291,23 @@ inline constexpr Traits kTraits[] = {
     // BY and GET patterns read keys built from the list's values, not named in the arguments.
     {"sort", kAnyKey},
     {"sort_ro", kAnyKey},
+    {"xread", kBlockOption},
+    {"xreadgroup", kBlockOption},
+    {"config|set", kConfigAllowList},
+    {"client|list", kOwnSessions},
     {"publish", 0, ChannelArgs::First},
     {"spublish", 0, ChannelArgs::First},
-    {"subscribe", 0, ChannelArgs::All},
-    {"ssubscribe", 0, ChannelArgs::All},
-    {"psubscribe", 0, ChannelArgs::AllPatterns},
+    {"subscribe", 0, ChannelArgs::All, SessionOp::Subscribe, ChannelKind::Channel},
+    {"ssubscribe", 0, ChannelArgs::All, SessionOp::Subscribe, ChannelKind::Shard},
+    {"psubscribe", 0, ChannelArgs::AllPatterns, SessionOp::Subscribe, ChannelKind::Pattern},
+    {"unsubscribe", 0, ChannelArgs::None, SessionOp::Unsubscribe, ChannelKind::Channel},
+    {"sunsubscribe", 0, ChannelArgs::None, SessionOp::Unsubscribe, ChannelKind::Shard},
+    {"punsubscribe", 0, ChannelArgs::None, SessionOp::Unsubscribe, ChannelKind::Pattern},
+    {"multi", 0, ChannelArgs::None, SessionOp::Multi},
+    {"exec", 0, ChannelArgs::None, SessionOp::Exec},
+    {"discard", 0, ChannelArgs::None, SessionOp::Discard},
+    {"watch", 0, ChannelArgs::None, SessionOp::Watch},
+    {"unwatch", 0, ChannelArgs::None, SessionOp::Unwatch},
 };
 
 constexpr Traits traits_of(std::string_view name) {

@@ -251,7 +251,7 @@ void Metrics::publish(WorkerStats& stats) {
   add(bytes_received_, stats.bytes_in, was.bytes_in);
   add(bytes_sent_, stats.bytes_out, was.bytes_out);
 
-  for (size_t i = 0; i < kCommandSlots; ++i) {
+  for (size_t i = 0; i < command_slots(); ++i) {
     const CommandStats& now = stats.commands[i];
     CommandStats& before = was.commands[i];
     if (now == before) continue;

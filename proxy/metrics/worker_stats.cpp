@@ -1,21 +1,6 @@
 #include "metrics/worker_stats.hpp"
 
-#include <cctype>
-
 namespace slotgate::metrics {
-namespace {
-
-// Folds ASCII upper case into buf; names longer than any Redis command are "other".
-size_t index_of(std::string_view name) {
-  char buf[32];
-  if (name.size() > sizeof buf) return kOtherCommand;
-  for (size_t i = 0; i < name.size(); ++i)
-    buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
-  return command_index(std::string_view(buf, name.size()));
-}
-
-}  // namespace
-
 std::string_view to_string(CommandResult result) {
   switch (result) {
     case CommandResult::Ok:
@@ -28,14 +13,14 @@ std::string_view to_string(CommandResult result) {
   return "ok";
 }
 
-void WorkerStats::count_command(std::string_view name, CommandResult result, double seconds) {
-  CommandStats& c = commands[index_of(name)];
+void WorkerStats::count_command(size_t index, CommandResult result, double seconds) {
+  CommandStats& c = commands[index < commands.size() ? index : other_command()];
   ++c.by_result[static_cast<size_t>(result)];
   c.latency.observe(seconds);
 }
 
 const CommandStats& WorkerStats::command(std::string_view name) const {
-  return commands[index_of(name)];
+  return commands[command_index(name)];
 }
 
 BackendStats& WorkerStats::backend(std::string_view address) {

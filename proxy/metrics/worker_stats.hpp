@@ -67,7 +67,7 @@ struct StatsCounters {
   // Gauges the worker sets just before it publishes (from its router, once a second).
   int64_t held_now = 0;
   double held_oldest_seconds = 0;
-  std::vector<CommandStats> commands = std::vector<CommandStats>(kCommandSlots);
+  std::vector<CommandStats> commands = std::vector<CommandStats>(command_slots());
   BackendStatsMap backends;
 };
 
@@ -77,9 +77,13 @@ class WorkerStats : public StatsCounters {
  public:
   int worker = 0;  // the worker's index: the label of its per-worker gauges
 
-  // name: the command name in lower case (upper case is folded; anything not a
-  // Redis command is counted as "other"). Does not allocate.
-  void count_command(std::string_view name, CommandResult result, double seconds);
+  // index: CommandSpec::metrics_index, or other_command() for what is no Redis command.
+  void count_command(size_t index, CommandResult result, double seconds);
+  // By name, in any case (anything not a Redis command is counted as "other"). Does not
+  // allocate.
+  void count_command(std::string_view name, CommandResult result, double seconds) {
+    count_command(command_index(name), result, seconds);
+  }
   // Allocate only the first time an address (or error kind) is seen.
   void count_backend_request(std::string_view address);
   void count_backend_error(std::string_view address, std::string_view kind);

@@ -1,6 +1,7 @@
 #include "router/router.hpp"
 
 #include "router/cluster_signal.hpp"
+#include "router/session_routing.hpp"
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
@@ -99,12 +100,13 @@ void Router::submit(Request* req, std::span<const std::string_view> args) {
       return;
     }
     req->keyed = false;
-    if (spec.name == "publish") {
-      // Any node would deliver it cluster-wide, but PUBLISH answers with the
-      // receivers on the node that ran it: use the master slotgate's own
-      // subscribers listen on (the owner of slot 0), so the count includes them.
+    if (spec.channels == commands::ChannelArgs::First &&
+        spec.routing == commands::Routing::AnyNode) {
+      // PUBLISH (SPUBLISH goes to its channel's slot): any node would deliver it cluster-wide,
+      // but it answers with the receivers on the node that ran it: use the master slotgate's
+      // own subscribers listen on, so the count includes them.
       req->keyed = true;
-      req->slot = 0;
+      req->slot = kSubscriptionSlot;
     }
     dispatch(req);
     return;

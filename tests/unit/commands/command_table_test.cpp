@@ -280,8 +280,41 @@ TEST_CASE("every trait entry names a command of the table") {
   for (const Traits& t : kTraits) {
     INFO(t.name);
     CHECK(find_full(t.name) != nullptr);
-    CHECK((t.traits != 0 || t.channels != ChannelArgs::None));
+    CHECK((t.traits != 0 || t.channels != ChannelArgs::None || t.session != SessionOp::None));
   }
+}
+
+TEST_CASE("every local command names its handler; session commands name what the session does") {
+  for (const CommandSpec& top : all_commands()) {
+    std::vector<const CommandSpec*> specs{&top};
+    for (const CommandSpec& sub : top.subs()) specs.push_back(&sub);
+    for (const CommandSpec* spec : specs) {
+      INFO(spec->name);
+      CHECK((spec->routing == Routing::Local) == (spec->local != LocalHandler::None));
+      const bool session =
+          spec->routing == Routing::Transaction || spec->routing == Routing::PubSub;
+      CHECK(session == (spec->session != SessionOp::None));
+      CHECK((spec->routing == Routing::PubSub) == (spec->channel_kind != ChannelKind::None));
+    }
+  }
+  CHECK(spec_of("ping").local == LocalHandler::Ping);
+  CHECK(spec_of("readwrite").local == LocalHandler::Ok);
+  CHECK(spec_of("client no-evict on").local == LocalHandler::ClientNoEvict);
+  CHECK(spec_of("cluster keyslot k").local == LocalHandler::ClusterKeyslot);
+  CHECK(spec_of("exec").session == SessionOp::Exec);
+  CHECK(spec_of("psubscribe p*").session == SessionOp::Subscribe);
+  CHECK(spec_of("psubscribe p*").channel_kind == ChannelKind::Pattern);
+  CHECK(spec_of("sunsubscribe").session == SessionOp::Unsubscribe);
+  CHECK(spec_of("sunsubscribe").channel_kind == ChannelKind::Shard);
+}
+
+TEST_CASE("XREAD and XREADGROUP block only with an option; CONFIG SET checks its allow list") {
+  CHECK(spec_of("xread streams s 0").has_trait(kBlockOption));
+  CHECK(spec_of("xreadgroup group g c streams s 0").has_trait(kBlockOption));
+  CHECK_FALSE(spec_of("xrange s - +").has_trait(kBlockOption));
+  CHECK(spec_of("config set maxmemory 1").has_trait(kConfigAllowList));
+  CHECK_FALSE(spec_of("config get maxmemory").has_trait(kConfigAllowList));
+  CHECK(spec_of("client list").has_trait(kOwnSessions));
 }
 
 TEST_CASE("scripts and functions run user code and may run long") {

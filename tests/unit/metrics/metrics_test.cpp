@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "commands/command_table.hpp"
 #include "metrics/command_names.hpp"
 #include "metrics/metrics.hpp"
 
@@ -38,13 +39,20 @@ TEST_CASE("histogram buckets use Prometheus' le (value <= bound)") {
   CHECK(h.sum_seconds == Approx(70.0004));
 }
 
-TEST_CASE("command names map to a fixed label set") {
+TEST_CASE("command names map to a fixed label set: the command table's top-level commands") {
   CHECK(command_label(command_index("get")) == "get");
   CHECK(command_label(command_index("zunionstore")) == "zunionstore");
   CHECK(command_index("acl") == 0);
-  CHECK(command_index("nosuchcommand") == kOtherCommand);
-  CHECK(command_index("GET") == kOtherCommand);  // the raw lookup wants lower case
-  CHECK(command_label(kOtherCommand) == "other");
+  CHECK(command_index("nosuchcommand") == other_command());
+  CHECK(command_index("GET") == command_index("get"));
+  CHECK(command_label(command_index("client|list")) == "client");  // subcommands: container
+  CHECK(command_label(other_command()) == "other");
+  CHECK(command_slots() == 241);  // Redis 7.0's 240 commands plus "other"
+  // Every top-level command of the table carries its own index.
+  for (const auto& spec : slotgate::commands::all_commands()) {
+    CHECK(command_label(spec.metrics_index) == spec.name);
+    for (const auto& sub : spec.subs()) CHECK(sub.metrics_index == spec.metrics_index);
+  }
   WorkerStats s;
   s.count_command("GET", CommandResult::Ok, 0.001);  // counting folds case
   CHECK(s.command("get").by_result[0] == 1);
