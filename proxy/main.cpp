@@ -15,8 +15,6 @@
 #include <vector>
 
 #include "admin/admin_server.hpp"
-#include "client/server_state.hpp"
-#include "client/worker.hpp"
 #include "cluster/event_log.hpp"
 #include "cluster/topology_refresher.hpp"
 #include "commands/command_doc.hpp"
@@ -26,6 +24,8 @@
 #include "metrics/metrics.hpp"
 #include "net/loop.hpp"
 #include "net/timer.hpp"
+#include "worker/server_state.hpp"
+#include "worker/worker.hpp"
 
 using namespace slotgate;
 

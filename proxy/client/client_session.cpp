@@ -10,7 +10,6 @@
 #include "client/auth.hpp"
 #include "client/local_commands.hpp"
 #include "client/subscriptions.hpp"
-#include "client/worker.hpp"
 #include "cluster/slot.hpp"
 #include "commands/command_table.hpp"
 #include "commands/routing_policy.hpp"
@@ -19,6 +18,7 @@
 #include "resp/reply_writer.hpp"
 #include "router/router.hpp"
 #include "router/session_routing.hpp"
+#include "worker/worker.hpp"
 
 namespace slotgate::client {
 

@@ -1,7 +1,7 @@
 #include "client/dedicated_link.hpp"
 
-#include "client/worker.hpp"
 #include "router/router.hpp"
+#include "worker/worker.hpp"
 
 namespace slotgate::client {
 

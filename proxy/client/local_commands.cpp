@@ -11,11 +11,11 @@
 
 #include "client/auth.hpp"
 #include "client/client_session.hpp"
-#include "client/worker.hpp"
 #include "cluster/slot.hpp"
 #include "commands/command_reply.hpp"
 #include "commands/command_table.hpp"
 #include "resp/reply_writer.hpp"
+#include "worker/worker.hpp"
 
 namespace slotgate::client {
 

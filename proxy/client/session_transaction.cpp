@@ -15,12 +15,12 @@
 #include <fmt/format.h>
 
 #include "client/client_session.hpp"
-#include "client/worker.hpp"
 #include "commands/command_table.hpp"
 #include "net/loop.hpp"
 #include "resp/reply_writer.hpp"
 #include "router/router.hpp"
 #include "router/session_routing.hpp"
+#include "worker/worker.hpp"
 
 namespace slotgate::client {
 

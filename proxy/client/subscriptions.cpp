@@ -5,12 +5,12 @@
 #include <algorithm>
 
 #include "client/client_session.hpp"
-#include "client/worker.hpp"
 #include "commands/command_table.hpp"
 #include "resp/reply_writer.hpp"
 #include "resp/value_parser.hpp"
 #include "router/router.hpp"
 #include "router/session_routing.hpp"
+#include "worker/worker.hpp"
 
 namespace slotgate::client {
 

@@ -1,7 +1,7 @@
-// client::Worker: one event loop thread. It owns its listener (SO_REUSEPORT, so
-// the kernel spreads connections over workers), its client sessions, its router
-// and backend connections, and its copy of the cluster view. Nothing here is
-// shared with other workers except ServerState and the published view.
+// client::Worker (the worker part; namespace kept from client/): one event loop thread. It owns its
+// listener (SO_REUSEPORT, so the kernel spreads connections over workers), its client sessions, its
+// router and backend connections, and its copy of the cluster view. Nothing here is shared with
+// other workers except ServerState and the published view.
 #pragma once
 
 #include <atomic>
@@ -14,7 +14,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "client/server_state.hpp"
 #include "cluster/cluster_view.hpp"
 #include "cluster/topology_feedback.hpp"
 #include "config/config.hpp"
@@ -23,6 +22,7 @@
 #include "net/tcp_listener.hpp"
 #include "net/timer.hpp"
 #include "router/router.hpp"
+#include "worker/server_state.hpp"
 
 namespace slotgate::metrics {
 class Metrics;

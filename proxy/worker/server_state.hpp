@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "client/client_memory.hpp"
-#include "client/session_directory.hpp"
 #include "config/config.hpp"
+#include "worker/session_directory.hpp"
 
 namespace slotgate::client {
 

@@ -1,4 +1,4 @@
-#include "client/worker.hpp"
+#include "worker/worker.hpp"
 
 #include <spdlog/spdlog.h>
 
