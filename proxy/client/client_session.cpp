@@ -282,24 +282,9 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
       if (!subs_) subs_ = std::make_unique<Subscriptions>(*this);
       subs_->command(*spec, args);
       return;
-    case commands::Routing::SlotArgument: {
-      // CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT <slot>: the slot number picks the master.
-      long long slot = -1;
-      auto [p, ec] = std::from_chars(args[2].data(), args[2].data() + args[2].size(), slot);
-      if (ec != std::errc() || p != args[2].data() + args[2].size() || slot < 0 ||
-          slot >= cluster::kSlotCount) {
-        reply("-ERR Invalid slot\r\n");
-        return;
-      }
-      backend::Request* req = new_request(*spec);
-      if (was_inline) {
-        resp::append_command(req->wire, args);
-      } else {
-        req->wire.assign(raw);
-      }
-      worker_.router().submit_to_slot(req, static_cast<cluster::Slot>(slot));
+    case commands::Routing::SlotArgument:
+      forward_to_slot_argument(*spec, args, raw, was_inline);
       return;
-    }
     case commands::Routing::Keyed:
     case commands::Routing::Split:
     case commands::Routing::AnyNode:
@@ -308,6 +293,26 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
       forward(*spec, args, raw, was_inline);
       return;
   }
+}
+
+void ClientSession::forward_to_slot_argument(const commands::CommandSpec& spec,
+                                             std::span<const std::string_view> args,
+                                             std::string_view raw, bool was_inline) {
+  // CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT <slot>: the slot number picks the master.
+  long long slot = -1;
+  auto [p, ec] = std::from_chars(args[2].data(), args[2].data() + args[2].size(), slot);
+  if (ec != std::errc() || p != args[2].data() + args[2].size() || slot < 0 ||
+      slot >= cluster::kSlotCount) {
+    reply("-ERR Invalid slot\r\n");
+    return;
+  }
+  backend::Request* req = new_request(spec);
+  if (was_inline) {
+    resp::append_command(req->wire, args);
+  } else {
+    req->wire.assign(raw);
+  }
+  worker_.router().submit_to_slot(req, static_cast<cluster::Slot>(slot));
 }
 
 bool ClientSession::admit(const commands::CommandSpec& spec,

@@ -135,6 +135,10 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
                       bool was_inline);
   void forward(const commands::CommandSpec& spec, std::span<const std::string_view> args,
                std::string_view raw, bool was_inline);
+  // CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT: to the master of the slot its argument names.
+  void forward_to_slot_argument(const commands::CommandSpec& spec,
+                                std::span<const std::string_view> args, std::string_view raw,
+                                bool was_inline);
   void write_out(std::string_view bytes);
   void finish(backend::Request* req);
   void drain_done();

@@ -18,9 +18,10 @@ namespace {
 constexpr std::string_view kKeyspace = "__keyspace@";
 constexpr std::string_view kKeyevent = "__keyevent@";
 
+// A node confirms (P|S)(UN)SUBSCRIBE with a push named like the command.
 bool is_confirmation(std::string_view kind) {
-  return kind == "subscribe" || kind == "psubscribe" || kind == "ssubscribe" ||
-         kind == "unsubscribe" || kind == "punsubscribe" || kind == "sunsubscribe";
+  const commands::CommandSpec* spec = commands::find(kind);
+  return spec != nullptr && spec->routing == commands::Routing::PubSub;
 }
 
 std::string upper(std::string_view s) {
