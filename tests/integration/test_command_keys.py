@@ -100,7 +100,7 @@ def table_commands():
     """name -> keyed? for every row of the generated table."""
     rows = {}
     pattern = re.compile(r'make_command\("([^"]+)", (-?\d+), ([^,]+), [^,]+, (-?\d+), -?\d+, '
-                         r'-?\d+, ([^,]+), [^,]+, [^,]+, GetKeysProc::(\w+)\)')
+                         r'-?\d+, ([^,]+), [^,]+, [^,]+, GetKeysProc::(\w+), \d+\)')
     for match in pattern.finditer(TABLE.read_text()):
         name, _arity, flags, first, specs, proc = match.groups()
         rows[name] = int(first) > 0 or "kMovableKeys" in flags or specs != "{}" or proc != "None"
