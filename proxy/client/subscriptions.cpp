@@ -115,25 +115,17 @@ void Subscriptions::command(const commands::CommandSpec& spec,
   std::vector<std::string> names(args.begin() + 1, args.end());
   backend::Request* req = s_.new_request(spec);
   req->state = backend::RequestState::Waiting;
-  const bool subscribing = spec.session == commands::SessionOp::Subscribe;
-  switch (spec.channel_kind) {
-    case commands::ChannelKind::Channel:
-    case commands::ChannelKind::Pattern:
-      if (subscribing) {
-        subscribe(spec, names, req);
-      } else {
-        unsubscribe(spec, std::move(names), req);
-      }
-      return;
-    case commands::ChannelKind::Shard:
-      if (subscribing) {
-        ssubscribe(spec, names, req);
-      } else {
-        unsubscribe(spec, std::move(names), req);
-      }
-      return;
-    case commands::ChannelKind::None:
-      break;
+  if (spec.session == commands::SessionOp::Unsubscribe) {
+    unsubscribe(spec, std::move(names), req);
+    return;
+  }
+  if (spec.session == commands::SessionOp::Subscribe) {
+    if (spec.channel_kind == commands::ChannelKind::Shard) {
+      ssubscribe(spec, names, req);
+    } else {
+      subscribe(spec, names, req);
+    }
+    return;
   }
   req->reply = fmt::format("-ERR slotgate has no subscription handler for '{}'\r\n", spec.name);
   finish_now(req);
