@@ -1,5 +1,8 @@
 // slotgate's routing policy: for each Redis command or subcommand, how the proxy serves it
-// (Routing) and how fan-out replies are merged (Merge). Kept as data, keyed by the name
+// (Routing), how fan-out replies are merged (Merge), which handler answers a local command
+// (LocalHandler), and its Traits: how it behaves once it runs, and what a session does
+// itself for MULTI/WATCH and (un)subscribe commands (SessionOp, ChannelKind). Code asks the
+// table for these instead of comparing command names. Kept as data, keyed by the name
 // COMMAND uses, so the generated facts (command_table.inc) and the proxy's choices stay apart.
 // It is a header because command_table.cpp folds it into the constexpr table at compile time.
 // Commands not listed get default_policy(): keyed -> Keyed, admin -> Refused, else AnyNode.
@@ -239,7 +242,8 @@ inline constexpr Policy kPolicies[] = {
     {"acl|dryrun", Routing::Refused, Merge::None, policy_text::kAcl},
 };
 
-// Traits (routing.hpp) per command or subcommand; commands not listed have none.
+// Traits (routing.hpp) per command or subcommand, with the session's operation for MULTI/WATCH
+// and subscription commands; commands not listed have none.
 struct Traits {
   std::string_view name;
   uint16_t traits = 0;
