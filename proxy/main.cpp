@@ -141,12 +141,12 @@ int main(int argc, char** argv) {
   setup_logging(cfg->log);
   ::signal(SIGPIPE, SIG_IGN);
 
-  client::ServerState state(cfg);
+  worker::ServerState state(cfg);
   metrics::Metrics metrics(SLOTGATE_VERSION);
   cluster::EventLog events;  // for the admin page and /events
   metrics.set_client_limits(cfg->clients.max_clients, cfg->effective_client_max_memory());
   const unsigned worker_count = cfg->effective_workers();
-  std::vector<std::unique_ptr<client::Worker>> workers;
+  std::vector<std::unique_ptr<worker::Worker>> workers;
 
   cluster::TopologyRefresher::Hooks hooks;
   hooks.publish = [&workers, &metrics](std::shared_ptr<const cluster::ClusterView> view) {
@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
 
   for (unsigned i = 0; i < worker_count; ++i) {
     workers.push_back(
-        std::make_unique<client::Worker>(static_cast<int>(i), state, refresher, &metrics));
+        std::make_unique<worker::Worker>(static_cast<int>(i), state, refresher, &metrics));
     for (uint32_t node = 0; node < cfg->emulated_nodes; ++node) {
       config::HostPort address = cfg->listen;
       address.port = static_cast<uint16_t>(address.port + node);

@@ -9,16 +9,18 @@
 
 #include "client/auth.hpp"
 #include "client/local_commands.hpp"
+#include "client/session_directory.hpp"
+#include "client/session_host.hpp"
 #include "client/subscriptions.hpp"
 #include "cluster/slot.hpp"
 #include "commands/command_table.hpp"
 #include "commands/routing_policy.hpp"
+#include "config/config.hpp"
 #include "metrics/worker_stats.hpp"
 #include "net/loop.hpp"
 #include "resp/reply_writer.hpp"
 #include "router/router.hpp"
 #include "router/session_routing.hpp"
-#include "worker/worker.hpp"
 
 namespace slotgate::client {
 
@@ -44,7 +46,7 @@ std::string lower(std::string_view s) {
 }
 }  // namespace
 
-ClientSession::ClientSession(Worker& worker, uint64_t id)
+ClientSession::ClientSession(SessionHost& worker, uint64_t id)
     : worker_(worker),
       id_(id),
       stream_(worker.loop(), *this),
@@ -84,13 +86,13 @@ void ClientSession::reset_state() {
   protocol_ = 2;
   authenticated_ = !auth_required(worker_.config().clients);
   user_.reset();
-  worker_.state().sessions.set_user(id_, {});
+  worker_.sessions().set_user(id_, {});
   apply_parser_limits();
 }
 
 void ClientSession::set_authenticated(const config::UserConfig* user) {
   authenticated_ = true;
-  worker_.state().sessions.set_user(id_, user == nullptr ? std::string() : user->name);
+  worker_.sessions().set_user(id_, user == nullptr ? std::string() : user->name);
   if (user == nullptr) {
     user_.reset();
   } else {
@@ -548,7 +550,7 @@ void ClientSession::deliver(backend::Request* req, std::string_view reply_bytes)
   if (req->dedicated == &blocking_link_ && blocked_ > 0) {
     --blocked_;
     worker_.count_blocked(-1);
-    if (blocked_ == 0) worker_.state().sessions.set_blocked(id_, false);
+    if (blocked_ == 0) worker_.sessions().set_blocked(id_, false);
     if (!unblock_reply_.empty()) {
       substitute.swap(unblock_reply_);
       reply_bytes = substitute;

@@ -30,12 +30,12 @@ struct CommandSpec;
 
 namespace slotgate::client {
 
-class Worker;
+class SessionHost;
 class Subscriptions;
 
 class ClientSession final : public net::StreamHandler, public backend::ReplySink {
  public:
-  ClientSession(Worker& worker, uint64_t id);
+  ClientSession(SessionHost& worker, uint64_t id);
   ~ClientSession() override;
   ClientSession(const ClientSession&) = delete;
   ClientSession& operator=(const ClientSession&) = delete;
@@ -52,7 +52,7 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
 
   // Session state read by local commands.
   uint64_t id() const { return id_; }
-  Worker& worker() { return worker_; }
+  SessionHost& worker() { return worker_; }
   bool authenticated() const { return authenticated_; }
   // `user` points into the worker's current configuration (null = the default user); the
   // session keeps that configuration alive for as long as it holds the user.
@@ -178,7 +178,7 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   // Before AUTH the parser accepts only what AUTH/HELLO need; after it, the configured limits.
   void apply_parser_limits();
 
-  Worker& worker_;
+  SessionHost& worker_;
   uint64_t id_;
   net::TcpStream stream_;
   net::ReadBuffer rbuf_{16 * 1024};

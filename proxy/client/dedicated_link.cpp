@@ -1,7 +1,8 @@
 #include "client/dedicated_link.hpp"
 
+#include "backend/backend_connection.hpp"
+#include "client/session_host.hpp"
 #include "router/router.hpp"
-#include "worker/worker.hpp"
 
 namespace slotgate::client {
 

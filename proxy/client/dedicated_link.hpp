@@ -17,11 +17,11 @@ class Router;
 
 namespace slotgate::client {
 
-class Worker;
+class SessionHost;
 
 class DedicatedLink final : public backend::DedicatedOwner {
  public:
-  DedicatedLink(Worker& worker, bool sticky) : worker_(worker), sticky_(sticky) {}
+  DedicatedLink(SessionHost& worker, bool sticky) : worker_(worker), sticky_(sticky) {}
   ~DedicatedLink() override { release(); }
   DedicatedLink(const DedicatedLink&) = delete;
   DedicatedLink& operator=(const DedicatedLink&) = delete;
@@ -41,7 +41,7 @@ class DedicatedLink final : public backend::DedicatedOwner {
   }
 
  private:
-  Worker& worker_;
+  SessionHost& worker_;
   bool sticky_;
   bool broken_ = false;
   std::unique_ptr<backend::BackendConnection> conn_;

@@ -11,11 +11,14 @@
 
 #include "client/auth.hpp"
 #include "client/client_session.hpp"
+#include "client/session_directory.hpp"
+#include "client/session_host.hpp"
 #include "cluster/slot.hpp"
 #include "commands/command_reply.hpp"
 #include "commands/command_table.hpp"
+#include "config/config.hpp"
+#include "net/loop.hpp"
 #include "resp/reply_writer.hpp"
-#include "worker/worker.hpp"
 
 namespace slotgate::client {
 
@@ -60,8 +63,7 @@ const config::Config& cfg(Ctx& c) {
 }
 
 void note_auth_failure(Ctx& c, std::string_view user) {
-  auto& state = c.s.worker().state();
-  uint64_t n = state.auth_failures.fetch_add(1) + 1;
+  uint64_t n = c.s.worker().count_auth_failure();
   // One line per event, but at most one per second under a flood.
   static std::atomic<uint64_t> last_log_ms{0};
   uint64_t now = c.s.worker().loop().now_ms();
@@ -148,7 +150,7 @@ Value hello_map(Ctx& c) {
     kv.push_back(std::move(v));
   };
   add("server", Value::bulk("redis"));
-  add("version", Value::bulk(c.s.worker().state().redis_version()));
+  add("version", Value::bulk(c.s.worker().redis_version()));
   add("proto", Value::integer_of(c.proto()));
   add("id", Value::integer_of(static_cast<long long>(c.s.id())));
   add("mode", Value::bulk("cluster"));
@@ -288,7 +290,7 @@ void kill_sessions(Ctx& c, const std::vector<SessionDirectory::Entry>& victims) 
 }
 
 void cmd_client_kill(Ctx& c) {
-  auto& dir = c.s.worker().state().sessions;
+  auto& dir = c.s.worker().sessions();
   if (c.args.size() == 3) {
     // The old form: CLIENT KILL ip:port -> +OK or an error.
     std::string_view addr = c.args[2];
@@ -376,7 +378,7 @@ void cmd_client_unblock(Ctx& c) {
     c.error("ERR syntax error");
     return;
   }
-  auto found = c.s.worker().state().sessions.find([&](const SessionDirectory::Entry& e) {
+  auto found = c.s.worker().sessions().find([&](const SessionDirectory::Entry& e) {
     return e.id == static_cast<uint64_t>(*id) && e.blocked && may_manage(c, e);
   });
   if (found.empty()) {
@@ -422,7 +424,7 @@ void cmd_client_pause(Ctx& c) {
     return;
   }
   uint64_t until = steady_now_ms() + static_cast<uint64_t>(*ms);
-  for (Worker* w : c.s.worker().state().workers()) {
+  for (SessionHost* w : c.s.worker().hosts()) {
     if (w == &c.s.worker()) {
       w->set_pause(until, writes_only);
     } else {
@@ -433,7 +435,7 @@ void cmd_client_pause(Ctx& c) {
 }
 
 void cmd_client_unpause(Ctx& c) {
-  for (Worker* w : c.s.worker().state().workers()) {
+  for (SessionHost* w : c.s.worker().hosts()) {
     if (w == &c.s.worker()) {
       w->set_pause(0, false);
     } else {
@@ -702,43 +704,32 @@ void cmd_info(Ctx& c) {
     }
     return false;
   };
-  auto& w = c.s.worker();
-  auto& state = w.state();
+  const client::ProxyInfo info = c.s.worker().proxy_info();
   const auto& conf = cfg(c);
   std::string text;
   if (wants("server")) {
-    uint64_t up = state.uptime_seconds();
+    uint64_t up = info.uptime_seconds;
     text += fmt::format(
         "# Server\r\nredis_version:{}\r\nredis_mode:cluster\r\nslotgate_version:{}\r\n"
         "os:Linux\r\narch_bits:64\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n"
         "uptime_in_days:{}\r\nworkers:{}\r\n\r\n",
-        state.redis_version(), SLOTGATE_VERSION_STRING, ::getpid(), conf.listen.port, up,
-        up / 86400, conf.effective_workers());
-  }
-  // Per-worker counters, summed: each worker writes only its own.
-  int64_t blocked = 0, pubsub = 0;
-  uint64_t commands = 0, ops = 0;
-  for (Worker* other : state.workers()) {
-    const auto& n = other->counters();
-    blocked += n.blocked.load(std::memory_order_relaxed);
-    pubsub += n.pubsub.load(std::memory_order_relaxed);
-    commands += n.commands.load(std::memory_order_relaxed);
-    ops += n.ops_per_sec.load(std::memory_order_relaxed);
+        info.redis_version, SLOTGATE_VERSION_STRING, ::getpid(), conf.listen.port, up, up / 86400,
+        conf.effective_workers());
   }
   if (wants("clients")) {
     text += fmt::format(
         "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n"
         "tracking_clients:0\r\npubsub_clients:{}\r\n\r\n",
-        state.connected_clients.load(), conf.clients.max_clients, std::max<int64_t>(blocked, 0),
-        std::max<int64_t>(pubsub, 0));
+        info.connected_clients, conf.clients.max_clients,
+        std::max<int64_t>(info.blocked_clients, 0), std::max<int64_t>(info.pubsub_clients, 0));
   }
   if (wants("persistence")) text += "# Persistence\r\nloading:0\r\nasync_loading:0\r\n\r\n";
   if (wants("stats")) {
     text += fmt::format(
         "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n"
         "instantaneous_ops_per_sec:{}\r\nrejected_connections:{}\r\nauth_failures:{}\r\n\r\n",
-        state.total_connections.load(), commands, ops, state.rejected_connections.load(),
-        state.auth_failures.load());
+        info.total_connections, info.commands_processed, info.ops_per_sec,
+        info.rejected_connections, info.auth_failures);
   }
   if (wants("replication")) text += "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n";
   if (wants("cluster")) text += "# Cluster\r\ncluster_enabled:1\r\n\r\n";

@@ -15,12 +15,14 @@
 #include <fmt/format.h>
 
 #include "client/client_session.hpp"
+#include "client/session_directory.hpp"
+#include "client/session_host.hpp"
 #include "commands/command_table.hpp"
+#include "metrics/worker_stats.hpp"
 #include "net/loop.hpp"
 #include "resp/reply_writer.hpp"
 #include "router/router.hpp"
 #include "router/session_routing.hpp"
-#include "worker/worker.hpp"
 
 namespace slotgate::client {
 
@@ -233,7 +235,7 @@ void ClientSession::forward_blocking(const commands::CommandSpec& spec,
   // The block may outlast command_timeout; the dedicated connection is not
   // subject to it, and closing the client closes it (Redis then drops the block).
   req->dedicated = &blocking_link_;
-  if (blocked_++ == 0) worker_.state().sessions.set_blocked(id_, true);
+  if (blocked_++ == 0) worker_.sessions().set_blocked(id_, true);
   worker_.count_blocked(1);
   worker_.router().submit(req, args);
 }

@@ -4,13 +4,14 @@
 
 #include <algorithm>
 
+#include "backend/backend_connection.hpp"
 #include "client/client_session.hpp"
+#include "client/session_host.hpp"
 #include "commands/command_table.hpp"
 #include "resp/reply_writer.hpp"
 #include "resp/value_parser.hpp"
 #include "router/router.hpp"
 #include "router/session_routing.hpp"
-#include "worker/worker.hpp"
 
 namespace slotgate::client {
 

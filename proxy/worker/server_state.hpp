@@ -1,4 +1,4 @@
-// client::ServerState: what every worker shares — counters shown by INFO, the
+// worker::ServerState: what every worker shares — counters shown by INFO, the
 // running configuration (replaced on SIGHUP), the emulated node's identity and
 // the Redis version the cluster runs. Read on the data path only through atomics
 // or a snapshot taken once per connection/command that needs it.
@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "client/client_memory.hpp"
+#include "client/session_directory.hpp"
 #include "config/config.hpp"
-#include "worker/session_directory.hpp"
 
-namespace slotgate::client {
+namespace slotgate::worker {
 
 class Worker;
 
@@ -74,9 +74,9 @@ class ServerState {
   std::atomic<uint64_t> auth_failures{0};
   std::atomic<bool> draining{false};
   // clients.max_memory: each worker's published share of client buffer memory.
-  ClientMemoryBudget client_memory;
+  client::ClientMemoryBudget client_memory;
   // Every open session, for CLIENT KILL / CLIENT UNBLOCK across workers.
-  SessionDirectory sessions;
+  client::SessionDirectory sessions;
 
  private:
   mutable std::mutex mu_;
@@ -88,4 +88,4 @@ class ServerState {
   std::time_t started_unix_;
 };
 
-}  // namespace slotgate::client
+}  // namespace slotgate::worker

@@ -9,7 +9,10 @@
 #include "client/client_session.hpp"
 #include "metrics/metrics.hpp"
 
-namespace slotgate::client {
+namespace slotgate::worker {
+
+using client::ClientMemoryBudget;
+using client::log_escaped;
 
 namespace {
 constexpr uint64_t kTickMs = 100;
@@ -157,6 +160,30 @@ bool Worker::paused_for(bool is_write, ClientSession& session) {
     paused_sessions_.push_back(session.id());
   }
   return true;
+}
+
+std::vector<client::SessionHost*> Worker::hosts() const {
+  auto workers = state_.workers();
+  return {workers.begin(), workers.end()};
+}
+
+client::ProxyInfo Worker::proxy_info() const {
+  client::ProxyInfo info;
+  info.redis_version = state_.redis_version();
+  info.uptime_seconds = state_.uptime_seconds();
+  info.connected_clients = state_.connected_clients.load();
+  info.total_connections = state_.total_connections.load();
+  info.rejected_connections = state_.rejected_connections.load();
+  info.auth_failures = state_.auth_failures.load();
+  // Per-worker counters, summed: each worker writes only its own.
+  for (Worker* other : state_.workers()) {
+    const auto& n = other->counters();
+    info.blocked_clients += n.blocked.load(std::memory_order_relaxed);
+    info.pubsub_clients += n.pubsub.load(std::memory_order_relaxed);
+    info.commands_processed += n.commands.load(std::memory_order_relaxed);
+    info.ops_per_sec += n.ops_per_sec.load(std::memory_order_relaxed);
+  }
+  return info;
 }
 
 ClientSession* Worker::find_session(uint64_t id) {
@@ -386,4 +413,4 @@ void Worker::tick() {
   }
 }
 
-}  // namespace slotgate::client
+}  // namespace slotgate::worker

@@ -1,7 +1,8 @@
-// client::Worker (the worker part; namespace kept from client/): one event loop thread. It owns its
-// listener (SO_REUSEPORT, so the kernel spreads connections over workers), its client sessions, its
-// router and backend connections, and its copy of the cluster view. Nothing here is shared with
-// other workers except ServerState and the published view.
+// worker::Worker: one event loop thread. It owns its listener (SO_REUSEPORT, so the kernel spreads
+// connections over workers), its client sessions, its router and backend connections, and its copy
+// of the cluster view. Nothing here is shared with other workers except ServerState and the
+// published view. Sessions reach their worker only through client::SessionHost, which it
+// implements.
 #pragma once
 
 #include <atomic>
@@ -14,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "client/session_host.hpp"
 #include "cluster/cluster_view.hpp"
 #include "cluster/topology_feedback.hpp"
 #include "config/config.hpp"
@@ -28,11 +30,11 @@ namespace slotgate::metrics {
 class Metrics;
 }
 
-namespace slotgate::client {
+namespace slotgate::worker {
 
-class ClientSession;
+using client::ClientSession;
 
-class Worker {
+class Worker final : public client::SessionHost {
  public:
   Worker(int index, ServerState& state, cluster::TopologyFeedback& feedback,
          metrics::Metrics* metrics);
@@ -55,16 +57,16 @@ class Worker {
   // Thread-safe: the configuration changed (SIGHUP).
   void post_config_changed();
   // Thread-safe: run `task` on this worker's loop thread (CLIENT KILL/UNBLOCK from another).
-  void post_task(std::function<void()> task);
+  void post_task(std::function<void()> task) override;
   // CLIENT PAUSE on this worker (posted to every worker): until `until_ms` (steady clock),
   // hold the commands of its clients: all of them, or only writes. until_ms 0 = unpause.
-  void set_pause(uint64_t until_ms, bool writes_only);
+  void set_pause(uint64_t until_ms, bool writes_only) override;
   // Loop thread: true when a command (write or not) must wait; the session is then resumed
   // when the pause ends.
-  bool paused_for(bool is_write, ClientSession& session);
-  bool pausing() const { return pause_until_ms_ != 0; }
+  bool paused_for(bool is_write, ClientSession& session) override;
+  bool pausing() const override { return pause_until_ms_ != 0; }
   // Loop thread: the open session with this id, or null.
-  ClientSession* find_session(uint64_t id);
+  ClientSession* find_session(uint64_t id) override;
   // Seconds since the loop last ran its periodic tick (for /healthz).
   uint64_t ms_since_tick() const;
   size_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
@@ -79,33 +81,39 @@ class Worker {
     std::atomic<uint64_t> ops_per_sec{0};  // instantaneous_ops_per_sec (every tick)
   };
   const SessionCounters& counters() const { return counters_; }
-  void count_command() { bump(counters_.commands, 1); }
-  void count_blocked(int64_t delta) { bump(counters_.blocked, delta); }
+  void count_command() override { bump(counters_.commands, 1); }
+  void count_blocked(int64_t delta) override { bump(counters_.blocked, delta); }
 
-  // Loop-thread API used by sessions.
-  net::Loop& loop() { return loop_; }
-  router::Router& router() { return *router_; }
+  // Loop-thread API used by sessions (client::SessionHost).
+  net::Loop& loop() override { return loop_; }
+  router::Router& router() override { return *router_; }
   ServerState& state() { return state_; }
-  const config::Config& config() const { return *config_; }
+  const config::Config& config() const override { return *config_; }
   // The configuration config() refers to, for what must outlive a reload (a session's user).
-  const std::shared_ptr<const config::Config>& config_snapshot() const { return config_; }
-  metrics::WorkerStats& stats() { return stats_; }
+  const std::shared_ptr<const config::Config>& config_snapshot() const override { return config_; }
+  metrics::WorkerStats& stats() override { return stats_; }
   int index() const { return index_; }
-  void session_closed(ClientSession& session, std::string_view why);
+  void session_closed(ClientSession& session, std::string_view why) override;
   // Keeps a closed dedicated connection alive until the next tick (it may be on the stack).
-  void retire(std::unique_ptr<backend::BackendConnection> conn) {
+  void retire(std::unique_ptr<backend::BackendConnection> conn) override {
     retired_.push_back(std::move(conn));
   }
-  void note_output_limit(const std::string& peer, size_t bytes);
+  void note_output_limit(const std::string& peer, size_t bytes) override;
   // A session's memory_usage() went from `before` to `after`. Cheap: adds to this worker's
   // total and publishes it to the proxy-wide budget only when it moved by a step; going
   // over clients.max_memory schedules enforce_client_memory() on the next loop turn.
-  void client_memory_changed(uint64_t before, uint64_t after);
+  void client_memory_changed(uint64_t before, uint64_t after) override;
   // Sessions of this worker (CLIENT LIST shows this worker's clients).
-  template <typename F>
-  void for_each_session(F&& f) {
+  void for_each_session(const std::function<void(ClientSession&)>& f) override {
     for (auto& [ptr, s] : sessions_) f(*s);
   }
+
+  // The whole proxy, as sessions see it (answered from ServerState).
+  std::vector<client::SessionHost*> hosts() const override;
+  client::SessionDirectory& sessions() override { return state_.sessions; }
+  std::string redis_version() const override { return state_.redis_version(); }
+  uint64_t count_auth_failure() override { return state_.auth_failures.fetch_add(1) + 1; }
+  client::ProxyInfo proxy_info() const override;
 
  private:
   void on_connection(uint32_t node_index);
@@ -175,4 +183,4 @@ class Worker {
   std::atomic<size_t> in_flight_{0};
 };
 
-}  // namespace slotgate::client
+}  // namespace slotgate::worker

@@ -1,7 +1,8 @@
 // client::SessionDirectory: who is connected, proxy-wide, for CLIENT KILL and CLIENT UNBLOCK
 // (a session on one worker may name a session on another). Written when a session connects,
 // authenticates, blocks or closes, never per ordinary command; read under its lock by the
-// rare admin command, which then asks the owning worker to act.
+// rare admin command, which then asks the owning worker (its SessionHost) to act. One
+// directory serves the whole process: the worker part keeps it in its ServerState.
 #pragma once
 
 #include <cstdint>
@@ -12,13 +13,13 @@
 
 namespace slotgate::client {
 
-class Worker;
+class SessionHost;
 
 class SessionDirectory {
  public:
   struct Entry {
     uint64_t id = 0;
-    Worker* worker = nullptr;
+    SessionHost* worker = nullptr;  // the worker hosting the session
     std::string addr, laddr;
     std::string user;  // empty: the default user
     bool blocked = false;
