@@ -1,0 +1,2 @@
+// Fine: net/ includes only itself.
+#include "net/loop.hpp"

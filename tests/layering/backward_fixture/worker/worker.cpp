@@ -1,0 +1,2 @@
+// Fine: worker/ may include client/.
+#include "client/session_host.hpp"
