@@ -704,7 +704,7 @@ void cmd_info(Ctx& c) {
     }
     return false;
   };
-  const client::ProxyInfo info = c.s.worker().proxy_info();
+  const ProxyInfo info = c.s.worker().proxy_info();
   const auto& conf = cfg(c);
   std::string text;
   if (wants("server")) {

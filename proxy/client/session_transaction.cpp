@@ -18,7 +18,6 @@
 #include "client/session_directory.hpp"
 #include "client/session_host.hpp"
 #include "commands/command_table.hpp"
-#include "metrics/worker_stats.hpp"
 #include "net/loop.hpp"
 #include "resp/reply_writer.hpp"
 #include "router/router.hpp"

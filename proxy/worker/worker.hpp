@@ -87,7 +87,6 @@ class Worker final : public client::SessionHost {
   // Loop-thread API used by sessions (client::SessionHost).
   net::Loop& loop() override { return loop_; }
   router::Router& router() override { return *router_; }
-  ServerState& state() { return state_; }
   const config::Config& config() const override { return *config_; }
   // The configuration config() refers to, for what must outlive a reload (a session's user).
   const std::shared_ptr<const config::Config>& config_snapshot() const override { return config_; }
