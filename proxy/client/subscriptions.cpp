@@ -107,7 +107,7 @@ std::vector<std::string> Subscriptions::other_masters() const {
 }
 
 void Subscriptions::send(Link& link, std::string_view command, std::span<const std::string> names,
-                         backend::Request* req, uint32_t confirmations) {
+                         router::Request* req, uint32_t confirmations) {
   std::vector<std::string_view> argv;
   argv.reserve(names.size() + 1);
   argv.push_back(command);
@@ -126,10 +126,10 @@ void Subscriptions::command(const commands::CommandSpec& spec,
                             std::span<const std::string_view> args) {
   std::string_view kind = spec.name;
   std::vector<std::string> names(args.begin() + 1, args.end());
-  backend::Request* req = s_.new_request(spec);
-  req->state = backend::RequestState::Waiting;
+  router::Request* req = s_.new_request(spec);
+  req->state = router::RequestState::Waiting;
   auto finish_now = [&] {
-    req->state = backend::RequestState::Done;
+    req->state = router::RequestState::Done;
     std::string bytes = std::move(req->reply);
     req->reply.clear();
     s_.deliver(req, bytes);
@@ -167,7 +167,7 @@ void Subscriptions::command(const commands::CommandSpec& spec,
     cluster::Slot slot = cluster::key_slot(names.front());
     for (const auto& n : names) {
       if (cluster::key_slot(n) != slot) {
-        req->state = backend::RequestState::Done;
+        req->state = router::RequestState::Done;
         s_.deliver(req, "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
         return;
       }
@@ -226,9 +226,9 @@ void Subscriptions::release_pending(Link& link) {
   // The backend will not confirm any more: let the client have its replies; the
   // subscriptions themselves are re-established by tick().
   while (!link.pending.empty()) {
-    backend::Request* req = link.pending.front().req;
+    router::Request* req = link.pending.front().req;
     link.pending.pop_front();
-    req->state = backend::RequestState::Done;
+    req->state = router::RequestState::Done;
     std::string bytes = std::move(req->reply);
     req->reply.clear();
     s_.deliver(req, bytes);
@@ -256,9 +256,9 @@ void Subscriptions::on_push(backend::BackendConnection& from, std::string_view f
       return;
     }
     if (!link->pending.empty() && --link->pending.front().remaining == 0) {
-      backend::Request* req = link->pending.front().req;
+      router::Request* req = link->pending.front().req;
       link->pending.pop_front();
-      req->state = backend::RequestState::Done;
+      req->state = router::RequestState::Done;
       std::string bytes = std::move(req->reply);
       req->reply.clear();
       s_.deliver(req, bytes);

@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "backend/backend_connection.hpp"
-#include "backend/request.hpp"
 #include "cluster/slot.hpp"
+#include "router/request.hpp"
 
 namespace slotgate::commands {
 struct CommandSpec;
@@ -56,8 +56,8 @@ class Subscriptions final : public backend::PushSink {
 
  private:
   struct Pending {
-    backend::Request* req;  // the client's command; its reply is prepared in req->reply
-    uint32_t remaining;     // backend confirmations still to come
+    router::Request* req;  // the client's command; its reply is prepared in req->reply
+    uint32_t remaining;    // backend confirmations still to come
   };
   struct Link {
     std::unique_ptr<backend::BackendConnection> conn;
@@ -70,7 +70,7 @@ class Subscriptions final : public backend::PushSink {
   Link* primary();
   std::vector<std::string> other_masters() const;
   void send(Link& link, std::string_view command, std::span<const std::string> names,
-            backend::Request* req, uint32_t confirmations);
+            router::Request* req, uint32_t confirmations);
   void resubscribe_all();
   void drop_link(const std::string& address);
   void release_pending(Link& link);

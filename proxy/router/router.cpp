@@ -189,6 +189,9 @@ void Router::dispatch(Request* req) {
   metrics::BackendStats& node = node_stats(*conn);
   ++node.requests;
   req->sent_ns = net::Loop::hrtime_ns();
+  // MULTI, each queued command and EXEC answer separately; on_backend_reply absorbs all but EXEC's.
+  req->replies = 1 + req->absorb_replies;
+  req->state = RequestState::Sent;
   conn->send(req);
 }
 
@@ -228,7 +231,7 @@ void Router::hold(Request* req, std::string_view why) {
     fail_request(req, msg);
     return;
   }
-  req->state = backend::RequestState::Held;
+  req->state = RequestState::Held;
   held_.push_back(req);
 }
 
@@ -294,14 +297,14 @@ void Router::complete(Request* req, std::string_view reply) {
     pool_.release(req);
     return;
   }
-  req->state = backend::RequestState::Done;
+  req->state = RequestState::Done;
   req->sink->deliver(req, reply);
 }
 
 void Router::abandon(Request* req) {
   req->orphaned = true;
   req->sink = nullptr;
-  if (req->state == backend::RequestState::Done || req->state == backend::RequestState::Queued) {
+  if (req->state == RequestState::Done || req->state == RequestState::Queued) {
     pool_.release(req);
   }
 }
@@ -357,8 +360,26 @@ metrics::BackendStats& Router::node_stats(backend::BackendConnection& conn) {
   return *conn.stats();
 }
 
-void Router::on_backend_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
-                              backend::BackendConnection& from) {
+void Router::on_backend_reply(backend::Call* call, std::string_view frame,
+                              const resp::FrameScanner& info, backend::BackendConnection& from) {
+  // Every Call this router sends is a Request (dispatch).
+  Request* req = static_cast<Request*>(call);
+  if (req->absorb_replies > 0) {
+    absorb_reply(req, info);
+    return;
+  }
+  on_reply(req, frame, info, from);
+}
+
+void Router::absorb_reply(Request* req, const resp::FrameScanner& info) {
+  // MULTI's +OK and the +QUEUED of each queued command: the request stays at the
+  // front of the connection's FIFO until EXEC's reply, remembering the first error.
+  req->absorb_replies--;
+  if (info.is_error() && req->absorbed_error.empty()) req->absorbed_error.assign(info.error_text());
+}
+
+void Router::on_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
+                      backend::BackendConnection& from) {
   if (req->sent_ns != 0) {
     node_stats(from).latency.observe(static_cast<double>(net::Loop::hrtime_ns() - req->sent_ns) /
                                      1e9);
@@ -446,7 +467,8 @@ void Router::retry_later(Request* req, std::string_view node_reply, std::string_
   hold(req, why);
 }
 
-void Router::on_backend_lost(Request* req, Loss loss, std::string_view why) {
+void Router::on_backend_lost(backend::Call* call, Loss loss, std::string_view why) {
+  Request* req = static_cast<Request*>(call);
   std::string address = req->target;
   req->target.clear();
   req->asking = false;

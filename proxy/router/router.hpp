@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "backend/backend_pool.hpp"
-#include "backend/request.hpp"
 #include "cluster/cluster_view.hpp"
 #include "cluster/topology_feedback.hpp"
+#include "router/request.hpp"
 
 namespace slotgate::net {
 class Loop;
@@ -29,8 +29,6 @@ struct BackendStats;
 }  // namespace slotgate::metrics
 
 namespace slotgate::router {
-
-using backend::Request;
 
 struct RouterOptions {
   uint64_t failover_hold_ms = 20000;
@@ -48,7 +46,7 @@ class Router final : public backend::BackendEvents {
 
   void set_view(std::shared_ptr<const cluster::ClusterView> view);
   const cluster::ClusterView* view() const { return view_.get(); }
-  backend::RequestPool& pool() { return pool_; }
+  RequestPool& pool() { return pool_; }
   // A connection owned by a session (WATCH, blocking commands, Pub/Sub), with the
   // router as its event handler. Null when the address cannot be used.
   std::unique_ptr<backend::BackendConnection> open_dedicated(const std::string& address,
@@ -88,15 +86,20 @@ class Router final : public backend::BackendEvents {
   uint64_t oldest_held_ms() const;
 
   // backend::BackendEvents
-  void on_backend_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
+  void on_backend_reply(backend::Call* call, std::string_view frame, const resp::FrameScanner& info,
                         backend::BackendConnection& from) override;
-  void on_backend_lost(Request* req, Loss loss, std::string_view why) override;
+  void on_backend_lost(backend::Call* call, Loss loss, std::string_view why) override;
   void on_backend_closed(backend::BackendConnection& conn, std::string_view why,
                          bool auth_failed) override;
   void on_backend_ready(backend::BackendConnection& conn) override;
 
  private:
   void hold(Request* req, std::string_view why);
+  // A reply frame to MULTI or a queued command of a transaction written as MULTI … EXEC:
+  // not the client's answer; the first error is kept for when EXEC's reply arrives.
+  static void absorb_reply(Request* req, const resp::FrameScanner& info);
+  void on_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
+                backend::BackendConnection& from);
   // A node said TRYAGAIN/LOADING/CLUSTERDOWN/MASTERDOWN: hold and resend, or past the deadline
   // give the client the node's reply.
   void retry_later(Request* req, std::string_view node_reply, std::string_view why);
@@ -130,7 +133,7 @@ class Router final : public backend::BackendEvents {
   backend::BackendPool backends2_;
   backend::BackendPool backends3_;
   backend::BackendPool& backends(int protocol) { return protocol == 3 ? backends3_ : backends2_; }
-  backend::RequestPool pool_;
+  RequestPool pool_;
   std::shared_ptr<const cluster::ClusterView> view_;
   std::vector<uint16_t> masters_;  // master node indices of view_
   size_t next_master_ = 0;

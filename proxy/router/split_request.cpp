@@ -29,7 +29,7 @@ Request* Router::new_part(Request* parent, uint32_t index) {
   part->started_ns = parent->started_ns;
   part->deadline_ms = parent->deadline_ms;
   part->protocol = parent->protocol;
-  part->state = backend::RequestState::Queued;
+  part->state = RequestState::Queued;
   stats_.fanout_subrequests++;
   return part;
 }
@@ -56,7 +56,7 @@ void Router::split_by_slot(Request* parent, std::span<const std::string_view> ar
     for (int j = 0; j < step && k + j < args.size(); ++j) it->argv.push_back(args[k + j]);
     it->keys.push_back(k);
   }
-  if (!parent->split) parent->split = std::make_unique<backend::SplitState>();
+  if (!parent->split) parent->split = std::make_unique<SplitState>();
   auto& st = *parent->split;
   st.part_replies.assign(groups.size(), Value{});
   st.part_keys.clear();
@@ -73,7 +73,7 @@ void Router::split_by_slot(Request* parent, std::span<const std::string_view> ar
     st.part_keys.push_back(std::move(g.keys));
   }
   st.pending = static_cast<uint32_t>(groups.size());
-  parent->state = backend::RequestState::Waiting;
+  parent->state = RequestState::Waiting;
   std::vector<Request*> parts;
   parts.reserve(groups.size());
   for (uint32_t i = 0; i < groups.size(); ++i) {
@@ -88,10 +88,10 @@ void Router::split_by_slot(Request* parent, std::span<const std::string_view> ar
 }
 
 void Router::broadcast(Request* parent) {
-  if (!parent->split) parent->split = std::make_unique<backend::SplitState>();
+  if (!parent->split) parent->split = std::make_unique<SplitState>();
   if (!view_ || masters_.empty()) {
     // Nobody to ask. INFO still answers with slotgate's own sections.
-    if (parent->post == backend::PostProcess::InfoKeyspace) {
+    if (parent->post == PostProcess::InfoKeyspace) {
       parent->split->part_replies.clear();
       finish_info(parent);
     } else {
@@ -103,7 +103,7 @@ void Router::broadcast(Request* parent) {
   st.part_replies.assign(masters_.size(), Value{});
   st.part_keys.assign(masters_.size(), {});
   st.pending = static_cast<uint32_t>(masters_.size());
-  parent->state = backend::RequestState::Waiting;
+  parent->state = RequestState::Waiting;
   std::vector<Request*> parts;
   for (uint32_t i = 0; i < masters_.size(); ++i) {
     Request* part = new_part(parent, i);
@@ -134,7 +134,7 @@ const Value* first_error(const std::vector<Value>& parts) {
   return nullptr;
 }
 
-Value merge_key_order(const backend::SplitState& st, size_t key_count) {
+Value merge_key_order(const SplitState& st, size_t key_count) {
   std::vector<Value> out(key_count);
   for (size_t p = 0; p < st.part_replies.size(); ++p) {
     const Value& r = st.part_replies[p];
@@ -146,7 +146,7 @@ Value merge_key_order(const backend::SplitState& st, size_t key_count) {
   return Value::array(std::move(out));
 }
 
-Value merge_all_ok(const backend::SplitState& st, std::string_view command) {
+Value merge_all_ok(const SplitState& st, std::string_view command) {
   const Value* err = first_error(st.part_replies);
   if (err == nullptr) return st.part_replies.empty() ? Value::simple("OK") : st.part_replies[0];
   // Every master refused it (a script that does not compile, a CONFIG SET value they all
@@ -262,11 +262,11 @@ Value merge_any_ok(const std::vector<Value>& parts) {
 }  // namespace
 
 void Router::finish_split(Request* parent) {
-  if (parent->post == backend::PostProcess::Scan) {
+  if (parent->post == PostProcess::Scan) {
     finish_scan(parent);
     return;
   }
-  if (parent->post == backend::PostProcess::InfoKeyspace) {
+  if (parent->post == PostProcess::InfoKeyspace) {
     finish_info(parent);
     return;
   }

@@ -1,4 +1,4 @@
-// backend::Request: one client command on its way through slotgate, or one part
+// Request: one client command on its way through slotgate, or one part
 // of a split command. Its life: created by the client session (received),
 // routed to a backend connection or held while its slot has no reachable
 // master (forwarded / held), answered (possibly after MOVED/ASK/retries), then
@@ -14,14 +14,18 @@
 #include <string_view>
 #include <vector>
 
+#include "backend/call.hpp"
 #include "cluster/slot.hpp"
 #include "resp/value.hpp"
 
 namespace slotgate::commands {
 struct CommandSpec;
 }
-
 namespace slotgate::backend {
+class BackendConnection;
+}
+
+namespace slotgate::router {
 
 struct Request;
 
@@ -50,8 +54,6 @@ struct SplitState {
   uint32_t pending = 0;
 };
 
-class BackendConnection;
-
 // A session that keeps its own connections (a blocking command, WATCH … EXEC):
 // the router asks it for the connection to use instead of the shared pool, so
 // holds, redirects and retries work the same for such requests.
@@ -59,7 +61,8 @@ class DedicatedOwner {
  public:
   virtual ~DedicatedOwner() = default;
   // The owner's connection to `address` (created on demand), or null to hold the request.
-  virtual BackendConnection* dedicated_connection(const std::string& address, int protocol) = 0;
+  virtual backend::BackendConnection* dedicated_connection(const std::string& address,
+                                                           int protocol) = 0;
 };
 
 // Replies that need more than a merge before the client sees them.
@@ -69,7 +72,8 @@ enum class PostProcess : uint8_t {
   InfoKeyspace,  // INFO: slotgate's sections plus the keyspace summed over the masters
 };
 
-struct Request {
+// The bytes, ASKING flag and reply count backend/ needs live in the backend::Call base.
+struct Request : backend::Call {
   ReplySink* sink = nullptr;  // null for parts, and for orphans whose client went away
   Request* parent = nullptr;  // the split command this is a part of
   uint32_t part_index = 0;
@@ -77,12 +81,10 @@ struct Request {
   RequestState state = RequestState::Idle;
 
   const commands::CommandSpec* spec = nullptr;
-  std::string wire;  // exact bytes to send to a backend (RESP array)
   cluster::Slot slot = 0;
   bool keyed = false;      // false: any master may serve it
   bool read_only = false;  // safe to retry when the outcome is unknown
   std::string target;      // forced backend address (after MOVED/ASK); empty = from the view
-  bool asking = false;     // send ASKING first (ASK redirect)
   uint8_t redirects = 0;
   uint8_t retries = 0;
   uint64_t started_ns = 0;
@@ -97,7 +99,8 @@ struct Request {
   PostProcess post = PostProcess::None;
   DedicatedOwner* dedicated = nullptr;  // send on the owner's connection, not the shared pool
   // A transaction sent as MULTI … EXEC in one write: the replies to MULTI and to
-  // each queued command come first and are absorbed; only EXEC's reaches the client.
+  // each queued command come first and are absorbed by the router (on_backend_reply);
+  // only EXEC's reaches the client.
   uint32_t absorb_replies = 0;
   uint32_t absorb_count = 0;   // absorb_replies as first set, for a re-send
   std::string absorbed_error;  // the first error among the absorbed replies (MOVED, ...)
@@ -122,6 +125,7 @@ struct Request {
     read_only = false;
     target.clear();
     asking = false;
+    replies = 1;
     redirects = 0;
     retries = 0;
     started_ns = 0;
@@ -174,4 +178,4 @@ class RequestPool {
   std::vector<Request*> free_;
 };
 
-}  // namespace slotgate::backend
+}  // namespace slotgate::router
