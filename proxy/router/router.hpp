@@ -4,6 +4,13 @@
 // CLUSTERDOWN inside the request's deadline, holds requests while their slot has
 // no reachable master (failover hold), and decides what happens to requests on a
 // lost connection: re-route when it is safe, "outcome unknown" when it is not.
+//
+// One file per routing kind, as Envoy's command_splitter: keyed.cpp (one slot or any
+// master: dispatch), split.cpp (multi-key across slots), broadcast.cpp (every master),
+// scan.cpp (one cursor over every master), local_with_backend.cpp (INFO keyspace,
+// CLUSTER COUNTKEYSINSLOT); redirects.cpp (MOVED/ASK, transient errors), holds.cpp
+// (hold(), the only way to wait), merge.* (the table of reply merges). router.cpp
+// keeps what is common: submit (which kind), completion, backend events, tick.
 #pragma once
 
 #include <cstdint>
@@ -65,11 +72,7 @@ class Router final : public backend::BackendEvents {
   // Sends req to every master and merges the replies by req->spec's merge (or req->post).
   void submit_broadcast(Request* req) { broadcast(req); }
   // Sends req to the master owning `slot` (CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT).
-  void submit_to_slot(Request* req, cluster::Slot slot) {
-    req->keyed = true;
-    req->slot = slot;
-    dispatch(req);
-  }
+  void submit_to_slot(Request* req, cluster::Slot slot);
   // Sends req (spec, wire, slot/keyed set) to the master that owns its slot now.
   void dispatch(Request* req);
   // Completes req with an error reply text (no leading '-', no CRLF).
