@@ -639,14 +639,8 @@ void ClientSession::close(std::string_view why) {
   // Flush what is queued for this client before closing (QUIT's +OK, a protocol error).
   stream_.flush();
   stream_.close();
-  router::Router& router = worker_.router();
-  for (router::Request* req : queue_) {
-    if (req->state == router::RequestState::Done) {
-      router.pool().release(req);
-    } else {
-      router.abandon(req);
-    }
-  }
+  // Released now if answered or never handed on, else orphaned (router/request.hpp).
+  for (router::Request* req : queue_) worker_.router().abandon(req);
   queue_.clear();
   if (blocked_ > 0) worker_.count_blocked(-blocked_);
   blocked_ = 0;

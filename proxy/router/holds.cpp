@@ -41,7 +41,7 @@ void Router::hold(Request* req, std::string_view why) {
     fail_request(req, msg);
     return;
   }
-  req->state = RequestState::Held;
+  req->state = RequestState::Waiting;
   held_.push_back(req);
 }
 

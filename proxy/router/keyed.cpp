@@ -83,7 +83,7 @@ void Router::dispatch(Request* req) {
   req->sent_ns = net::Loop::hrtime_ns();
   // MULTI, each queued command and EXEC answer separately; on_backend_reply absorbs all but EXEC's.
   req->replies = 1 + req->absorb_replies;
-  req->state = RequestState::Sent;
+  req->state = RequestState::Waiting;
   conn->send(req);
 }
 

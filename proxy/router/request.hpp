@@ -1,11 +1,39 @@
-// Request: one client command on its way through slotgate, or one part
-// of a split command. Its life: created by the client session (received),
-// routed to a backend connection or held while its slot has no reachable
-// master (forwarded / held), answered (possibly after MOVED/ASK/retries), then
-// handed back to the session, which writes replies strictly in request order.
+// router::Request: one client command on its way through slotgate, or one part of a
+// split command, and the one place its life is written down (twemproxy's message life).
+// Requests are recycled through a per-worker RequestPool so the hot path does not
+// allocate: `wire` and `reply` keep their capacity between uses.
 //
-// Requests are recycled through a per-worker RequestPool so the hot path does
-// not allocate: `wire` and `reply` keep their capacity between uses.
+//          acquire            dispatch / hold / split       answer             release
+//   Idle ──────────▶ Queued ─────────────────────▶ Waiting ────────▶ Done ──────────▶ Idle
+//                      │                              │                ▲
+//                      └──────── answer (a reply slotgate gives at once: CROSSSLOT…) ┘
+//
+//   Idle     in the pool. RequestPool::acquire takes it out (ClientSession::new_request
+//            for a client command, Router::new_part for a part of a split one).
+//   Queued   in the client session's reply queue, not yet handed on.
+//   Waiting  someone else holds a pointer to it and only that holder ends it: a backend
+//            connection's FIFO (Router::dispatch), the router's hold queue (Router::hold:
+//            the only way to wait — for a master, a redirect's confirmation, a retry), a
+//            split parent's outstanding parts, or a subscription link waiting for its
+//            confirmations (client/subscriptions.cpp).
+//   Done     answered. RequestPool::answer (from Router::complete) hands the reply to the
+//            sink, the session, which writes replies strictly in request order
+//            (ClientSession::deliver, drain_done) and then counts and releases each one
+//            (ClientSession::finish). A part is never Done: Router::on_part_done keeps its
+//            reply in the parent and releases it.
+//
+// Leaving early: when the client goes away, ClientSession::close abandons every request
+// still in its queue (RequestPool::abandon). A Queued or Done one is released at once; a
+// Waiting one becomes an orphan, is released by RequestPool::answer when its holder
+// finishes it, and is never sent again (a held or lost orphan is answered "client gone").
+// So exactly one owner releases each request: the session for what is still in its queue,
+// answer() for orphans, on_part_done for parts.
+//
+// Ending a request can close its session or a connection from inside that object's own
+// callback, so those objects are destroyed later, never on the stack: closed sessions
+// (Worker::closed_sessions_), a session's dedicated connections (Worker::retire) and pool
+// connections (BackendPool's graveyard, emptied by Router::tick). They are three lists
+// because three owners hold the objects; all three are emptied on the worker's tick.
 #pragma once
 
 #include <cstdint>
@@ -37,12 +65,11 @@ class ReplySink {
   virtual void deliver(Request* req, std::string_view reply) = 0;
 };
 
+// See the life at the top of this file.
 enum class RequestState : uint8_t {
   Idle,     // in the pool
-  Queued,   // created, not yet routed
-  Sent,     // on a backend connection's FIFO
-  Held,     // waiting for its slot to get a reachable master
-  Waiting,  // a split parent waiting for its parts, or a retry timer
+  Queued,   // in the session's reply queue, not yet handed on
+  Waiting,  // on a backend FIFO, held, waiting for its parts or for subscription confirmations
   Done,     // answered; the session writes it when its turn comes
 };
 
@@ -153,25 +180,19 @@ struct Request : backend::Call {
   }
 };
 
+// Owns every Request of a worker and moves each through its life (see the top of this file).
 class RequestPool {
  public:
-  Request* acquire() {
-    if (free_.empty()) {
-      owned_.push_back(std::make_unique<Request>());
-      return owned_.back().get();
-    }
-    Request* r = free_.back();
-    free_.pop_back();
-    return r;
-  }
-  void release(Request* r) {
-    // Very large buffers are not worth keeping around for the next command.
-    if (r->wire.capacity() > (1u << 20)) std::string().swap(r->wire);
-    if (r->reply.capacity() > (1u << 20)) std::string().swap(r->reply);
-    r->reset_for_reuse();
-    free_.push_back(r);
-  }
-  size_t allocated() const { return owned_.size(); }
+  // Idle → Queued.
+  Request* acquire();
+  // Queued/Waiting → Done: the reply goes to the request's session. An orphan (its client
+  // went away) or a request nobody waits for is released instead.
+  void answer(Request* req, std::string_view reply);
+  // The client went away: released now if nothing else holds it (Queued, Done), else
+  // orphaned and released by answer() when its holder finishes it.
+  void abandon(Request* req);
+  // → Idle.
+  void release(Request* req);
 
  private:
   std::vector<std::unique_ptr<Request>> owned_;

@@ -142,20 +142,11 @@ void Router::complete(Request* req, std::string_view reply) {
     on_part_done(req, reply);
     return;
   }
-  if (req->orphaned || req->sink == nullptr) {
-    pool_.release(req);
-    return;
-  }
-  req->state = RequestState::Done;
-  req->sink->deliver(req, reply);
+  pool_.answer(req, reply);
 }
 
 void Router::abandon(Request* req) {
-  req->orphaned = true;
-  req->sink = nullptr;
-  if (req->state == RequestState::Done || req->state == RequestState::Queued) {
-    pool_.release(req);
-  }
+  pool_.abandon(req);
 }
 
 metrics::BackendStats& Router::node_stats(backend::BackendConnection& conn) {

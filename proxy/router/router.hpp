@@ -77,9 +77,11 @@ class Router final : public backend::BackendEvents {
   void dispatch(Request* req);
   // Completes req with an error reply text (no leading '-', no CRLF).
   void fail_request(Request* req, std::string_view error_text);
-  // Completes req with raw reply bytes.
+  // Completes req with raw reply bytes: a part's reply goes to its parent, a request's to
+  // its session (RequestPool::answer; the life is narrated in router/request.hpp).
   void complete(Request* req, std::string_view reply);
-  // The client went away: `req` is reclaimed as soon as nothing refers to it.
+  // The client went away: `req` is reclaimed as soon as nothing refers to it
+  // (RequestPool::abandon).
   void abandon(Request* req);
   // Periodic duties (holds, timeouts); called by the worker's timer.
   void tick();
