@@ -99,36 +99,45 @@ class Router final : public backend::BackendEvents {
   void on_backend_ready(backend::BackendConnection& conn) override;
 
  private:
-  void hold(Request* req, std::string_view why);
+  // router.cpp: this worker's counters for the connection's node (cached on the connection).
+  metrics::BackendStats& node_stats(backend::BackendConnection& conn);
   // A reply frame to MULTI or a queued command of a transaction written as MULTI … EXEC:
   // not the client's answer; the first error is kept for when EXEC's reply arrives.
   static void absorb_reply(Request* req, const resp::FrameScanner& info);
+
+  // keyed.cpp: a master that is reachable now, round-robin (keyless commands).
+  const std::string* any_master();
+  static std::string unreachable(const backend::BackendPool& pool, const std::string& address);
+
+  // redirects.cpp: a node's reply, before the client (or the split parent) gets it.
   void on_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
                 backend::BackendConnection& from);
+  bool redirect(Request* req, std::string_view error_text, const std::string& from_address);
+
+  // holds.cpp: the only way a request waits.
+  void hold(Request* req, std::string_view why);
   // A node said TRYAGAIN/LOADING/CLUSTERDOWN/MASTERDOWN: hold and resend, or past the deadline
   // give the client the node's reply.
   void retry_later(Request* req, std::string_view node_reply, std::string_view why);
-  static std::string unreachable(const backend::BackendPool& pool, const std::string& address);
-  // This worker's counters for the connection's node (cached on the connection).
-  metrics::BackendStats& node_stats(backend::BackendConnection& conn);
   void retry_held();
-  void on_part_done(Request* part, std::string_view reply);
-  void finish_split(Request* parent);
-  // split_request.cpp: multi-key commands across slots, and broadcasts to every master.
+
+  // split.cpp: multi-key commands across slots; the parts every fan-out is made of.
   void split_by_slot(Request* parent, std::span<const std::string_view> args,
                      std::span<const uint32_t> key_indices);
+  Request* new_part(Request* parent, uint32_t index);
+  void on_part_done(Request* part, std::string_view reply);
+  void finish_split(Request* parent);
+  // broadcast.cpp: every master.
   void broadcast(Request* parent);
   // scan.cpp: SCAN walks the masters one after the other behind one cursor.
   void scan(Request* req, std::span<const std::string_view> args);
   void finish_scan(Request* parent);
+  // local_with_backend.cpp: INFO's keyspace summed over the masters.
   void finish_info(Request* parent);
+
   // Masters in order of the first slot they own: the order SCAN walks them in.
   // It only changes when slots move, so cursors survive refreshes and failovers.
   std::vector<uint16_t> scan_order_;
-  Request* new_part(Request* parent, uint32_t index);
-  bool redirect(Request* req, std::string_view error_text, const std::string& from_address);
-  const std::string* any_master();
-
   net::Loop& loop_;
   RouterOptions options_;
   backend::Credentials creds_;
