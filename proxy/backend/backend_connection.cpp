@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "net/error.hpp"
 #include "net/loop.hpp"
 #include "net/timer.hpp"
 #include "resp/reply_writer.hpp"
@@ -36,7 +37,7 @@ BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::
       const std::string_view argv[] = {"HELLO", "3", "AUTH", user, creds.password};
       resp::append_command(stream_->out(), argv);
     }
-    inflight_.push_back({nullptr, Kind::Handshake, loop.now_ms()});
+    inflight_.push_back({nullptr, Kind::Handshake, 1, loop.now_ms()});
   } else if (!creds.password.empty()) {
     if (creds.username.empty()) {
       const std::string_view argv[] = {"AUTH", creds.password};
@@ -45,7 +46,7 @@ BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::
       const std::string_view argv[] = {"AUTH", creds.username, creds.password};
       resp::append_command(stream_->out(), argv);
     }
-    inflight_.push_back({nullptr, Kind::Handshake, loop.now_ms()});
+    inflight_.push_back({nullptr, Kind::Handshake, 1, loop.now_ms()});
   } else {
     ready_ = true;
   }
@@ -57,7 +58,7 @@ BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::
     return;
   }
   auto lookup_failed = [this](int status) {
-    fail("looking up " + host_ + ": " + std::string(uv_strerror(status)));
+    fail("looking up " + host_ + ": " + net::error_text(status));
   };
   int rc = lookup_.start(loop, host_, [this, lookup_failed](const std::string& ip, int status) {
     if (status != 0) {
@@ -73,7 +74,7 @@ BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::
 void BackendConnection::connect_to(const std::string& ip) {
   if (int rc = stream_->connect(ip, port_); rc != 0) {
     // Reported asynchronously so the caller never sees a half-built connection fail.
-    connect_timer_->start(0, 0, [this, rc] { fail(std::string("connect: ") + uv_strerror(rc)); });
+    connect_timer_->start(0, 0, [this, rc] { fail("connect: " + net::error_text(rc)); });
   }
 }
 
@@ -84,21 +85,20 @@ BackendConnection::~BackendConnection() {
 
 uint64_t BackendConnection::oldest_sent_ms() const {
   for (const auto& o : inflight_) {
-    if (o.req != nullptr) return o.sent_ms;
+    if (o.call != nullptr) return o.sent_ms;
   }
   return 0;
 }
 
-void BackendConnection::send(Request* req) {
+void BackendConnection::send(Call* call) {
   std::string& out = stream_->out();
   uint64_t now = loop_.now_ms();
-  if (req->asking) {
+  if (call->asking) {
     out.append(kAsking);
-    inflight_.push_back({nullptr, Kind::Asking, now});
+    inflight_.push_back({nullptr, Kind::Asking, 1, now});
   }
-  out.append(req->wire);
-  inflight_.push_back({req, Kind::Command, now});
-  req->state = RequestState::Sent;
+  out.append(call->wire);
+  inflight_.push_back({call, Kind::Command, std::max<uint32_t>(call->replies, 1), now});
   stream_->mark_dirty();
 }
 
@@ -164,13 +164,11 @@ void BackendConnection::handle_frame(std::string_view frame) {
     return;
   }
   Outstanding& front = inflight_.front();
-  if (front.kind == Kind::Command && front.req->absorb_replies > 0) {
-    // MULTI's +OK and the +QUEUED of each queued command: the request stays at
-    // the front of the FIFO until EXEC's reply, remembering the first error.
-    Request* req = front.req;
-    req->absorb_replies--;
-    if (scanner_.is_error() && req->absorbed_error.empty())
-      req->absorbed_error.assign(scanner_.error_text());
+  if (front.kind == Kind::Command && front.replies_left > 1) {
+    // Not the call's last reply (a transaction written as MULTI … EXEC): the call stays
+    // at the front of the FIFO until its last frame arrives.
+    front.replies_left--;
+    events_.on_backend_reply(front.call, frame, scanner_, *this);
     return;
   }
   Outstanding o = front;
@@ -192,14 +190,14 @@ void BackendConnection::handle_frame(std::string_view frame) {
     case Kind::Asking:
       return;  // +OK; an error here shows up again on the command itself
     case Kind::Command:
-      events_.on_backend_reply(o.req, frame, scanner_, *this);
+      events_.on_backend_reply(o.call, frame, scanner_, *this);
       return;
   }
 }
 
 void BackendConnection::on_closed(int status) {
-  fail(status == UV_EOF ? std::string("connection closed by the node")
-                        : std::string("connection error: ") + uv_strerror(status));
+  fail(net::is_end_of_stream(status) ? std::string("connection closed by the node")
+                                     : "connection error: " + net::error_text(status));
 }
 
 void BackendConnection::time_out(std::string_view why) {
@@ -216,7 +214,7 @@ void BackendConnection::fail(std::string_view why) {
   lookup_.cancel();
   stream_->close();
   std::string reason(why);
-  // Hand requests back oldest first so re-routed ones keep their relative order.
+  // Hand calls back oldest first so re-routed ones keep their relative order.
   std::deque<Outstanding> pending;
   pending.swap(inflight_);
   size_t unwritten_from = unwritten_from_;
@@ -228,7 +226,7 @@ void BackendConnection::fail(std::string_view why) {
   // connection to the same dead node.
   events_.on_backend_closed(*this, reason, auth_failed_);
   for (size_t i = 0; i < pending.size(); ++i) {
-    if (pending[i].req == nullptr) continue;
+    if (pending[i].call == nullptr) continue;
     using Loss = BackendEvents::Loss;
     Loss loss = Loss::Unwritten;
     if (auth_failed_) {
@@ -236,7 +234,7 @@ void BackendConnection::fail(std::string_view why) {
     } else if (i < unwritten_from) {
       loss = timed_out_ ? Loss::TimedOut : Loss::Written;
     }
-    events_.on_backend_lost(pending[i].req, loss, reason);
+    events_.on_backend_lost(pending[i].call, loss, reason);
   }
 }
 

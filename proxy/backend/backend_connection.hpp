@@ -1,7 +1,9 @@
 // backend::BackendConnection: one multiplexed connection from a worker to one
 // Redis node. Requests from many client sessions are appended to one output
 // buffer (flushed once per loop iteration) and their replies come back in the
-// same order, so a FIFO of outstanding requests is all the bookkeeping needed.
+// same order, so a FIFO of outstanding calls is all the bookkeeping needed. The
+// connection knows nothing of what the bytes mean: a Call says how many reply
+// frames its bytes produce, and each is handed to the router in order.
 //
 // On connect it authenticates with slotgate's own credentials before anything
 // else goes out. When the connection dies, each outstanding request is handed
@@ -16,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "backend/request.hpp"
+#include "backend/call.hpp"
 #include "net/lookup.hpp"
 #include "net/read_buffer.hpp"
 #include "net/tcp_stream.hpp"
@@ -44,16 +46,17 @@ class BackendConnection;
 class BackendEvents {
  public:
   virtual ~BackendEvents() = default;
-  // One reply for `req`. `frame` is the complete RESP frame; it is only valid during the call.
-  virtual void on_backend_reply(Request* req, std::string_view frame,
-                                const resp::FrameScanner& info, BackendConnection& from) = 0;
-  // The connection is gone before `req` was answered. Unwritten: the bytes never
+  // One reply frame for `call` (called call->replies times, in order; the call leaves the
+  // FIFO before the last one). `frame` is the complete RESP frame; valid only during the call.
+  virtual void on_backend_reply(Call* call, std::string_view frame, const resp::FrameScanner& info,
+                                BackendConnection& from) = 0;
+  // The connection is gone before `call` was answered. Unwritten: the bytes never
   // left slotgate. Written: the node may or may not have executed it.
   // AuthFailed: the node rejected slotgate's credentials, so it executed nothing.
   // TimedOut: a connection of its own (a lane) gave up waiting after command_timeout;
   // the node may still be running the command.
   enum class Loss : uint8_t { Unwritten, Written, AuthFailed, TimedOut };
-  virtual void on_backend_lost(Request* req, Loss loss, std::string_view why) = 0;
+  virtual void on_backend_lost(Call* call, Loss loss, std::string_view why) = 0;
   // The connection is gone (called once, before its requests are handed back with
   // on_backend_lost; the connection object must stay alive until then).
   virtual void on_backend_closed(BackendConnection& conn, std::string_view why,
@@ -93,11 +96,11 @@ class BackendConnection final : public net::StreamHandler {
   metrics::BackendStats* stats() const { return stats_; }
   void set_stats(metrics::BackendStats* stats) { stats_ = stats; }
   size_t outstanding() const { return inflight_.size(); }
-  // Oldest unanswered request's send time (loop ms), 0 when none.
+  // Oldest unanswered call's send time (loop ms), 0 when none.
   uint64_t oldest_sent_ms() const;
 
-  // Queues a request: its `wire` bytes are appended to the output buffer (after ASKING if asked).
-  void send(Request* req);
+  // Queues a call: its `wire` bytes are appended to the output buffer (after ASKING if asked).
+  void send(Call* call);
   // Subscriber mode: every frame after the handshake goes to `sink`.
   void set_push_sink(PushSink* sink) { push_sink_ = sink; }
   // Sends raw command bytes whose replies go to the push sink.
@@ -129,8 +132,9 @@ class BackendConnection final : public net::StreamHandler {
  private:
   enum class Kind : uint8_t { Command, Handshake, Asking };
   struct Outstanding {
-    Request* req;  // null for internal commands (AUTH, ASKING)
+    Call* call;  // null for internal commands (AUTH, ASKING)
     Kind kind;
+    uint32_t replies_left;  // reply frames still to come for this entry
     uint64_t sent_ms;
   };
   void handle_frame(std::string_view frame);

@@ -74,6 +74,10 @@ class BackendPool {
   BackendEvents& events_;
   PoolOptions options_;
   std::unordered_map<std::string, Node> nodes_;
+  // Closed connections, destroyed by collect() on the next tick: a connection is closed from
+  // inside its own callbacks (a failed read, a reply that ends a request), so it must not be
+  // destroyed on the stack. (Worker::retire and Worker::closed_sessions_ do the same for
+  // dedicated connections and sessions.)
   std::vector<std::unique_ptr<BackendConnection>> graveyard_;
   std::unique_ptr<BackendConnection> connect(const std::string& address);
 };

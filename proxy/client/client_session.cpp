@@ -308,7 +308,7 @@ void ClientSession::forward_to_slot_argument(const commands::CommandSpec& spec,
     reply("-ERR Invalid slot\r\n");
     return;
   }
-  backend::Request* req = new_request(spec);
+  router::Request* req = new_request(spec);
   if (was_inline) {
     resp::append_command(req->wire, args);
   } else {
@@ -389,11 +389,11 @@ bool ClientSession::check_channels(const commands::CommandSpec& spec,
   return true;
 }
 
-backend::Request* ClientSession::new_request(const commands::CommandSpec& spec) {
-  backend::Request* req = worker_.router().pool().acquire();
+router::Request* ClientSession::new_request(const commands::CommandSpec& spec) {
+  router::Request* req = worker_.router().pool().acquire();
   req->sink = this;
   req->spec = &spec;
-  req->state = backend::RequestState::Queued;
+  req->state = router::RequestState::Queued;
   req->started_ns = net::Loop::hrtime_ns();
   req->protocol = protocol_;
   req->silent = silent_;
@@ -459,7 +459,7 @@ bool ClientSession::unblock(bool with_error) {
                               : (protocol_ == 3 ? "_\r\n" : "*-1\r\n");
   // Closing the dedicated connection ends the block on the node; the request comes back as
   // lost and must not be retried on a new connection (XREAD BLOCK is read-only).
-  for (backend::Request* req : queue_) {
+  for (router::Request* req : queue_) {
     if (req->dedicated == &blocking_link_) req->read_only = false;
   }
   blocking_link_.release();
@@ -489,7 +489,7 @@ void ClientSession::forward(const commands::CommandSpec& spec,
     forward_blocking(spec, args, raw, was_inline);
     return;
   }
-  backend::Request* req = new_request(spec);
+  router::Request* req = new_request(spec);
   if (was_inline) {
     resp::append_command(req->wire, args);
   } else {
@@ -500,10 +500,10 @@ void ClientSession::forward(const commands::CommandSpec& spec,
 }
 
 void ClientSession::forward_info(const commands::CommandSpec& spec, std::string prefix) {
-  backend::Request* req = new_request(spec);
+  router::Request* req = new_request(spec);
   const std::string_view argv[] = {"INFO", "keyspace"};
   resp::append_command(req->wire, argv);
-  req->post = backend::PostProcess::InfoKeyspace;
+  req->post = router::PostProcess::InfoKeyspace;
   req->info_prefix = std::move(prefix);
   // Health checks call INFO: during a failover answer within a second with the
   // masters that did answer rather than hold the whole reply.
@@ -525,9 +525,9 @@ void ClientSession::reply(std::string_view bytes) {
     return;
   }
   // Earlier requests are still in flight: this reply waits for its turn.
-  backend::Request* req = worker_.router().pool().acquire();
+  router::Request* req = worker_.router().pool().acquire();
   req->sink = this;
-  req->state = backend::RequestState::Done;
+  req->state = router::RequestState::Done;
   req->reply.assign(bytes);
   queue_.push_back(req);
   held_bytes_ += req->reply.size();
@@ -538,7 +538,7 @@ void ClientSession::reply(std::string_view bytes) {
 // close() hands every request still in queue_ back to the router. A request is taken
 // out of queue_ before its reply is written, so exactly one owner releases it: close()
 // if it is still queued, finish() here if it was taken out.
-void ClientSession::deliver(backend::Request* req, std::string_view reply_bytes) {
+void ClientSession::deliver(router::Request* req, std::string_view reply_bytes) {
   if (closed_) {
     // close() handed every queued request to the router; only a subscription request
     // (abandoned while waiting for its confirmation, then released by Subscriptions::close)
@@ -571,8 +571,8 @@ void ClientSession::deliver(backend::Request* req, std::string_view reply_bytes)
 }
 
 void ClientSession::drain_done() {
-  while (!closed_ && !queue_.empty() && queue_.front()->state == backend::RequestState::Done) {
-    backend::Request* req = queue_.front();
+  while (!closed_ && !queue_.empty() && queue_.front()->state == router::RequestState::Done) {
+    router::Request* req = queue_.front();
     queue_.pop_front();
     held_bytes_ -= std::min(held_bytes_, req->reply.size());
     if (!req->silent) write_out(req->reply);
@@ -586,7 +586,7 @@ void ClientSession::drain_done() {
   maybe_resume();
 }
 
-void ClientSession::finish(backend::Request* req) {
+void ClientSession::finish(router::Request* req) {
   queued_bytes_ -= std::min(queued_bytes_, req->wire.size());
   if (req->spec != nullptr && req->started_ns != 0) {
     double seconds = static_cast<double>(net::Loop::hrtime_ns() - req->started_ns) / 1e9;
@@ -645,14 +645,8 @@ void ClientSession::close(std::string_view why) {
   // Flush what is queued for this client before closing (QUIT's +OK, a protocol error).
   stream_.flush();
   stream_.close();
-  router::Router& router = worker_.router();
-  for (backend::Request* req : queue_) {
-    if (req->state == backend::RequestState::Done) {
-      router.pool().release(req);
-    } else {
-      router.abandon(req);
-    }
-  }
+  // Released now if answered or never handed on, else orphaned (router/request.hpp).
+  for (router::Request* req : queue_) worker_.router().abandon(req);
   queue_.clear();
   if (blocked_ > 0) worker_.count_blocked(-blocked_);
   blocked_ = 0;

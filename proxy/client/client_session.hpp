@@ -13,12 +13,12 @@
 #include <string_view>
 #include <vector>
 
-#include "backend/request.hpp"
 #include "client/dedicated_link.hpp"
 #include "cluster/slot.hpp"
 #include "net/read_buffer.hpp"
 #include "net/tcp_stream.hpp"
 #include "resp/request_parser.hpp"
+#include "router/request.hpp"
 
 namespace slotgate::config {
 struct Config;
@@ -33,7 +33,7 @@ namespace slotgate::client {
 class SessionHost;
 class Subscriptions;
 
-class ClientSession final : public net::StreamHandler, public backend::ReplySink {
+class ClientSession final : public net::StreamHandler, public router::ReplySink {
  public:
   ClientSession(SessionHost& worker, uint64_t id);
   ~ClientSession() override;
@@ -116,8 +116,8 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   // unsent replies exceed clients.output_buffer_limit. May close the session.
   void account_memory();
 
-  // backend::ReplySink
-  void deliver(backend::Request* req, std::string_view reply) override;
+  // router::ReplySink
+  void deliver(router::Request* req, std::string_view reply) override;
   // net::StreamHandler
   std::span<char> read_space() override;
   void on_read(size_t n) override;
@@ -140,9 +140,9 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
                                 std::span<const std::string_view> args, std::string_view raw,
                                 bool was_inline);
   void write_out(std::string_view bytes);
-  void finish(backend::Request* req);
+  void finish(router::Request* req);
   void drain_done();
-  backend::Request* new_request(const commands::CommandSpec& spec);
+  router::Request* new_request(const commands::CommandSpec& spec);
   // Replies an error; inside MULTI it also dooms the transaction (EXEC -> EXECABORT), as Redis
   // does.
   void reject(std::string_view error_text);
@@ -183,7 +183,7 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   net::TcpStream stream_;
   net::ReadBuffer rbuf_{16 * 1024};
   resp::RequestParser parser_;
-  std::deque<backend::Request*> queue_;
+  std::deque<router::Request*> queue_;
   std::string scratch_;
   std::vector<uint32_t> key_scratch_;
   std::string peer_;

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "backend/backend_connection.hpp"
-#include "backend/request.hpp"
+#include "router/request.hpp"
 
 namespace slotgate::router {
 class Router;
@@ -19,7 +19,7 @@ namespace slotgate::client {
 
 class SessionHost;
 
-class DedicatedLink final : public backend::DedicatedOwner {
+class DedicatedLink final : public router::DedicatedOwner {
  public:
   DedicatedLink(SessionHost& worker, bool sticky) : worker_(worker), sticky_(sticky) {}
   ~DedicatedLink() override { release(); }

@@ -167,7 +167,7 @@ void ClientSession::watch(const commands::CommandSpec& spec, std::span<const std
   }
   watching_ = true;
   watch_slot_ = slot;
-  backend::Request* req = new_request(spec);
+  router::Request* req = new_request(spec);
   if (was_inline) {
     resp::append_command(req->wire, args);
   } else {
@@ -204,7 +204,7 @@ void ClientSession::exec_transaction(const commands::CommandSpec& spec) {
     reply(null_reply);
     return;
   }
-  backend::Request* req = new_request(spec);
+  router::Request* req = new_request(spec);
   req->wire.reserve(tx_.wire.size() + kMulti.size() + kExec.size());
   req->wire.append(kMulti).append(tx_.wire).append(kExec);
   req->absorb_replies = req->absorb_count = tx_.count + 1;
@@ -225,7 +225,7 @@ void ClientSession::exec_transaction(const commands::CommandSpec& spec) {
 void ClientSession::forward_blocking(const commands::CommandSpec& spec,
                                      std::span<const std::string_view> args, std::string_view raw,
                                      bool was_inline) {
-  backend::Request* req = new_request(spec);
+  router::Request* req = new_request(spec);
   if (was_inline) {
     resp::append_command(req->wire, args);
   } else {

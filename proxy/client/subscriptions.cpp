@@ -96,7 +96,7 @@ std::vector<std::string> Subscriptions::other_masters() const {
 }
 
 void Subscriptions::send(Link& link, std::string_view command, std::span<const std::string> names,
-                         backend::Request* req, uint32_t confirmations) {
+                         router::Request* req, uint32_t confirmations) {
   std::vector<std::string_view> argv;
   argv.reserve(names.size() + 1);
   argv.push_back(command);
@@ -114,8 +114,8 @@ void Subscriptions::send(Link& link, std::string_view command, std::span<const s
 void Subscriptions::command(const commands::CommandSpec& spec,
                             std::span<const std::string_view> args) {
   std::vector<std::string> names(args.begin() + 1, args.end());
-  backend::Request* req = s_.new_request(spec);
-  req->state = backend::RequestState::Waiting;
+  router::Request* req = s_.new_request(spec);
+  req->state = router::RequestState::Waiting;
   if (spec.session == commands::SessionOp::Unsubscribe) {
     unsubscribe(spec, std::move(names), req);
     return;
@@ -132,15 +132,15 @@ void Subscriptions::command(const commands::CommandSpec& spec,
   finish_now(req);
 }
 
-void Subscriptions::finish_now(backend::Request* req) {
-  req->state = backend::RequestState::Done;
+void Subscriptions::finish_now(router::Request* req) {
+  req->state = router::RequestState::Done;
   std::string bytes = std::move(req->reply);
   req->reply.clear();
   s_.deliver(req, bytes);
 }
 
 void Subscriptions::subscribe(const commands::CommandSpec& spec,
-                              const std::vector<std::string>& names, backend::Request* req) {
+                              const std::vector<std::string>& names, router::Request* req) {
   std::string_view kind = spec.name;
   bool pattern = spec.channel_kind == commands::ChannelKind::Pattern;
   auto& set = pattern ? patterns_ : channels_;
@@ -168,11 +168,11 @@ void Subscriptions::subscribe(const commands::CommandSpec& spec,
 }
 
 void Subscriptions::ssubscribe(const commands::CommandSpec& spec,
-                               const std::vector<std::string>& names, backend::Request* req) {
+                               const std::vector<std::string>& names, router::Request* req) {
   // Shard channels of one command must share a slot, as in Redis Cluster.
   std::optional<cluster::Slot> slot = router::shard_channels_slot(names);
   if (!slot) {
-    req->state = backend::RequestState::Done;
+    req->state = router::RequestState::Done;
     s_.deliver(req, "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
     return;
   }
@@ -190,7 +190,7 @@ void Subscriptions::ssubscribe(const commands::CommandSpec& spec,
 }
 
 void Subscriptions::unsubscribe(const commands::CommandSpec& spec, std::vector<std::string> names,
-                                backend::Request* req) {
+                                router::Request* req) {
   // Unsubscribing: answered at once (nothing to wait for), backends told in the background.
   std::string_view kind = spec.name;
   bool shard = spec.channel_kind == commands::ChannelKind::Shard;
@@ -231,7 +231,7 @@ void Subscriptions::release_pending(Link& link) {
   // The backend will not confirm any more: let the client have its replies; the
   // subscriptions themselves are re-established by tick().
   while (!link.pending.empty()) {
-    backend::Request* req = link.pending.front().req;
+    router::Request* req = link.pending.front().req;
     link.pending.pop_front();
     finish_now(req);
   }
@@ -258,7 +258,7 @@ void Subscriptions::on_push(backend::BackendConnection& from, std::string_view f
       return;
     }
     if (!link->pending.empty() && --link->pending.front().remaining == 0) {
-      backend::Request* req = link->pending.front().req;
+      router::Request* req = link->pending.front().req;
       link->pending.pop_front();
       finish_now(req);
     }

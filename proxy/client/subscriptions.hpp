@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "backend/backend_connection.hpp"
-#include "backend/request.hpp"
 #include "cluster/slot.hpp"
+#include "router/request.hpp"
 
 namespace slotgate::commands {
 struct CommandSpec;
@@ -56,8 +56,8 @@ class Subscriptions final : public backend::PushSink {
 
  private:
   struct Pending {
-    backend::Request* req;  // the client's command; its reply is prepared in req->reply
-    uint32_t remaining;     // backend confirmations still to come
+    router::Request* req;  // the client's command; its reply is prepared in req->reply
+    uint32_t remaining;    // backend confirmations still to come
   };
   struct Link {
     std::unique_ptr<backend::BackendConnection> conn;
@@ -67,18 +67,18 @@ class Subscriptions final : public backend::PushSink {
   };
 
   void subscribe(const commands::CommandSpec& spec, const std::vector<std::string>& names,
-                 backend::Request* req);
+                 router::Request* req);
   void ssubscribe(const commands::CommandSpec& spec, const std::vector<std::string>& names,
-                  backend::Request* req);
+                  router::Request* req);
   void unsubscribe(const commands::CommandSpec& spec, std::vector<std::string> names,
-                   backend::Request* req);
+                   router::Request* req);
   // Hands the reply prepared in req->reply to the session.
-  void finish_now(backend::Request* req);
+  void finish_now(router::Request* req);
   Link* link_to(const std::string& address);
   Link* primary();
   std::vector<std::string> other_masters() const;
   void send(Link& link, std::string_view command, std::span<const std::string> names,
-            backend::Request* req, uint32_t confirmations);
+            router::Request* req, uint32_t confirmations);
   void resubscribe_all();
   void drop_link(const std::string& address);
   void release_pending(Link& link);

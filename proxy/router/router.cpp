@@ -1,26 +1,23 @@
+// What every routing kind shares: submit() picks the kind of a command (keyed, split,
+// broadcast, SCAN) from the command table and its keys; complete()/fail_request() end a
+// request (a part goes back to its parent); the backend events (replies, lost
+// connections) come in here; tick() drives pools and holds. See router.hpp for the
+// files of each kind.
 #include "router/router.hpp"
 
-#include "router/cluster_signal.hpp"
-#include "router/session_routing.hpp"
-
-#include <spdlog/spdlog.h>
-#include <algorithm>
-
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "commands/command_table.hpp"
 #include "metrics/worker_stats.hpp"
 #include "net/loop.hpp"
-#include "resp/redirect.hpp"
 #include "resp/reply_writer.hpp"
+#include "router/session_routing.hpp"
 
 namespace slotgate::router {
 
 namespace {
 constexpr int kMaxReadRetries = 3;
-// How long a request waits for the refresh that confirms (or not) a redirect to a node the
-// view does not know, when no new view arrives earlier (an unchanged one is not published).
-constexpr uint64_t kConfirmWaitMs = 500;
 }  // namespace
 
 Router::Router(net::Loop& loop, RouterOptions options, backend::Credentials creds,
@@ -68,16 +65,6 @@ void Router::set_view(std::shared_ptr<const cluster::ClusterView> view) {
     }
   }
   retry_held();
-}
-
-const std::string* Router::any_master() {
-  if (!view_ || masters_.empty()) return nullptr;
-  // Round-robin over masters, skipping those this worker cannot reach right now.
-  for (size_t i = 0; i < masters_.size(); ++i) {
-    const std::string& addr = view_->node(masters_[next_master_++ % masters_.size()]).address;
-    if (!backends2_.is_down(addr) && !backends3_.is_down(addr)) return &addr;
-  }
-  return nullptr;
 }
 
 void Router::submit(Request* req, std::span<const std::string_view> args) {
@@ -132,141 +119,6 @@ void Router::submit(Request* req, std::span<const std::string_view> args) {
   fail_request(req, "CROSSSLOT Keys in request don't hash to the same slot");
 }
 
-void Router::dispatch(Request* req) {
-  if (shutting_down_) {
-    fail_request(req, "ERR slotgate is shutting down");
-    return;
-  }
-  const std::string* address = nullptr;
-  if (!req->target.empty()) {
-    address = &req->target;
-  } else if (!view_) {
-    hold(req, "no cluster topology loaded yet");
-    return;
-  } else if (req->keyed) {
-    uint16_t owner = view_->master_of(req->slot);
-    if (owner == cluster::ClusterView::kNoNode) {
-      feedback_.cluster_degraded();
-      hold(req, "no master owns the slot");
-      return;
-    }
-    address = &view_->node(owner).address;
-  } else {
-    address = any_master();
-    if (address == nullptr) {
-      hold(req, "no reachable master");
-      return;
-    }
-  }
-  backend::BackendPool& pool = backends(req->protocol);
-  if (req->dedicated != nullptr && pool.is_down(*address)) {
-    // Dedicated connections follow the pool's backoff too, or a blocking command
-    // for a dead master would reconnect in a tight loop until the failover.
-    feedback_.node_unreachable(*address);
-    hold(req, unreachable(pool, *address));
-    return;
-  }
-  if (pool.auth_failed(*address)) {
-    fail_request(req,
-                 fmt::format("ERR slotgate cannot authenticate to cluster node {}: check "
-                             "cluster.username/cluster.password (REDIS_USERNAME/REDIS_PASSWORD)",
-                             *address));
-    return;
-  }
-  backend::BackendConnection* conn = nullptr;
-  if (req->dedicated != nullptr) {
-    conn = req->dedicated->dedicated_connection(*address, req->protocol);
-  } else if (req->spec != nullptr && req->spec->may_run_long()) {
-    conn = pool.get_lane(*address);
-  } else {
-    conn = pool.get(*address);
-  }
-  if (conn == nullptr) {
-    feedback_.node_unreachable(*address);
-    req->target.clear();
-    req->asking = false;
-    hold(req, unreachable(pool, *address));
-    return;
-  }
-  metrics::BackendStats& node = node_stats(*conn);
-  ++node.requests;
-  req->sent_ns = net::Loop::hrtime_ns();
-  conn->send(req);
-}
-
-std::string Router::unreachable(const backend::BackendPool& pool, const std::string& address) {
-  // Which node and why (refused, timed out, a name that does not resolve): the
-  // client's error is often the first place anyone sees it.
-  std::string_view last = pool.last_error(address);
-  return last.empty() ? fmt::format("master {} unreachable", address)
-                      : fmt::format("master {} unreachable: {}", address, last);
-}
-
-void Router::hold(Request* req, std::string_view why) {
-  if (!view_) {
-    if (std::string fatal = feedback_.fatal_error(); !fatal.empty()) {
-      fail_request(req, fatal);
-      return;
-    }
-  }
-  uint64_t now = loop_.now_ms();
-  if (req->held_since_ms == 0) {
-    req->held_since_ms = now;
-    stats_.held_requests++;
-  }
-  if (req->deadline_ms == 0) req->deadline_ms = now + options_.failover_hold_ms;
-  if (now >= req->deadline_ms || held_.size() >= options_.hold_queue_limit) {
-    stats_.held_expired++;
-    double waited = static_cast<double>(now - req->held_since_ms) / 1000.0;
-    std::string msg =
-        req->keyed ? fmt::format("CLUSTERDOWN slot {} has no reachable master ({}); waited {:.1f}s",
-                                 req->slot, why, waited)
-                   : fmt::format("CLUSTERDOWN the cluster is not reachable ({}); waited {:.1f}s",
-                                 why, waited);
-    if (held_.size() >= options_.hold_queue_limit && now < req->deadline_ms) {
-      msg =
-          fmt::format("CLUSTERDOWN too many requests waiting for a master ({} held)", held_.size());
-    }
-    fail_request(req, msg);
-    return;
-  }
-  req->state = backend::RequestState::Held;
-  held_.push_back(req);
-}
-
-void Router::retry_held() {
-  if (held_.empty()) return;
-  std::deque<Request*> batch;
-  batch.swap(held_);
-  for (Request* r : batch) {
-    bool gone = r->orphaned || (r->parent != nullptr && r->parent->orphaned);
-    if (gone) {
-      complete(r, "-ERR client gone\r\n");
-      continue;
-    }
-    if (r->confirm_until_ms != 0) {
-      // Waiting for the cluster to confirm a redirect: the next view, or the refresh's time.
-      bool new_view = view_ && view_->version() != r->confirm_view;
-      if (!new_view && loop_.now_ms() < r->confirm_until_ms) {
-        held_.push_back(r);
-        continue;
-      }
-      r->confirm_until_ms = 0;
-    }
-    dispatch(r);
-  }
-}
-
-uint64_t Router::oldest_held_ms() const {
-  const uint64_t now = loop_.now_ms();
-  uint64_t oldest = 0;
-  for (const Request* r : held_) {
-    if (r->held_since_ms != 0 && now > r->held_since_ms)
-      oldest = std::max(oldest, now - r->held_since_ms);
-  }
-  return oldest;
-}
-
 void Router::tick() {
   for (auto* pool : {&backends2_, &backends3_}) {
     pool->collect();
@@ -292,66 +144,11 @@ void Router::complete(Request* req, std::string_view reply) {
     on_part_done(req, reply);
     return;
   }
-  if (req->orphaned || req->sink == nullptr) {
-    pool_.release(req);
-    return;
-  }
-  req->state = backend::RequestState::Done;
-  req->sink->deliver(req, reply);
+  pool_.answer(req, reply);
 }
 
 void Router::abandon(Request* req) {
-  req->orphaned = true;
-  req->sink = nullptr;
-  if (req->state == backend::RequestState::Done || req->state == backend::RequestState::Queued) {
-    pool_.release(req);
-  }
-}
-
-bool Router::redirect(Request* req, std::string_view error_text, const std::string& from) {
-  auto r = resp::parse_redirect(error_text);
-  if (!r) return false;
-  if (req->redirects >= options_.max_redirects) {
-    fail_request(req, fmt::format("ERR too many cluster redirections for slot {} (last: {})",
-                                  r->slot, error_text));
-    return true;
-  }
-  req->redirects++;
-  std::string host(r->host);
-  if (host.empty()) {
-    // Redis sends ":port" when it does not know the node's address: same host as the sender.
-    std::string from_host;
-    uint16_t from_port = 0;
-    backend::split_address(from, from_host, from_port);
-    host = from_host;
-  }
-  std::string address = cluster::make_address(host, r->port);
-  if (!view_ || !view_->find_by_address(address)) {
-    // A node the cluster has not told slotgate about. A reply is data until the cluster
-    // confirms it, so the named address is never connected to: the known nodes are asked
-    // (a refresh) and the request goes where the view they give says.
-    stats_.redirects_unconfirmed++;
-    feedback_.redirect_unconfirmed(address);
-    req->target.clear();
-    req->asking = false;
-    req->confirm_view = view_ ? view_->version() : 0;
-    req->confirm_until_ms = loop_.now_ms() + kConfirmWaitMs;
-    hold(req, fmt::format("waiting for the cluster to confirm a redirect to {}", address));
-    return true;
-  }
-  req->target = std::move(address);
-  if (r->ask) {
-    // ASK: this one command goes to the importing node, preceded by ASKING on
-    // the same connection; the slot map is not changed.
-    stats_.ask++;
-    req->asking = true;
-  } else {
-    stats_.moved++;
-    req->asking = false;
-    feedback_.slot_moved(r->slot, host, r->port);
-  }
-  dispatch(req);
-  return true;
+  pool_.abandon(req);
 }
 
 metrics::BackendStats& Router::node_stats(backend::BackendConnection& conn) {
@@ -359,96 +156,26 @@ metrics::BackendStats& Router::node_stats(backend::BackendConnection& conn) {
   return *conn.stats();
 }
 
-void Router::on_backend_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
-                              backend::BackendConnection& from) {
-  if (req->sent_ns != 0) {
-    node_stats(from).latency.observe(static_cast<double>(net::Loop::hrtime_ns() - req->sent_ns) /
-                                     1e9);
-    req->sent_ns = 0;
-  }
-  req->target.clear();
-  bool asked = req->asking;
-  req->asking = false;
-  if (!req->absorbed_error.empty()) {
-    // A transaction whose MULTI or queued commands were refused: EXEC answered
-    // EXECABORT. If the node sent us elsewhere (the slot moved, a failover), the
-    // transaction never ran, so it can go again to the right node — unless it
-    // depended on WATCH, whose guard lived on this connection: then it is
-    // reported aborted, as Redis reports a WATCH whose keys changed. (These errors
-    // come from Redis queueing the commands, never from a script: scripts run at EXEC.)
-    std::string err = std::move(req->absorbed_error);
-    req->absorbed_error.clear();
-    ClusterSignal signal = signal_of(err);
-    if (is_redirect(signal) || is_transient(signal)) {
-      if (req->dedicated != nullptr) {
-        std::string null_reply;
-        resp::append_null_array(null_reply, req->protocol);
-        complete(req, null_reply);
-        return;
-      }
-      req->absorb_replies = req->absorb_count;
-      if (is_redirect(signal) && redirect(req, err, from.address())) return;
-      if (is_transient(signal)) {
-        retry_later(req, frame, "transaction refused by a node in transition");
-        return;
-      }
-    }
-  }
-  // What a script or function returns is the client's data, errors included: it may
-  // have written before returning "-MOVED ..." or "-TRYAGAIN ...", so it is never
-  // taken for a cluster signal (which would re-run it, or connect where it says).
-  const bool user_data = req->spec != nullptr && req->spec->runs_user_code();
-  if (info.is_error() && !user_data) {
-    std::string_view text = info.error_text();
-    switch (ClusterSignal signal = signal_of(text)) {
-      case ClusterSignal::Moved:
-      case ClusterSignal::Ask:
-        if (redirect(req, text, from.address())) return;
-        break;
-      case ClusterSignal::TryAgain:
-      case ClusterSignal::Loading:
-      case ClusterSignal::ClusterDown:
-      case ClusterSignal::MasterDown:
-        // Transient cluster states (resharding of a multi-key slot, a node loading
-        // its data, a failover in progress): the command was not executed, so it
-        // is retried until the request's deadline.
-        if (signal == ClusterSignal::TryAgain) {
-          stats_.tryagain++;
-        } else if (signal == ClusterSignal::Loading) {
-          stats_.loading++;
-        } else {
-          stats_.clusterdown++;
-          feedback_.cluster_degraded();
-        }
-        if (asked) req->target.clear();
-        retry_later(req, frame, "the node asked to try again later");
-        return;
-      case ClusterSignal::NoAuth:
-        fail_request(req, fmt::format("ERR cluster node {} requires authentication: set "
-                                      "cluster.password (or REDIS_PASSWORD) for slotgate",
-                                      from.address()));
-        return;
-      case ClusterSignal::None:
-        break;
-    }
-  }
-  complete(req, frame);
-}
-
-void Router::retry_later(Request* req, std::string_view node_reply, std::string_view why) {
-  // Through hold(), like every wait: the deadline and hold_queue_limit apply to retries too.
-  // Past the deadline the client gets the node's own answer.
-  uint64_t now = loop_.now_ms();
-  if (req->deadline_ms == 0) req->deadline_ms = now + options_.failover_hold_ms;
-  if (now >= req->deadline_ms) {
-    complete(req, node_reply);
+void Router::on_backend_reply(backend::Call* call, std::string_view frame,
+                              const resp::FrameScanner& info, backend::BackendConnection& from) {
+  // Every Call this router sends is a Request (dispatch).
+  Request* req = static_cast<Request*>(call);
+  if (req->absorb_replies > 0) {
+    absorb_reply(req, info);
     return;
   }
-  stats_.retries++;
-  hold(req, why);
+  on_reply(req, frame, info, from);
 }
 
-void Router::on_backend_lost(Request* req, Loss loss, std::string_view why) {
+void Router::absorb_reply(Request* req, const resp::FrameScanner& info) {
+  // MULTI's +OK and the +QUEUED of each queued command: the request stays at the
+  // front of the connection's FIFO until EXEC's reply, remembering the first error.
+  req->absorb_replies--;
+  if (info.is_error() && req->absorbed_error.empty()) req->absorbed_error.assign(info.error_text());
+}
+
+void Router::on_backend_lost(backend::Call* call, Loss loss, std::string_view why) {
+  Request* req = static_cast<Request*>(call);
   std::string address = req->target;
   req->target.clear();
   req->asking = false;

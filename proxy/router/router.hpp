@@ -4,6 +4,13 @@
 // CLUSTERDOWN inside the request's deadline, holds requests while their slot has
 // no reachable master (failover hold), and decides what happens to requests on a
 // lost connection: re-route when it is safe, "outcome unknown" when it is not.
+//
+// One file per routing kind, as Envoy's command_splitter: keyed.cpp (one slot or any
+// master: dispatch), split.cpp (multi-key across slots), broadcast.cpp (every master),
+// scan.cpp (one cursor over every master), local_with_backend.cpp (INFO keyspace,
+// CLUSTER COUNTKEYSINSLOT); redirects.cpp (MOVED/ASK, transient errors), holds.cpp
+// (hold(), the only way to wait), merge.* (the table of reply merges). router.cpp
+// keeps what is common: submit (which kind), completion, backend events, tick.
 #pragma once
 
 #include <cstdint>
@@ -15,9 +22,9 @@
 #include <vector>
 
 #include "backend/backend_pool.hpp"
-#include "backend/request.hpp"
 #include "cluster/cluster_view.hpp"
 #include "cluster/topology_feedback.hpp"
+#include "router/request.hpp"
 
 namespace slotgate::net {
 class Loop;
@@ -29,8 +36,6 @@ struct BackendStats;
 }  // namespace slotgate::metrics
 
 namespace slotgate::router {
-
-using backend::Request;
 
 struct RouterOptions {
   uint64_t failover_hold_ms = 20000;
@@ -48,7 +53,7 @@ class Router final : public backend::BackendEvents {
 
   void set_view(std::shared_ptr<const cluster::ClusterView> view);
   const cluster::ClusterView* view() const { return view_.get(); }
-  backend::RequestPool& pool() { return pool_; }
+  RequestPool& pool() { return pool_; }
   // A connection owned by a session (WATCH, blocking commands, Pub/Sub), with the
   // router as its event handler. Null when the address cannot be used.
   std::unique_ptr<backend::BackendConnection> open_dedicated(const std::string& address,
@@ -67,18 +72,16 @@ class Router final : public backend::BackendEvents {
   // Sends req to every master and merges the replies by req->spec's merge (or req->post).
   void submit_broadcast(Request* req) { broadcast(req); }
   // Sends req to the master owning `slot` (CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT).
-  void submit_to_slot(Request* req, cluster::Slot slot) {
-    req->keyed = true;
-    req->slot = slot;
-    dispatch(req);
-  }
+  void submit_to_slot(Request* req, cluster::Slot slot);
   // Sends req (spec, wire, slot/keyed set) to the master that owns its slot now.
   void dispatch(Request* req);
   // Completes req with an error reply text (no leading '-', no CRLF).
   void fail_request(Request* req, std::string_view error_text);
-  // Completes req with raw reply bytes.
+  // Completes req with raw reply bytes: a part's reply goes to its parent, a request's to
+  // its session (RequestPool::answer; the life is narrated in router/request.hpp).
   void complete(Request* req, std::string_view reply);
-  // The client went away: `req` is reclaimed as soon as nothing refers to it.
+  // The client went away: `req` is reclaimed as soon as nothing refers to it
+  // (RequestPool::abandon).
   void abandon(Request* req);
   // Periodic duties (holds, timeouts); called by the worker's timer.
   void tick();
@@ -88,39 +91,53 @@ class Router final : public backend::BackendEvents {
   uint64_t oldest_held_ms() const;
 
   // backend::BackendEvents
-  void on_backend_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
+  void on_backend_reply(backend::Call* call, std::string_view frame, const resp::FrameScanner& info,
                         backend::BackendConnection& from) override;
-  void on_backend_lost(Request* req, Loss loss, std::string_view why) override;
+  void on_backend_lost(backend::Call* call, Loss loss, std::string_view why) override;
   void on_backend_closed(backend::BackendConnection& conn, std::string_view why,
                          bool auth_failed) override;
   void on_backend_ready(backend::BackendConnection& conn) override;
 
  private:
+  // router.cpp: this worker's counters for the connection's node (cached on the connection).
+  metrics::BackendStats& node_stats(backend::BackendConnection& conn);
+  // A reply frame to MULTI or a queued command of a transaction written as MULTI … EXEC:
+  // not the client's answer; the first error is kept for when EXEC's reply arrives.
+  static void absorb_reply(Request* req, const resp::FrameScanner& info);
+
+  // keyed.cpp: a master that is reachable now, round-robin (keyless commands).
+  const std::string* any_master();
+  static std::string unreachable(const backend::BackendPool& pool, const std::string& address);
+
+  // redirects.cpp: a node's reply, before the client (or the split parent) gets it.
+  void on_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
+                backend::BackendConnection& from);
+  bool redirect(Request* req, std::string_view error_text, const std::string& from_address);
+
+  // holds.cpp: the only way a request waits.
   void hold(Request* req, std::string_view why);
   // A node said TRYAGAIN/LOADING/CLUSTERDOWN/MASTERDOWN: hold and resend, or past the deadline
   // give the client the node's reply.
   void retry_later(Request* req, std::string_view node_reply, std::string_view why);
-  static std::string unreachable(const backend::BackendPool& pool, const std::string& address);
-  // This worker's counters for the connection's node (cached on the connection).
-  metrics::BackendStats& node_stats(backend::BackendConnection& conn);
   void retry_held();
-  void on_part_done(Request* part, std::string_view reply);
-  void finish_split(Request* parent);
-  // split_request.cpp: multi-key commands across slots, and broadcasts to every master.
+
+  // split.cpp: multi-key commands across slots; the parts every fan-out is made of.
   void split_by_slot(Request* parent, std::span<const std::string_view> args,
                      std::span<const uint32_t> key_indices);
+  Request* new_part(Request* parent, uint32_t index);
+  void on_part_done(Request* part, std::string_view reply);
+  void finish_split(Request* parent);
+  // broadcast.cpp: every master.
   void broadcast(Request* parent);
   // scan.cpp: SCAN walks the masters one after the other behind one cursor.
   void scan(Request* req, std::span<const std::string_view> args);
   void finish_scan(Request* parent);
+  // local_with_backend.cpp: INFO's keyspace summed over the masters.
   void finish_info(Request* parent);
+
   // Masters in order of the first slot they own: the order SCAN walks them in.
   // It only changes when slots move, so cursors survive refreshes and failovers.
   std::vector<uint16_t> scan_order_;
-  Request* new_part(Request* parent, uint32_t index);
-  bool redirect(Request* req, std::string_view error_text, const std::string& from_address);
-  const std::string* any_master();
-
   net::Loop& loop_;
   RouterOptions options_;
   backend::Credentials creds_;
@@ -130,7 +147,7 @@ class Router final : public backend::BackendEvents {
   backend::BackendPool backends2_;
   backend::BackendPool backends3_;
   backend::BackendPool& backends(int protocol) { return protocol == 3 ? backends3_ : backends2_; }
-  backend::RequestPool pool_;
+  RequestPool pool_;
   std::shared_ptr<const cluster::ClusterView> view_;
   std::vector<uint16_t> masters_;  // master node indices of view_
   size_t next_master_ = 0;

@@ -46,13 +46,13 @@ void Router::scan(Request* req, std::span<const std::string_view> args) {
   std::vector<std::string_view> argv(args.begin(), args.end());
   std::string cursor_text = std::to_string(node_cursor);
   argv[1] = cursor_text;
-  if (!req->split) req->split = std::make_unique<backend::SplitState>();
+  if (!req->split) req->split = std::make_unique<SplitState>();
   req->split->part_replies.assign(1, resp::Value{});
   req->split->part_keys.assign(1, {});
   req->split->pending = 1;
-  req->post = backend::PostProcess::Scan;
+  req->post = PostProcess::Scan;
   req->scan_master = static_cast<uint32_t>(index);
-  req->state = backend::RequestState::Waiting;
+  req->state = RequestState::Waiting;
   Request* part = new_part(req, 0);
   resp::append_command(part->wire, argv);
   part->target = view_->node(scan_order_[index]).address;
@@ -82,60 +82,6 @@ void Router::finish_scan(Request* parent) {
   resp::Value reply = resp::Value::array({resp::Value::bulk(std::to_string(next)), r.elements[1]});
   std::string out;
   resp::write_value(out, reply, parent->protocol);
-  complete(parent, out);
-}
-
-void Router::finish_info(Request* parent) {
-  // Sum "db0:keys=N,expires=M,avg_ttl=T" over the masters.
-  struct Db {
-    long long keys = 0, expires = 0, ttl_weighted = 0;
-  };
-  std::map<std::string, Db> dbs;
-  for (const auto& part : parent->split->part_replies) {
-    if (part.is_error()) continue;
-    std::string_view text = part.str;
-    size_t pos = 0;
-    while (pos < text.size()) {
-      size_t end = text.find('\n', pos);
-      if (end == std::string_view::npos) end = text.size();
-      std::string_view line = text.substr(pos, end - pos);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      pos = end + 1;
-      if (line.size() < 3 || line.substr(0, 2) != "db") continue;
-      size_t colon = line.find(':');
-      if (colon == std::string_view::npos) continue;
-      Db& db = dbs[std::string(line.substr(0, colon))];
-      long long keys = 0, expires = 0, ttl = 0;
-      std::string_view fields = line.substr(colon + 1);
-      while (!fields.empty()) {
-        size_t comma = fields.find(',');
-        std::string_view f = fields.substr(0, comma);
-        size_t eq = f.find('=');
-        if (eq != std::string_view::npos) {
-          long long v = 0;
-          std::from_chars(f.data() + eq + 1, f.data() + f.size(), v);
-          std::string_view k = f.substr(0, eq);
-          if (k == "keys") keys = v;
-          if (k == "expires") expires = v;
-          if (k == "avg_ttl") ttl = v;
-        }
-        if (comma == std::string_view::npos) break;
-        fields.remove_prefix(comma + 1);
-      }
-      db.keys += keys;
-      db.expires += expires;
-      db.ttl_weighted += ttl * expires;
-    }
-  }
-  std::string text = parent->info_prefix;
-  if (!text.empty()) text += "\r\n";
-  text += "# Keyspace\r\n";
-  for (const auto& [name, db] : dbs) {
-    text += fmt::format("{}:keys={},expires={},avg_ttl={}\r\n", name, db.keys, db.expires,
-                        db.expires ? db.ttl_weighted / db.expires : 0);
-  }
-  std::string out;
-  resp::append_verbatim(out, text, parent->protocol);
   complete(parent, out);
 }
 

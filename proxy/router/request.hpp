@@ -1,11 +1,39 @@
-// backend::Request: one client command on its way through slotgate, or one part
-// of a split command. Its life: created by the client session (received),
-// routed to a backend connection or held while its slot has no reachable
-// master (forwarded / held), answered (possibly after MOVED/ASK/retries), then
-// handed back to the session, which writes replies strictly in request order.
+// router::Request: one client command on its way through slotgate, or one part of a
+// split command, and the one place its life is written down (twemproxy's message life).
+// Requests are recycled through a per-worker RequestPool so the hot path does not
+// allocate: `wire` and `reply` keep their capacity between uses.
 //
-// Requests are recycled through a per-worker RequestPool so the hot path does
-// not allocate: `wire` and `reply` keep their capacity between uses.
+//          acquire            dispatch / hold / split       answer             release
+//   Idle ──────────▶ Queued ─────────────────────▶ Waiting ────────▶ Done ──────────▶ Idle
+//                      │                              │                ▲
+//                      └──────── answer (a reply slotgate gives at once: CROSSSLOT…) ┘
+//
+//   Idle     in the pool. RequestPool::acquire takes it out (ClientSession::new_request
+//            for a client command, Router::new_part for a part of a split one).
+//   Queued   in the client session's reply queue, not yet handed on.
+//   Waiting  someone else holds a pointer to it and only that holder ends it: a backend
+//            connection's FIFO (Router::dispatch), the router's hold queue (Router::hold:
+//            the only way to wait — for a master, a redirect's confirmation, a retry), a
+//            split parent's outstanding parts, or a subscription link waiting for its
+//            confirmations (client/subscriptions.cpp).
+//   Done     answered. RequestPool::answer (from Router::complete) hands the reply to the
+//            sink, the session, which writes replies strictly in request order
+//            (ClientSession::deliver, drain_done) and then counts and releases each one
+//            (ClientSession::finish). A part is never Done: Router::on_part_done keeps its
+//            reply in the parent and releases it.
+//
+// Leaving early: when the client goes away, ClientSession::close abandons every request
+// still in its queue (RequestPool::abandon). A Queued or Done one is released at once; a
+// Waiting one becomes an orphan, is released by RequestPool::answer when its holder
+// finishes it, and is never sent again (a held or lost orphan is answered "client gone").
+// So exactly one owner releases each request: the session for what is still in its queue,
+// answer() for orphans, on_part_done for parts.
+//
+// Ending a request can close its session or a connection from inside that object's own
+// callback, so those objects are destroyed later, never on the stack: closed sessions
+// (Worker::closed_sessions_), a session's dedicated connections (Worker::retire) and pool
+// connections (BackendPool's graveyard, emptied by Router::tick). They are three lists
+// because three owners hold the objects; all three are emptied on the worker's tick.
 #pragma once
 
 #include <cstdint>
@@ -14,14 +42,18 @@
 #include <string_view>
 #include <vector>
 
+#include "backend/call.hpp"
 #include "cluster/slot.hpp"
 #include "resp/value.hpp"
 
 namespace slotgate::commands {
 struct CommandSpec;
 }
-
 namespace slotgate::backend {
+class BackendConnection;
+}
+
+namespace slotgate::router {
 
 struct Request;
 
@@ -33,12 +65,11 @@ class ReplySink {
   virtual void deliver(Request* req, std::string_view reply) = 0;
 };
 
+// See the life at the top of this file.
 enum class RequestState : uint8_t {
   Idle,     // in the pool
-  Queued,   // created, not yet routed
-  Sent,     // on a backend connection's FIFO
-  Held,     // waiting for its slot to get a reachable master
-  Waiting,  // a split parent waiting for its parts, or a retry timer
+  Queued,   // in the session's reply queue, not yet handed on
+  Waiting,  // on a backend FIFO, held, waiting for its parts or for subscription confirmations
   Done,     // answered; the session writes it when its turn comes
 };
 
@@ -50,8 +81,6 @@ struct SplitState {
   uint32_t pending = 0;
 };
 
-class BackendConnection;
-
 // A session that keeps its own connections (a blocking command, WATCH … EXEC):
 // the router asks it for the connection to use instead of the shared pool, so
 // holds, redirects and retries work the same for such requests.
@@ -59,7 +88,8 @@ class DedicatedOwner {
  public:
   virtual ~DedicatedOwner() = default;
   // The owner's connection to `address` (created on demand), or null to hold the request.
-  virtual BackendConnection* dedicated_connection(const std::string& address, int protocol) = 0;
+  virtual backend::BackendConnection* dedicated_connection(const std::string& address,
+                                                           int protocol) = 0;
 };
 
 // Replies that need more than a merge before the client sees them.
@@ -69,7 +99,8 @@ enum class PostProcess : uint8_t {
   InfoKeyspace,  // INFO: slotgate's sections plus the keyspace summed over the masters
 };
 
-struct Request {
+// The bytes, ASKING flag and reply count backend/ needs live in the backend::Call base.
+struct Request : backend::Call {
   ReplySink* sink = nullptr;  // null for parts, and for orphans whose client went away
   Request* parent = nullptr;  // the split command this is a part of
   uint32_t part_index = 0;
@@ -77,12 +108,10 @@ struct Request {
   RequestState state = RequestState::Idle;
 
   const commands::CommandSpec* spec = nullptr;
-  std::string wire;  // exact bytes to send to a backend (RESP array)
   cluster::Slot slot = 0;
   bool keyed = false;      // false: any master may serve it
   bool read_only = false;  // safe to retry when the outcome is unknown
   std::string target;      // forced backend address (after MOVED/ASK); empty = from the view
-  bool asking = false;     // send ASKING first (ASK redirect)
   uint8_t redirects = 0;
   uint8_t retries = 0;
   uint64_t started_ns = 0;
@@ -97,7 +126,8 @@ struct Request {
   PostProcess post = PostProcess::None;
   DedicatedOwner* dedicated = nullptr;  // send on the owner's connection, not the shared pool
   // A transaction sent as MULTI … EXEC in one write: the replies to MULTI and to
-  // each queued command come first and are absorbed; only EXEC's reaches the client.
+  // each queued command come first and are absorbed by the router (on_backend_reply);
+  // only EXEC's reaches the client.
   uint32_t absorb_replies = 0;
   uint32_t absorb_count = 0;   // absorb_replies as first set, for a re-send
   std::string absorbed_error;  // the first error among the absorbed replies (MOVED, ...)
@@ -122,6 +152,7 @@ struct Request {
     read_only = false;
     target.clear();
     asking = false;
+    replies = 1;
     redirects = 0;
     retries = 0;
     started_ns = 0;
@@ -149,29 +180,23 @@ struct Request {
   }
 };
 
+// Owns every Request of a worker and moves each through its life (see the top of this file).
 class RequestPool {
  public:
-  Request* acquire() {
-    if (free_.empty()) {
-      owned_.push_back(std::make_unique<Request>());
-      return owned_.back().get();
-    }
-    Request* r = free_.back();
-    free_.pop_back();
-    return r;
-  }
-  void release(Request* r) {
-    // Very large buffers are not worth keeping around for the next command.
-    if (r->wire.capacity() > (1u << 20)) std::string().swap(r->wire);
-    if (r->reply.capacity() > (1u << 20)) std::string().swap(r->reply);
-    r->reset_for_reuse();
-    free_.push_back(r);
-  }
-  size_t allocated() const { return owned_.size(); }
+  // Idle → Queued.
+  Request* acquire();
+  // Queued/Waiting → Done: the reply goes to the request's session. An orphan (its client
+  // went away) or a request nobody waits for is released instead.
+  void answer(Request* req, std::string_view reply);
+  // The client went away: released now if nothing else holds it (Queued, Done), else
+  // orphaned and released by answer() when its holder finishes it.
+  void abandon(Request* req);
+  // → Idle.
+  void release(Request* req);
 
  private:
   std::vector<std::unique_ptr<Request>> owned_;
   std::vector<Request*> free_;
 };
 
-}  // namespace slotgate::backend
+}  // namespace slotgate::router

@@ -1,0 +1,146 @@
+// Redirects and transient errors: what the router does with a node's reply before the
+// client sees it. MOVED/ASK are followed (only to nodes the cluster has confirmed),
+// TRYAGAIN/LOADING/CLUSTERDOWN/MASTERDOWN are retried through hold(), a refused
+// transaction (EXECABORT after a MOVED while queueing) is sent again, and NOAUTH is
+// explained. The words themselves are classified in one place: cluster_signal.*.
+#include <fmt/format.h>
+
+#include "commands/command_table.hpp"
+#include "metrics/worker_stats.hpp"
+#include "net/loop.hpp"
+#include "resp/redirect.hpp"
+#include "resp/reply_writer.hpp"
+#include "router/cluster_signal.hpp"
+#include "router/router.hpp"
+
+namespace slotgate::router {
+
+namespace {
+// How long a request waits for the refresh that confirms (or not) a redirect to a node the
+// view does not know, when no new view arrives earlier (an unchanged one is not published).
+constexpr uint64_t kConfirmWaitMs = 500;
+}  // namespace
+
+bool Router::redirect(Request* req, std::string_view error_text, const std::string& from) {
+  auto r = resp::parse_redirect(error_text);
+  if (!r) return false;
+  if (req->redirects >= options_.max_redirects) {
+    fail_request(req, fmt::format("ERR too many cluster redirections for slot {} (last: {})",
+                                  r->slot, error_text));
+    return true;
+  }
+  req->redirects++;
+  std::string host(r->host);
+  if (host.empty()) {
+    // Redis sends ":port" when it does not know the node's address: same host as the sender.
+    std::string from_host;
+    uint16_t from_port = 0;
+    backend::split_address(from, from_host, from_port);
+    host = from_host;
+  }
+  std::string address = cluster::make_address(host, r->port);
+  if (!view_ || !view_->find_by_address(address)) {
+    // A node the cluster has not told slotgate about. A reply is data until the cluster
+    // confirms it, so the named address is never connected to: the known nodes are asked
+    // (a refresh) and the request goes where the view they give says.
+    stats_.redirects_unconfirmed++;
+    feedback_.redirect_unconfirmed(address);
+    req->target.clear();
+    req->asking = false;
+    req->confirm_view = view_ ? view_->version() : 0;
+    req->confirm_until_ms = loop_.now_ms() + kConfirmWaitMs;
+    hold(req, fmt::format("waiting for the cluster to confirm a redirect to {}", address));
+    return true;
+  }
+  req->target = std::move(address);
+  if (r->ask) {
+    // ASK: this one command goes to the importing node, preceded by ASKING on
+    // the same connection; the slot map is not changed.
+    stats_.ask++;
+    req->asking = true;
+  } else {
+    stats_.moved++;
+    req->asking = false;
+    feedback_.slot_moved(r->slot, host, r->port);
+  }
+  dispatch(req);
+  return true;
+}
+
+void Router::on_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
+                      backend::BackendConnection& from) {
+  if (req->sent_ns != 0) {
+    node_stats(from).latency.observe(static_cast<double>(net::Loop::hrtime_ns() - req->sent_ns) /
+                                     1e9);
+    req->sent_ns = 0;
+  }
+  req->target.clear();
+  bool asked = req->asking;
+  req->asking = false;
+  if (!req->absorbed_error.empty()) {
+    // A transaction whose MULTI or queued commands were refused: EXEC answered
+    // EXECABORT. If the node sent us elsewhere (the slot moved, a failover), the
+    // transaction never ran, so it can go again to the right node — unless it
+    // depended on WATCH, whose guard lived on this connection: then it is
+    // reported aborted, as Redis reports a WATCH whose keys changed. (These errors
+    // come from Redis queueing the commands, never from a script: scripts run at EXEC.)
+    std::string err = std::move(req->absorbed_error);
+    req->absorbed_error.clear();
+    ClusterSignal signal = signal_of(err);
+    if (is_redirect(signal) || is_transient(signal)) {
+      if (req->dedicated != nullptr) {
+        std::string null_reply;
+        resp::append_null_array(null_reply, req->protocol);
+        complete(req, null_reply);
+        return;
+      }
+      req->absorb_replies = req->absorb_count;
+      if (is_redirect(signal) && redirect(req, err, from.address())) return;
+      if (is_transient(signal)) {
+        retry_later(req, frame, "transaction refused by a node in transition");
+        return;
+      }
+    }
+  }
+  // What a script or function returns is the client's data, errors included: it may
+  // have written before returning "-MOVED ..." or "-TRYAGAIN ...", so it is never
+  // taken for a cluster signal (which would re-run it, or connect where it says).
+  const bool user_data = req->spec != nullptr && req->spec->runs_user_code();
+  if (info.is_error() && !user_data) {
+    std::string_view text = info.error_text();
+    switch (ClusterSignal signal = signal_of(text)) {
+      case ClusterSignal::Moved:
+      case ClusterSignal::Ask:
+        if (redirect(req, text, from.address())) return;
+        break;
+      case ClusterSignal::TryAgain:
+      case ClusterSignal::Loading:
+      case ClusterSignal::ClusterDown:
+      case ClusterSignal::MasterDown:
+        // Transient cluster states (resharding of a multi-key slot, a node loading
+        // its data, a failover in progress): the command was not executed, so it
+        // is retried until the request's deadline.
+        if (signal == ClusterSignal::TryAgain) {
+          stats_.tryagain++;
+        } else if (signal == ClusterSignal::Loading) {
+          stats_.loading++;
+        } else {
+          stats_.clusterdown++;
+          feedback_.cluster_degraded();
+        }
+        if (asked) req->target.clear();
+        retry_later(req, frame, "the node asked to try again later");
+        return;
+      case ClusterSignal::NoAuth:
+        fail_request(req, fmt::format("ERR cluster node {} requires authentication: set "
+                                      "cluster.password (or REDIS_PASSWORD) for slotgate",
+                                      from.address()));
+        return;
+      case ClusterSignal::None:
+        break;
+    }
+  }
+  complete(req, frame);
+}
+
+}  // namespace slotgate::router

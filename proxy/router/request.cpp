@@ -1,0 +1,42 @@
+// The transitions of a request's life (router/request.hpp narrates the whole of it).
+#include "router/request.hpp"
+
+namespace slotgate::router {
+
+Request* RequestPool::acquire() {
+  Request* r = nullptr;
+  if (free_.empty()) {
+    owned_.push_back(std::make_unique<Request>());
+    r = owned_.back().get();
+  } else {
+    r = free_.back();
+    free_.pop_back();
+  }
+  r->state = RequestState::Queued;
+  return r;
+}
+
+void RequestPool::answer(Request* req, std::string_view reply) {
+  if (req->orphaned || req->sink == nullptr) {
+    release(req);
+    return;
+  }
+  req->state = RequestState::Done;
+  req->sink->deliver(req, reply);
+}
+
+void RequestPool::abandon(Request* req) {
+  req->orphaned = true;
+  req->sink = nullptr;
+  if (req->state == RequestState::Done || req->state == RequestState::Queued) release(req);
+}
+
+void RequestPool::release(Request* req) {
+  // Very large buffers are not worth keeping around for the next command.
+  if (req->wire.capacity() > (1u << 20)) std::string().swap(req->wire);
+  if (req->reply.capacity() > (1u << 20)) std::string().swap(req->reply);
+  req->reset_for_reuse();
+  free_.push_back(req);
+}
+
+}  // namespace slotgate::router
