@@ -167,3 +167,17 @@ class Slotgate:
 
     def __repr__(self) -> str:
         return f"Slotgate({self.address}, admin {self.admin_port})"
+
+
+class FileConfiguredSlotgate(Slotgate):
+    """slotgate started as `slotgate --config FILE [args]`: the file says where it listens,
+    so SIGHUP sees every key of it (flags would override the file on reload too)."""
+
+    def argv(self) -> list[str]:
+        return [str(self.binary), "--config", str(self.config_path)] + self.args
+
+    def rewrite_config(self, text: str) -> None:
+        self.config_text = text
+        tmp = self.config_path.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(self.config_path)  # atomic, the way a ConfigMap update lands

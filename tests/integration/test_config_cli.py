@@ -39,33 +39,6 @@ def run_slotgate(*args, env=None, timeout=15) -> subprocess.CompletedProcess:
                           env=full_env, timeout=timeout)
 
 
-class FileConfiguredSlotgate(Slotgate):
-    """slotgate started as `slotgate --config FILE [args]`: the file says where it listens."""
-
-    def argv(self) -> list[str]:
-        return [str(self.binary), "--config", str(self.config_path)] + self.args
-
-
-@pytest.fixture
-def file_gate(logdir, request):
-    """Factory: file_gate(config_text, port, admin_port, args=(), env=None, start=True)."""
-    gates: list[Slotgate] = []
-
-    def factory(config_text: str, port: int, admin_port: int, start: bool = True, **kw) -> Slotgate:
-        kw.setdefault("workdir", logdir / f"slotgate-{port}-{request.node.name}"[:200])
-        gate = FileConfiguredSlotgate([], port=port, admin_port=admin_port, config_text=config_text, **kw)
-        gates.append(gate)
-        if start:
-            gate.start()
-        return gate
-
-    yield factory
-    for gate in gates:
-        stopped_by_test = not gate.is_running()
-        code = gate.stop()
-        assert stopped_by_test or code in (0, None), f"{gate} exited with {code}:\n{gate.log_tail(40)}"
-
-
 def seeds_yaml(seeds) -> str:
     return "[" + ", ".join(seeds) + "]"
 
