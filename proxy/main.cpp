@@ -285,7 +285,7 @@ int main(int argc, char** argv) {
     // runs, so the announced address always names a port that is open.
     auto effective = std::make_shared<const config::Config>(plan.effective);
     setup_logging(effective->log);
-    refresher.set_credentials(effective->cluster.username, effective->cluster.password);
+    refresher.reconfigure(refresher_options(*effective));
     state.set_config(effective);
     metrics.set_client_limits(effective->clients.max_clients,
                               effective->effective_client_max_memory());

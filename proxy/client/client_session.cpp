@@ -250,14 +250,19 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
     return;
   }
   if (!commands::arity_ok(*spec, args.size())) {
+    stats.count_command(spec->name, metrics::CommandResult::Error, 0);
     reject(fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
     return;
   }
   if (!authenticated_ && !spec->has(commands::kNoAuth)) {
+    stats.count_command(spec->name, metrics::CommandResult::Refused, 0);
     reply("-NOAUTH Authentication required.\r\n");
     return;
   }
-  if (!admit(*spec, args)) return;
+  if (!admit(*spec, args)) {
+    stats.count_command(spec->name, metrics::CommandResult::Refused, 0);
+    return;
+  }
   if (subs_ && subs_->active() && protocol_ == 2 && !subscribed_mode_allows(*spec, args)) return;
   if (tx_.active && spec->routing != commands::Routing::Transaction && spec->name != "quit" &&
       spec->name != "reset") {
@@ -553,7 +558,7 @@ void ClientSession::deliver(backend::Request* req, std::string_view reply_bytes)
   if (!queue_.empty() && queue_.front() == req) {
     queue_.pop_front();
     if (!req->silent) write_out(reply_bytes);
-    finish(req);
+    finish(req, reply_bytes);
     if (!closed_) drain_done();
   } else {
     // Held behind an earlier request (a BLPOP, a slow node): counted against the
@@ -570,7 +575,7 @@ void ClientSession::drain_done() {
     queue_.pop_front();
     held_bytes_ -= std::min(held_bytes_, req->reply.size());
     if (!req->silent) write_out(req->reply);
-    finish(req);
+    finish(req, req->reply);
   }
   if (closed_) return;
   if (quitting_ && queue_.empty() && stream_.pending_output() == 0 && !closed_) {
@@ -580,11 +585,11 @@ void ClientSession::drain_done() {
   maybe_resume();
 }
 
-void ClientSession::finish(backend::Request* req) {
+void ClientSession::finish(backend::Request* req, std::string_view reply_bytes) {
   queued_bytes_ -= std::min(queued_bytes_, req->wire.size());
   if (req->spec != nullptr && req->started_ns != 0) {
     double seconds = static_cast<double>(net::Loop::hrtime_ns() - req->started_ns) / 1e9;
-    bool error = !req->reply.empty() ? req->reply[0] == '-' : false;
+    bool error = resp::is_error_reply(reply_bytes);
     worker_.stats().count_command(
         req->spec->name, error ? metrics::CommandResult::Error : metrics::CommandResult::Ok,
         seconds);

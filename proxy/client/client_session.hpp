@@ -136,7 +136,8 @@ class ClientSession final : public net::StreamHandler, public backend::ReplySink
   void forward(const commands::CommandSpec& spec, std::span<const std::string_view> args,
                std::string_view raw, bool was_inline);
   void write_out(std::string_view bytes);
-  void finish(backend::Request* req);
+  // Counts the command by its reply (an error reply, '-' or RESP3 '!', is result="error").
+  void finish(backend::Request* req, std::string_view reply_bytes);
   void drain_done();
   backend::Request* new_request(const commands::CommandSpec& spec);
   // Replies an error; inside MULTI it also dooms the transaction (EXEC -> EXECABORT), as Redis

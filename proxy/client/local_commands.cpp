@@ -15,6 +15,8 @@
 #include "cluster/slot.hpp"
 #include "commands/command_reply.hpp"
 #include "commands/command_table.hpp"
+#include "metrics/worker_stats.hpp"
+#include "net/loop.hpp"
 #include "resp/reply_writer.hpp"
 
 namespace slotgate::client {
@@ -765,11 +767,19 @@ void cmd_info(Ctx& c) {
 
 void run_local_command(ClientSession& session, const commands::CommandSpec& spec,
                        std::span<const std::string_view> args) {
+  const uint64_t started_ns = net::Loop::hrtime_ns();
   Ctx c{session, spec, args, {}};
   if (Handler h = find_handler(spec.name)) {
     h(c);
   } else {
     c.error(fmt::format("ERR slotgate has no handler for '{}'", spec.name));
+  }
+  // A handler that asked the cluster (INFO keyspace) is counted when that reply arrives.
+  if (!c.out.empty()) {
+    session.worker().stats().count_command(
+        spec.name,
+        resp::is_error_reply(c.out) ? metrics::CommandResult::Error : metrics::CommandResult::Ok,
+        static_cast<double>(net::Loop::hrtime_ns() - started_ns) / 1e9);
   }
   session.reply(c.out);
 }

@@ -48,10 +48,20 @@ TopologyRefresher::~TopologyRefresher() {
   stop();
 }
 
-void TopologyRefresher::set_credentials(std::string username, std::string password) {
-  std::lock_guard lock(mu_);
-  options_.username = std::move(username);
-  options_.password = std::move(password);
+void TopologyRefresher::reconfigure(const RefresherOptions& next) {
+  {
+    std::lock_guard lock(mu_);
+    const bool discovery_changed =
+        options_.seeds != next.seeds || options_.refresh_interval_ms != next.refresh_interval_ms;
+    options_.seeds = next.seeds;
+    options_.username = next.username;
+    options_.password = next.password;
+    options_.refresh_interval_ms = next.refresh_interval_ms;
+    // Why refresh at once: the wait in run() was timed with the old interval, and a seed
+    // list that replaced an unreachable one should serve now, not after the old interval.
+    if (discovery_changed && pending_trigger_.empty()) pending_trigger_ = "reload";
+  }
+  cv_.notify_all();
 }
 
 std::shared_ptr<const ClusterView> TopologyRefresher::current() const {
@@ -104,11 +114,6 @@ void TopologyRefresher::poll_migrations(const ClusterView& view, const std::stri
   }
   std::lock_guard lock(mu_);
   migrations_ = std::move(found);
-}
-
-Clock::time_point TopologyRefresher::last_success() const {
-  std::lock_guard lock(mu_);
-  return last_success_;
 }
 
 std::vector<TopologyRefresher::Candidate> TopologyRefresher::candidates() {
@@ -240,7 +245,6 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
         changes.push_back({"cluster_reachable", "cluster reachable again via " + c.label});
         reachable_ = true;
       }
-      last_success_ = Clock::now();
       // A node reported unreachable that is no longer a master of any slot (or was
       // the node that just answered) needs no more fast refreshes.
       for (auto it = unreachable_.begin(); it != unreachable_.end();) {

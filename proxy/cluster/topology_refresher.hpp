@@ -50,9 +50,10 @@ class TopologyRefresher final : public TopologyFeedback {
   std::string load_initial();
   void start();
   void stop();
-  void set_credentials(std::string username, std::string password);
+  // SIGHUP: new seeds, credentials and refresh interval take effect from the next refresh,
+  // which runs at once when the seeds or the interval changed. The timeouts stay as started.
+  void reconfigure(const RefresherOptions& next);
   std::shared_ptr<const ClusterView> current() const;
-  std::chrono::steady_clock::time_point last_success() const;
   // Replication offsets by node address from the latest successful refresh (the published
   // view keeps the offsets of when it was built).
   std::map<std::string, int64_t> replication_offsets() const;
@@ -99,7 +100,6 @@ class TopologyRefresher final : public TopologyFeedback {
   uint64_t next_version_ = 1;
   std::string pending_trigger_;
   std::map<std::string, std::chrono::steady_clock::time_point> unreachable_;
-  std::chrono::steady_clock::time_point last_success_{};
   bool degraded_hint_ = false;
   std::string fatal_error_;
   bool stopping_ = false;
