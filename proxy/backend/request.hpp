@@ -167,7 +167,6 @@ class RequestPool {
     r->reset_for_reuse();
     free_.push_back(r);
   }
-  size_t allocated() const { return owned_.size(); }
 
  private:
   std::vector<std::unique_ptr<Request>> owned_;

@@ -17,7 +17,5 @@ class ClientSession;
 
 void run_local_command(ClientSession& session, const commands::CommandSpec& spec,
                        std::span<const std::string_view> args);
-// True if a handler exists for the local command `name` ("ping", "client|setname").
-bool has_local_handler(std::string_view name);
 
 }  // namespace slotgate::client
