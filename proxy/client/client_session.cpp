@@ -16,8 +16,10 @@
 #include "commands/routing_policy.hpp"
 #include "metrics/worker_stats.hpp"
 #include "net/loop.hpp"
+#include "resp/integer_text.hpp"
 #include "resp/reply_writer.hpp"
 #include "router/router.hpp"
+#include "text/ascii.hpp"
 
 namespace slotgate::client {
 
@@ -36,11 +38,7 @@ std::string unknown_command_error(std::span<const std::string_view> args) {
   return msg;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using text::lower;
 }  // namespace
 
 ClientSession::ClientSession(Worker& worker, uint64_t id)
@@ -243,8 +241,7 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
   if (spec->is_container() && args.size() >= 2) {
     // lookup() returns the container itself when the subcommand is unknown. A bare
     // container (COMMAND) falls through to its own arity and routing.
-    std::string container = lower(spec->name);
-    for (char& c : container) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    std::string container = text::upper(spec->name);
     reject(fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", args[1].substr(0, 128),
                        container));
     return;
@@ -288,10 +285,8 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
       return;
     case commands::Routing::SlotArgument: {
       // CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT <slot>: the slot number picks the master.
-      long long slot = -1;
-      auto [p, ec] = std::from_chars(args[2].data(), args[2].data() + args[2].size(), slot);
-      if (ec != std::errc() || p != args[2].data() + args[2].size() || slot < 0 ||
-          slot >= cluster::kSlotCount) {
+      const auto slot = resp::parse_integer(args[2]);
+      if (!slot || *slot < 0 || *slot >= cluster::kSlotCount) {
         reply("-ERR Invalid slot\r\n");
         return;
       }
@@ -301,7 +296,7 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
       } else {
         req->wire.assign(raw);
       }
-      worker_.router().submit_to_slot(req, static_cast<cluster::Slot>(slot));
+      worker_.router().submit_to_slot(req, static_cast<cluster::Slot>(*slot));
       return;
     }
     case commands::Routing::Keyed:

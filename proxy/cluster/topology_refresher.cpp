@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include "cluster/control_connection.hpp"
 #include "cluster/view_changes.hpp"
@@ -12,20 +11,6 @@ namespace slotgate::cluster {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-
-bool split_host_port(std::string_view address, std::string& host, uint16_t& port) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  std::string_view h = address.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  unsigned p = 0;
-  std::string_view ps = address.substr(colon + 1);
-  auto [ptr, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), p);
-  if (ec != std::errc() || ptr != ps.data() + ps.size() || p == 0 || p > 65535) return false;
-  host.assign(h);
-  port = static_cast<uint16_t>(p);
-  return !host.empty();
-}
 
 // Same slot owners, and the same nodes in the same roles and health.
 bool same_view(const ClusterView& a, const ClusterView& b) {
@@ -153,7 +138,7 @@ std::vector<TopologyRefresher::Candidate> TopologyRefresher::candidates() {
   for (const auto& seed : seeds) {
     std::string host;
     uint16_t port = 0;
-    if (!split_host_port(seed, host, port)) continue;
+    if (!split_address(seed, host, port)) continue;
     for (const auto& ip : resolve_all(host)) add(ip, port, seed);
   }
   for (const auto& c : later) {

@@ -320,7 +320,7 @@ bool Router::redirect(Request* req, std::string_view error_text, const std::stri
     // Redis sends ":port" when it does not know the node's address: same host as the sender.
     std::string from_host;
     uint16_t from_port = 0;
-    backend::split_address(from, from_host, from_port);
+    cluster::split_address(from, from_host, from_port);
     host = from_host;
   }
   std::string address = cluster::make_address(host, r->port);
@@ -493,7 +493,7 @@ std::unique_ptr<backend::BackendConnection> Router::open_dedicated(const std::st
                                                                    int protocol) {
   std::string host;
   uint16_t port = 0;
-  if (!backend::split_address(address, host, port)) return nullptr;
+  if (!cluster::split_address(address, host, port)) return nullptr;
   auto conn = std::make_unique<backend::BackendConnection>(
       loop_, address, host, port, creds_, *this, options_.connect_timeout_ms, protocol);
   conn->mark_dedicated();
