@@ -147,119 +147,90 @@ std::vector<TopologyRefresher::Candidate> TopologyRefresher::candidates() {
   return out;
 }
 
-bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
-  std::string username, password;
+// One candidate's slot map: CLUSTER SHARDS, or CLUSTER SLOTS on servers without it.
+// The view, or the error text (prefixed with the candidate's label by the caller).
+ClusterView::Result TopologyRefresher::ask_topology(ControlConnection& conn, const Candidate& c) {
+  const std::string_view shards_cmd[] = {"CLUSTER", "SHARDS"};
+  auto reply = conn.command(shards_cmd, options_.command_timeout_ms);
+  if (auto* e = std::get_if<std::string>(&reply)) return *e;
+  uint64_t version;
   {
     std::lock_guard lock(mu_);
-    username = options_.username;
-    password = options_.password;
+    version = next_version_;
   }
-  std::vector<std::string> errors;
-  for (const Candidate& c : candidates()) {
-    auto opened =
-        ControlConnection::open(c.ip, c.port, username, password, options_.connect_timeout_ms);
-    if (auto* e = std::get_if<std::string>(&opened)) {
-      errors.push_back(c.label + ": " + *e);
-      continue;
+  const auto& v = std::get<resp::Value>(reply);
+  if (!v.is_error()) return ClusterView::from_shards(v, c.ip, version);
+  // Older servers have no CLUSTER SHARDS: CLUSTER SLOTS says the same, minus health.
+  const std::string_view slots_cmd[] = {"CLUSTER", "SLOTS"};
+  auto slots = conn.command(slots_cmd, options_.command_timeout_ms);
+  if (auto* e = std::get_if<std::string>(&slots)) return *e;
+  const auto& sv = std::get<resp::Value>(slots);
+  if (sv.is_error()) return sv.str;
+  return ClusterView::from_slots(sv, c.ip, version);
+}
+
+// Learn the Redis version the cluster runs, now and then.
+void TopologyRefresher::learn_redis_version(ControlConnection& conn) {
+  if (!hooks_.redis_version || refreshes_ % 30 != 0) return;
+  const std::string_view info_cmd[] = {"INFO", "SERVER"};
+  auto info = conn.command(info_cmd, options_.command_timeout_ms);
+  if (auto* iv = std::get_if<resp::Value>(&info); iv != nullptr && !iv->is_error()) {
+    size_t pos = iv->str.find("redis_version:");
+    if (pos != std::string::npos) {
+      size_t end = iv->str.find_first_of("\r\n", pos);
+      hooks_.redis_version(iv->str.substr(pos + 14, end - pos - 14));
     }
-    auto& conn = std::get<ControlConnection>(opened);
-    const std::string_view shards_cmd[] = {"CLUSTER", "SHARDS"};
-    auto reply = conn.command(shards_cmd, options_.command_timeout_ms);
-    if (auto* e = std::get_if<std::string>(&reply)) {
-      errors.push_back(c.label + ": " + *e);
-      continue;
+  }
+}
+
+// A candidate answered with a usable view: remember its offsets, forget unreachable
+// reports it settles, publish it if it differs. Returns what changed, for the event log.
+std::vector<ViewChange> TopologyRefresher::accept_view(const ClusterView::Ptr& view,
+                                                       const Candidate& c,
+                                                       std::string_view trigger) {
+  std::vector<ViewChange> changes;
+  std::lock_guard lock(mu_);
+  offsets_.clear();
+  for (const Node& n : view->nodes()) {
+    if (n.replication_offset >= 0) offsets_[n.address] = n.replication_offset;
+  }
+  if (!reported_ || !same_view(*reported_, *view)) {
+    changes = describe_changes(reported_.get(), *view);
+    reported_ = view;
+  }
+  if (!reachable_) {
+    changes.push_back({"cluster_reachable", "cluster reachable again via " + c.label});
+    reachable_ = true;
+  }
+  // A node reported unreachable that is no longer a master of any slot (or was
+  // the node that just answered) needs no more fast refreshes.
+  for (auto it = unreachable_.begin(); it != unreachable_.end();) {
+    auto idx = view->find_by_address(it->first);
+    bool owns = false;
+    if (idx) {
+      for (uint16_t m : view->master_indices()) owns = owns || m == *idx;
     }
-    uint64_t version;
-    {
-      std::lock_guard lock(mu_);
-      version = next_version_;
-    }
-    ClusterView::Result result = std::string("no reply");
-    const auto& v = std::get<resp::Value>(reply);
-    if (v.is_error()) {
-      // Older servers have no CLUSTER SHARDS: CLUSTER SLOTS says the same, minus health.
-      const std::string_view slots_cmd[] = {"CLUSTER", "SLOTS"};
-      auto slots = conn.command(slots_cmd, options_.command_timeout_ms);
-      if (auto* e = std::get_if<std::string>(&slots)) {
-        errors.push_back(c.label + ": " + *e);
-        continue;
-      }
-      const auto& sv = std::get<resp::Value>(slots);
-      if (sv.is_error()) {
-        errors.push_back(c.label + ": " + sv.str);
-        continue;
-      }
-      result = ClusterView::from_slots(sv, c.ip, version);
+    bool answered = it->first == make_address(c.ip, c.port);
+    if (!owns || answered || Clock::now() - it->second > std::chrono::seconds(60)) {
+      it = unreachable_.erase(it);
     } else {
-      result = ClusterView::from_shards(v, c.ip, version);
+      ++it;
     }
-    if (auto* e = std::get_if<std::string>(&result)) {
-      errors.push_back(c.label + ": " + *e);
-      continue;
-    }
-    auto view = std::get<ClusterView::Ptr>(result);
-    if (view->covered_slots() == 0) {
-      errors.push_back(c.label + ": the node knows no slot owners");
-      continue;
-    }
-    // Learn the Redis version the cluster runs, now and then.
-    if (hooks_.redis_version && refreshes_ % 30 == 0) {
-      const std::string_view info_cmd[] = {"INFO", "SERVER"};
-      auto info = conn.command(info_cmd, options_.command_timeout_ms);
-      if (auto* iv = std::get_if<resp::Value>(&info); iv != nullptr && !iv->is_error()) {
-        size_t pos = iv->str.find("redis_version:");
-        if (pos != std::string::npos) {
-          size_t end = iv->str.find_first_of("\r\n", pos);
-          hooks_.redis_version(iv->str.substr(pos + 14, end - pos - 14));
-        }
-      }
-    }
-    refreshes_++;
-    std::vector<ViewChange> changes;
-    {
-      std::lock_guard lock(mu_);
-      offsets_.clear();
-      for (const Node& n : view->nodes()) {
-        if (n.replication_offset >= 0) offsets_[n.address] = n.replication_offset;
-      }
-      if (!reported_ || !same_view(*reported_, *view)) {
-        changes = describe_changes(reported_.get(), *view);
-        reported_ = view;
-      }
-      if (!reachable_) {
-        changes.push_back({"cluster_reachable", "cluster reachable again via " + c.label});
-        reachable_ = true;
-      }
-      // A node reported unreachable that is no longer a master of any slot (or was
-      // the node that just answered) needs no more fast refreshes.
-      for (auto it = unreachable_.begin(); it != unreachable_.end();) {
-        auto idx = view->find_by_address(it->first);
-        bool owns = false;
-        if (idx) {
-          for (uint16_t m : view->master_indices()) owns = owns || m == *idx;
-        }
-        bool answered = it->first == make_address(c.ip, c.port);
-        if (!owns || answered || Clock::now() - it->second > std::chrono::seconds(60)) {
-          it = unreachable_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      degraded_hint_ = false;
-      fatal_error_.clear();
-      if (!view_ || !same_view(*view_, *view)) {
-        next_version_++;
-        spdlog::info("cluster topology ({}): {}", trigger, view->describe());
-        publish_locked(view);
-      }
-    }
-    if (hooks_.event) {
-      for (const ViewChange& change : changes) hooks_.event(change.kind, change.message);
-    }
-    poll_migrations(*view, username, password);
-    if (hooks_.refreshed) hooks_.refreshed(trigger, true);
-    return true;
   }
+  degraded_hint_ = false;
+  fatal_error_.clear();
+  if (!view_ || !same_view(*view_, *view)) {
+    next_version_++;
+    spdlog::info("cluster topology ({}): {}", trigger, view->describe());
+    publish_locked(view);
+  }
+  return changes;
+}
+
+// No candidate answered: say why (an authentication failure becomes the error every
+// request gets), and report the cluster unreachable once per outage.
+void TopologyRefresher::record_failure(std::string_view trigger,
+                                       const std::vector<std::string>& errors, std::string& error) {
   error.clear();
   for (const auto& e : errors) {
     if (!error.empty()) error += "; ";
@@ -284,6 +255,45 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
                                             std::string(trigger) + "): " + error);
   }
   if (hooks_.refreshed) hooks_.refreshed(trigger, false);
+}
+
+bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
+  std::string username, password;
+  {
+    std::lock_guard lock(mu_);
+    username = options_.username;
+    password = options_.password;
+  }
+  std::vector<std::string> errors;
+  for (const Candidate& c : candidates()) {
+    auto opened =
+        ControlConnection::open(c.ip, c.port, username, password, options_.connect_timeout_ms);
+    if (auto* e = std::get_if<std::string>(&opened)) {
+      errors.push_back(c.label + ": " + *e);
+      continue;
+    }
+    auto& conn = std::get<ControlConnection>(opened);
+    ClusterView::Result result = ask_topology(conn, c);
+    if (auto* e = std::get_if<std::string>(&result)) {
+      errors.push_back(c.label + ": " + *e);
+      continue;
+    }
+    auto view = std::get<ClusterView::Ptr>(result);
+    if (view->covered_slots() == 0) {
+      errors.push_back(c.label + ": the node knows no slot owners");
+      continue;
+    }
+    learn_redis_version(conn);
+    refreshes_++;
+    std::vector<ViewChange> changes = accept_view(view, c, trigger);
+    if (hooks_.event) {
+      for (const ViewChange& change : changes) hooks_.event(change.kind, change.message);
+    }
+    poll_migrations(*view, username, password);
+    if (hooks_.refreshed) hooks_.refreshed(trigger, true);
+    return true;
+  }
+  record_failure(trigger, errors, error);
   return false;
 }
 

@@ -20,8 +20,11 @@
 #include "cluster/cluster_view.hpp"
 #include "cluster/slot_migrations.hpp"
 #include "cluster/topology_feedback.hpp"
+#include "cluster/view_changes.hpp"
 
 namespace slotgate::cluster {
+
+class ControlConnection;
 
 struct RefresherOptions {
   std::vector<std::string> seeds;  // "host:port"; DNS names are re-resolved at every use
@@ -75,6 +78,12 @@ class TopologyRefresher final : public TopologyFeedback {
     std::string label;  // what we log: the seed name or the node address
   };
   bool refresh(std::string_view trigger, std::string& error);
+  ClusterView::Result ask_topology(ControlConnection& conn, const Candidate& c);
+  void learn_redis_version(ControlConnection& conn);
+  std::vector<ViewChange> accept_view(const ClusterView::Ptr& view, const Candidate& c,
+                                      std::string_view trigger);
+  void record_failure(std::string_view trigger, const std::vector<std::string>& errors,
+                      std::string& error);
   // After a successful refresh, at most every kMigrationPollInterval: CLUSTER NODES on each
   // online master, for its own migrating/importing slots. Runs on the refresher thread.
   void poll_migrations(const ClusterView& view, const std::string& username,
