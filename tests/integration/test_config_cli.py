@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import RawConnection, RespError, Slotgate, parse_info, wait_until
+from harness import RawConnection, RespError, Slotgate, http_status, parse_info, wait_until
 from harness.slotgate import REPO_ROOT, default_binary
 
 PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
@@ -49,18 +49,6 @@ def listening(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def http_status(port: int, path: str) -> int:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while b"\r\n" not in data:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    return int(data.split(b" ", 2)[1])
 
 
 def round_trip(conn: RawConnection) -> None:

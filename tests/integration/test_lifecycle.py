@@ -25,7 +25,7 @@ import uuid
 
 import pytest
 
-from harness import Slotgate, wait_until
+from harness import Slotgate, http_status, wait_until
 
 PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
 # This module's own slotgates (started without the harness's --listen/--admin flags).
@@ -59,18 +59,6 @@ def wait_log(gate: Slotgate, mark: int, needle: str, timeout: float = 5) -> str:
 
     return wait_until(found, timeout, f"log line containing {needle!r}",
                       describe=lambda: "--- log since mark ---\n" + "\n".join(log_lines_after(gate, mark)[-30:]))
-
-
-def http_status(port: int, path: str, timeout: float = 2) -> int:
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while b"\r\n" not in data:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    return int(data.split(b" ", 2)[1])
 
 
 def connect_refused(port: int) -> bool:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import uuid
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import wait_until
+from harness import http_get, wait_until
 
 PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
 # This module's own slotgates (started without the harness's --listen/--admin flags).
@@ -33,16 +32,6 @@ def config_text(seeds, port: int, admin: int, cluster_extra: str = "") -> str:
             f"workers: 2\n"
             f"admin:\n  listen: 127.0.0.1:{admin}\n"
             f"cluster:\n  seeds: [{', '.join(seeds)}]\n  failover_hold: 1s\n{cluster_extra}")
-
-
-def http_get(port: int, path: str) -> tuple[int, str]:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body.decode(errors="replace")
 
 
 def metric(admin_port: int, sample_name: str, **labels) -> float:
