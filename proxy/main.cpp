@@ -123,6 +123,180 @@ cluster::RefresherOptions refresher_options(const config::Config& cfg) {
   return o;
 }
 
+using Workers = std::vector<std::unique_ptr<worker::Worker>>;
+
+// What the topology refresher tells the rest of the process: each new view goes to the
+// workers and the metrics, refreshes are counted, changes go to the event log.
+cluster::TopologyRefresher::Hooks refresher_hooks(Workers& workers, metrics::Metrics& metrics,
+                                                  worker::ServerState& state,
+                                                  cluster::EventLog& events) {
+  cluster::TopologyRefresher::Hooks hooks;
+  hooks.publish = [&workers, &metrics](std::shared_ptr<const cluster::ClusterView> view) {
+    size_t masters = view->master_indices().size();
+    metrics.set_view(view->version(), view->covered_slots(), masters,
+                     view->nodes().size() - std::min(view->nodes().size(), masters));
+    for (auto& w : workers) w->post_view(view);
+  };
+  hooks.refreshed = [&metrics](std::string_view trigger, bool ok) {
+    metrics.topology_refresh(trigger, ok);
+  };
+  hooks.redis_version = [&state](std::string v) { state.set_redis_version(std::move(v)); };
+  hooks.event = [&events](std::string_view kind, std::string_view message) {
+    events.add(kind, message);
+  };
+  return hooks;
+}
+
+// One worker per configured thread, each listening on the client port (SO_REUSEPORT) and on
+// one more port per emulated cluster node. False (logged) when a port cannot be opened.
+bool start_listening(Workers& workers, const config::Config& cfg, worker::ServerState& state,
+                     cluster::TopologyRefresher& refresher, metrics::Metrics& metrics) {
+  const unsigned worker_count = cfg.effective_workers();
+  for (unsigned i = 0; i < worker_count; ++i) {
+    workers.push_back(
+        std::make_unique<worker::Worker>(static_cast<int>(i), state, refresher, &metrics));
+    for (uint32_t node = 0; node < cfg.emulated_nodes; ++node) {
+      config::HostPort address = cfg.listen;
+      address.port = static_cast<uint16_t>(address.port + node);
+      std::string err = workers.back()->listen(address, /*reuse_port=*/true, node);
+      if (!err.empty()) {
+        spdlog::critical("{}", err);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+admin::AdminHooks admin_hooks(const config::Config& cfg, Workers& workers,
+                              cluster::TopologyRefresher& refresher, worker::ServerState& state,
+                              metrics::Metrics& metrics, cluster::EventLog& events,
+                              std::atomic<bool>& had_full_view) {
+  admin::AdminHooks ah;
+  ah.current_view = [&refresher] { return refresher.current(); };
+  ah.loops_responsive = [&workers] {
+    for (auto& w : workers) {
+      if (w->ms_since_tick() > 2000) return false;
+    }
+    return true;
+  };
+  ah.ready = [&refresher, &state, &had_full_view] {
+    // Ready once a view covering every slot was loaded, and it stays ready
+    // through a failover hold: clients keep their connections, held requests
+    // complete when the new master is known, and a Service must not drop every
+    // slotgate endpoint at once because one master died.
+    if (!had_full_view.load()) {
+      auto v = refresher.current();
+      if (v != nullptr && v->covers_all_slots()) had_full_view = true;
+    }
+    return !state.draining.load() && had_full_view.load();
+  };
+  ah.metrics = &metrics;
+  ah.topology = cfg.admin.topology;
+  ah.events = &events;
+  ah.replication_offsets = [&refresher] { return refresher.replication_offsets(); };
+  ah.migrations = [&refresher] { return refresher.migrations(); };
+  return ah;
+}
+
+void log_started(const config::Config& cfg) {
+  spdlog::info("slotgate {} listening on {} with {} worker(s){}; admin on {}", SLOTGATE_VERSION,
+               cfg.listen.to_string(), cfg.effective_workers(),
+               cfg.workers == 0 ? " = auto: " + config::auto_workers().explain() : std::string(),
+               cfg.admin.listen ? cfg.admin.listen->to_string() : std::string("(disabled)"));
+
+  spdlog::info("clients.max_memory: {}", cfg.clients.max_memory != 0
+                                             ? config::format_size(cfg.clients.max_memory)
+                                             : "auto = " + config::auto_client_memory().explain());
+}
+
+// SIGHUP: read the configuration again with the same command line and apply what can
+// change while clients are connected; log (and keep) what needs a restart.
+void reload(int argc, char** argv, worker::ServerState& state, cluster::EventLog& events,
+            cluster::TopologyRefresher& refresher, metrics::Metrics& metrics) {
+  auto next = config::from_command_line(argc, argv, SLOTGATE_VERSION);
+  if (auto* exit = std::get_if<config::Exit>(&next)) {
+    spdlog::error("SIGHUP: configuration not reloaded: {}",
+                  exit->err.empty() ? exit->out : exit->err);
+    events.add("config_reload", "SIGHUP: configuration not reloaded: " +
+                                    (exit->err.empty() ? exit->out : exit->err));
+    return;
+  }
+  auto next_cfg = std::make_shared<const config::Config>(std::get<config::Config>(next));
+  auto plan = config::plan_reload(*state.config(), *next_cfg);
+  if (plan.empty()) {
+    spdlog::info("SIGHUP: configuration unchanged");
+    events.add("config_reload", "SIGHUP: configuration unchanged");
+    return;
+  }
+  for (const auto& line : plan.applied) spdlog::info("SIGHUP: applied {}", line);
+  std::string summary = "SIGHUP: configuration reloaded";
+  for (const auto& line : plan.applied) summary += "; applied " + line;
+  for (const auto& line : plan.need_restart) {
+    spdlog::warn("SIGHUP: {} needs a restart to take effect", line);
+    summary += "; " + line + " needs a restart";
+  }
+  events.add("config_reload", summary);
+  // What cannot change without a restart (listen, workers, admin) stays as it
+  // runs, so the announced address always names a port that is open.
+  auto effective = std::make_shared<const config::Config>(plan.effective);
+  setup_logging(effective->log);
+  refresher.reconfigure(refresher_options(*effective));
+  state.set_config(effective);
+  metrics.set_client_limits(effective->clients.max_clients,
+                            effective->effective_client_max_memory());
+}
+
+// SIGTERM/SIGINT: no new connections, clients finish what they sent for up to
+// shutdown_grace, then the workers and the main loop stop. A second signal stops at once.
+class Shutdown {
+ public:
+  Shutdown(net::Loop& loop, Workers& workers, worker::ServerState& state, metrics::Metrics& metrics)
+      : loop_(loop), workers_(workers), state_(state), metrics_(metrics) {}
+
+  void begin_drain() {
+    if (draining_) {
+      spdlog::warn("second termination signal: exiting now");
+      stop_all();
+      return;
+    }
+    draining_ = true;
+    state_.draining = true;
+    metrics_.set_draining(true);
+    deadline_ = std::chrono::steady_clock::now() + state_.config()->shutdown_grace;
+    spdlog::info("draining: no new connections; waiting up to {} ms for clients to finish",
+                 state_.config()->shutdown_grace.count());
+    for (auto& w : workers_) w->post_drain();
+  }
+
+  // Every 100 ms: done when the last client left or the grace is over.
+  void check() {
+    if (!draining_) return;
+    size_t open = 0;
+    for (auto& w : workers_) open += w->session_count();
+    if (open == 0 || std::chrono::steady_clock::now() >= deadline_) {
+      if (open > 0) spdlog::warn("shutdown grace over: closing {} client connection(s)", open);
+      stop_all();
+    }
+  }
+
+ private:
+  void stop_all() {
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& w : workers_) w->post_stop();
+    loop_.stop();
+  }
+
+  net::Loop& loop_;
+  Workers& workers_;
+  worker::ServerState& state_;
+  metrics::Metrics& metrics_;
+  bool draining_ = false;
+  bool stopped_ = false;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -145,38 +319,10 @@ int main(int argc, char** argv) {
   metrics::Metrics metrics(SLOTGATE_VERSION);
   cluster::EventLog events;  // for the admin page and /events
   metrics.set_client_limits(cfg->clients.max_clients, cfg->effective_client_max_memory());
-  const unsigned worker_count = cfg->effective_workers();
-  std::vector<std::unique_ptr<worker::Worker>> workers;
-
-  cluster::TopologyRefresher::Hooks hooks;
-  hooks.publish = [&workers, &metrics](std::shared_ptr<const cluster::ClusterView> view) {
-    size_t masters = view->master_indices().size();
-    metrics.set_view(view->version(), view->covered_slots(), masters,
-                     view->nodes().size() - std::min(view->nodes().size(), masters));
-    for (auto& w : workers) w->post_view(view);
-  };
-  hooks.refreshed = [&metrics](std::string_view trigger, bool ok) {
-    metrics.topology_refresh(trigger, ok);
-  };
-  hooks.redis_version = [&state](std::string v) { state.set_redis_version(std::move(v)); };
-  hooks.event = [&events](std::string_view kind, std::string_view message) {
-    events.add(kind, message);
-  };
-  cluster::TopologyRefresher refresher(refresher_options(*cfg), hooks);
-
-  for (unsigned i = 0; i < worker_count; ++i) {
-    workers.push_back(
-        std::make_unique<worker::Worker>(static_cast<int>(i), state, refresher, &metrics));
-    for (uint32_t node = 0; node < cfg->emulated_nodes; ++node) {
-      config::HostPort address = cfg->listen;
-      address.port = static_cast<uint16_t>(address.port + node);
-      std::string err = workers.back()->listen(address, /*reuse_port=*/true, node);
-      if (!err.empty()) {
-        spdlog::critical("{}", err);
-        return 1;
-      }
-    }
-  }
+  Workers workers;
+  cluster::TopologyRefresher refresher(refresher_options(*cfg),
+                                       refresher_hooks(workers, metrics, state, events));
+  if (!start_listening(workers, *cfg, state, refresher, metrics)) return 1;
 
   if (std::string err = refresher.load_initial(); !err.empty()) {
     // Keep running: requests wait (up to failover_hold) and readiness stays false
@@ -188,31 +334,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<admin::AdminServer> admin_server;
   std::atomic<bool> had_full_view{false};
   if (cfg->admin.listen) {
-    admin::AdminHooks ah;
-    ah.current_view = [&refresher] { return refresher.current(); };
-    ah.loops_responsive = [&workers] {
-      for (auto& w : workers) {
-        if (w->ms_since_tick() > 2000) return false;
-      }
-      return true;
-    };
-    ah.ready = [&refresher, &state, &had_full_view] {
-      // Ready once a view covering every slot was loaded, and it stays ready
-      // through a failover hold: clients keep their connections, held requests
-      // complete when the new master is known, and a Service must not drop every
-      // slotgate endpoint at once because one master died.
-      if (!had_full_view.load()) {
-        auto v = refresher.current();
-        if (v != nullptr && v->covers_all_slots()) had_full_view = true;
-      }
-      return !state.draining.load() && had_full_view.load();
-    };
-    ah.metrics = &metrics;
-    ah.topology = cfg->admin.topology;
-    ah.events = &events;
-    ah.replication_offsets = [&refresher] { return refresher.replication_offsets(); };
-    ah.migrations = [&refresher] { return refresher.migrations(); };
-    auto started = admin::AdminServer::start(*cfg->admin.listen, ah);
+    auto started = admin::AdminServer::start(
+        *cfg->admin.listen,
+        admin_hooks(*cfg, workers, refresher, state, metrics, events, had_full_view));
     if (auto* err = std::get_if<std::string>(&started)) {
       spdlog::critical("admin server: {}", *err);
       return 1;
@@ -221,85 +345,16 @@ int main(int argc, char** argv) {
   }
 
   for (auto& w : workers) w->start_thread();
-  spdlog::info("slotgate {} listening on {} with {} worker(s){}; admin on {}", SLOTGATE_VERSION,
-               cfg->listen.to_string(), worker_count,
-               cfg->workers == 0 ? " = auto: " + config::auto_workers().explain() : std::string(),
-               cfg->admin.listen ? cfg->admin.listen->to_string() : std::string("(disabled)"));
-
-  spdlog::info("clients.max_memory: {}", cfg->clients.max_memory != 0
-                                             ? config::format_size(cfg->clients.max_memory)
-                                             : "auto = " + config::auto_client_memory().explain());
+  log_started(*cfg);
 
   // The main thread only waits for signals and runs the drain.
   net::Loop loop;
-  bool draining = false;
-  bool stopped = false;
-  std::chrono::steady_clock::time_point drain_deadline;
-  auto stop_all = [&] {
-    if (stopped) return;
-    stopped = true;
-    for (auto& w : workers) w->post_stop();
-    loop.stop();
-  };
-  auto begin_drain = [&] {
-    if (draining) {
-      spdlog::warn("second termination signal: exiting now");
-      stop_all();
-      return;
-    }
-    draining = true;
-    state.draining = true;
-    metrics.set_draining(true);
-    drain_deadline = std::chrono::steady_clock::now() + state.config()->shutdown_grace;
-    spdlog::info("draining: no new connections; waiting up to {} ms for clients to finish",
-                 state.config()->shutdown_grace.count());
-    for (auto& w : workers) w->post_drain();
-  };
-  net::Signal sigterm(loop, SIGTERM, begin_drain);
-  net::Signal sigint(loop, SIGINT, begin_drain);
-  net::Signal sighup(loop, SIGHUP, [&] {
-    auto next = config::from_command_line(argc, argv, SLOTGATE_VERSION);
-    if (auto* exit = std::get_if<config::Exit>(&next)) {
-      spdlog::error("SIGHUP: configuration not reloaded: {}",
-                    exit->err.empty() ? exit->out : exit->err);
-      events.add("config_reload", "SIGHUP: configuration not reloaded: " +
-                                      (exit->err.empty() ? exit->out : exit->err));
-      return;
-    }
-    auto next_cfg = std::make_shared<const config::Config>(std::get<config::Config>(next));
-    auto plan = config::plan_reload(*state.config(), *next_cfg);
-    if (plan.empty()) {
-      spdlog::info("SIGHUP: configuration unchanged");
-      events.add("config_reload", "SIGHUP: configuration unchanged");
-      return;
-    }
-    for (const auto& line : plan.applied) spdlog::info("SIGHUP: applied {}", line);
-    std::string summary = "SIGHUP: configuration reloaded";
-    for (const auto& line : plan.applied) summary += "; applied " + line;
-    for (const auto& line : plan.need_restart) {
-      spdlog::warn("SIGHUP: {} needs a restart to take effect", line);
-      summary += "; " + line + " needs a restart";
-    }
-    events.add("config_reload", summary);
-    // What cannot change without a restart (listen, workers, admin) stays as it
-    // runs, so the announced address always names a port that is open.
-    auto effective = std::make_shared<const config::Config>(plan.effective);
-    setup_logging(effective->log);
-    refresher.set_credentials(effective->cluster.username, effective->cluster.password);
-    state.set_config(effective);
-    metrics.set_client_limits(effective->clients.max_clients,
-                              effective->effective_client_max_memory());
-  });
+  Shutdown shutdown(loop, workers, state, metrics);
+  net::Signal sigterm(loop, SIGTERM, [&] { shutdown.begin_drain(); });
+  net::Signal sigint(loop, SIGINT, [&] { shutdown.begin_drain(); });
+  net::Signal sighup(loop, SIGHUP, [&] { reload(argc, argv, state, events, refresher, metrics); });
   net::Timer watchdog(loop);
-  watchdog.start(100, 100, [&] {
-    if (!draining) return;
-    size_t open = 0;
-    for (auto& w : workers) open += w->session_count();
-    if (open == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
-      if (open > 0) spdlog::warn("shutdown grace over: closing {} client connection(s)", open);
-      stop_all();
-    }
-  });
+  watchdog.start(100, 100, [&] { shutdown.check(); });
   loop.run();
 
   for (auto& w : workers) w->join();

@@ -1,25 +1,11 @@
 #include "backend/backend_pool.hpp"
 
 #include <algorithm>
-#include <charconv>
 
+#include "cluster/cluster_view.hpp"
 #include "net/loop.hpp"
 
 namespace slotgate::backend {
-
-bool split_address(std::string_view address, std::string& host, uint16_t& port) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos || colon + 1 >= address.size()) return false;
-  std::string_view h = address.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  std::string_view p = address.substr(colon + 1);
-  unsigned value = 0;
-  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
-  if (ec != std::errc() || ptr != p.data() + p.size() || value == 0 || value > 65535) return false;
-  host.assign(h);
-  port = static_cast<uint16_t>(value);
-  return !host.empty();
-}
 
 BackendPool::BackendPool(net::Loop& loop, Credentials creds, BackendEvents& events,
                          PoolOptions options)
@@ -50,7 +36,7 @@ BackendConnection* BackendPool::get(const std::string& address) {
 std::unique_ptr<BackendConnection> BackendPool::connect(const std::string& address) {
   std::string host;
   uint16_t port = 0;
-  if (!split_address(address, host, port)) return nullptr;
+  if (!cluster::split_address(address, host, port)) return nullptr;
   return std::make_unique<BackendConnection>(loop_, address, host, port, creds_, events_,
                                              options_.connect_timeout_ms, options_.protocol);
 }

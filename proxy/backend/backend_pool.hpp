@@ -82,7 +82,4 @@ class BackendPool {
   std::unique_ptr<BackendConnection> connect(const std::string& address);
 };
 
-// Splits "host:port" (also "[v6]:port"). Returns false when malformed.
-bool split_address(std::string_view address, std::string& host, uint16_t& port);
-
 }  // namespace slotgate::backend

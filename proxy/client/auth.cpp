@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "text/glob.hpp"
+
 namespace slotgate::client {
 
 bool auth_required(const config::ClientsConfig& clients) {
@@ -46,13 +48,15 @@ std::string log_escaped(std::string_view text, size_t max_len) {
 }
 
 bool key_allowed(const config::UserConfig& user, std::string_view key) {
-  return std::any_of(user.keys.begin(), user.keys.end(),
-                     [&](const std::string& p) { return glob_match(p, key); });
+  return std::any_of(user.keys.begin(), user.keys.end(), [&](const std::string& p) {
+    return text::glob_match(p, key, text::Case::Sensitive);
+  });
 }
 
 bool channel_allowed(const config::UserConfig& user, std::string_view channel, bool is_pattern) {
   return std::any_of(user.channels.begin(), user.channels.end(), [&](const std::string& p) {
-    return p == "*" || (is_pattern ? p == channel : glob_match(p, channel));
+    return p == "*" ||
+           (is_pattern ? p == channel : text::glob_match(p, channel, text::Case::Sensitive));
   });
 }
 
@@ -76,64 +80,6 @@ AuthResult authenticate(const config::ClientsConfig& clients, std::string_view u
   // Unknown users take as long as known ones.
   (void)password_matches(password, clients.password);
   return {AuthOutcome::WrongPass};
-}
-
-bool glob_match(std::string_view p, std::string_view s) {
-  size_t pi = 0, si = 0, star_p = std::string_view::npos, star_s = 0;
-  while (si < s.size()) {
-    if (pi < p.size()) {
-      char c = p[pi];
-      if (c == '*') {
-        star_p = pi++;
-        star_s = si;
-        continue;
-      }
-      if (c == '?') {
-        ++pi;
-        ++si;
-        continue;
-      }
-      if (c == '[') {
-        size_t j = pi + 1;
-        bool negate = j < p.size() && p[j] == '^';
-        if (negate) ++j;
-        bool matched = false;
-        while (j < p.size() && p[j] != ']') {
-          if (p[j] == '\\' && j + 1 < p.size()) {
-            if (p[j + 1] == s[si]) matched = true;
-            j += 2;
-          } else if (j + 2 < p.size() && p[j + 1] == '-' && p[j + 2] != ']') {
-            char lo = std::min(p[j], p[j + 2]), hi = std::max(p[j], p[j + 2]);
-            if (s[si] >= lo && s[si] <= hi) matched = true;
-            j += 3;
-          } else {
-            if (p[j] == s[si]) matched = true;
-            ++j;
-          }
-        }
-        if (j < p.size() && matched != negate) {
-          pi = j + 1;
-          ++si;
-          continue;
-        }
-      } else if (c == '\\' && pi + 1 < p.size()) {
-        if (p[pi + 1] == s[si]) {
-          pi += 2;
-          ++si;
-          continue;
-        }
-      } else if (c == s[si]) {
-        ++pi;
-        ++si;
-        continue;
-      }
-    }
-    if (star_p == std::string_view::npos) return false;
-    pi = star_p + 1;
-    si = ++star_s;
-  }
-  while (pi < p.size() && p[pi] == '*') ++pi;
-  return pi == p.size();
 }
 
 }  // namespace slotgate::client

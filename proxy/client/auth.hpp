@@ -39,7 +39,5 @@ std::string log_escaped(std::string_view text, size_t max_len = 64);
 bool channel_allowed(const config::UserConfig& user, std::string_view channel, bool is_pattern);
 // A user's key permission: the key matches one of its patterns.
 bool key_allowed(const config::UserConfig& user, std::string_view key);
-// Redis-style glob match (*, ?, [abc], [^a-z], \x), used for per-user key patterns.
-bool glob_match(std::string_view pattern, std::string_view text);
 
 }  // namespace slotgate::client

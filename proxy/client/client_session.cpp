@@ -18,9 +18,11 @@
 #include "config/config.hpp"
 #include "metrics/worker_stats.hpp"
 #include "net/loop.hpp"
+#include "resp/integer_text.hpp"
 #include "resp/reply_writer.hpp"
 #include "router/router.hpp"
 #include "router/session_routing.hpp"
+#include "text/ascii.hpp"
 
 namespace slotgate::client {
 
@@ -39,11 +41,7 @@ std::string unknown_command_error(std::span<const std::string_view> args) {
   return msg;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using text::lower;
 }  // namespace
 
 ClientSession::ClientSession(SessionHost& worker, uint64_t id)
@@ -246,21 +244,25 @@ void ClientSession::handle_command(std::span<const std::string_view> args, std::
   if (spec->is_container() && args.size() >= 2) {
     // lookup() returns the container itself when the subcommand is unknown. A bare
     // container (COMMAND) falls through to its own arity and routing.
-    std::string container = lower(spec->name);
-    for (char& c : container) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    std::string container = text::upper(spec->name);
     reject(fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", args[1].substr(0, 128),
                        container));
     return;
   }
   if (!commands::arity_ok(*spec, args.size())) {
+    stats.count_command(spec->metrics_index, metrics::CommandResult::Error, 0);
     reject(fmt::format("ERR wrong number of arguments for '{}' command", spec->name));
     return;
   }
   if (!authenticated_ && !spec->has(commands::kNoAuth)) {
+    stats.count_command(spec->metrics_index, metrics::CommandResult::Refused, 0);
     reply("-NOAUTH Authentication required.\r\n");
     return;
   }
-  if (!admit(*spec, args)) return;
+  if (!admit(*spec, args)) {
+    stats.count_command(spec->metrics_index, metrics::CommandResult::Refused, 0);
+    return;
+  }
   if (subs_ && subs_->active() && protocol_ == 2 && !subscribed_mode_allows(*spec, args)) return;
   if (tx_.active && spec->routing != commands::Routing::Transaction &&
       spec->local != commands::LocalHandler::Quit && spec->local != commands::LocalHandler::Reset) {
@@ -301,10 +303,8 @@ void ClientSession::forward_to_slot_argument(const commands::CommandSpec& spec,
                                              std::span<const std::string_view> args,
                                              std::string_view raw, bool was_inline) {
   // CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT <slot>: the slot number picks the master.
-  long long slot = -1;
-  auto [p, ec] = std::from_chars(args[2].data(), args[2].data() + args[2].size(), slot);
-  if (ec != std::errc() || p != args[2].data() + args[2].size() || slot < 0 ||
-      slot >= cluster::kSlotCount) {
+  const auto slot = resp::parse_integer(args[2]);
+  if (!slot || *slot < 0 || *slot >= cluster::kSlotCount) {
     reply("-ERR Invalid slot\r\n");
     return;
   }
@@ -314,7 +314,7 @@ void ClientSession::forward_to_slot_argument(const commands::CommandSpec& spec,
   } else {
     req->wire.assign(raw);
   }
-  worker_.router().submit_to_slot(req, static_cast<cluster::Slot>(slot));
+  worker_.router().submit_to_slot(req, static_cast<cluster::Slot>(*slot));
 }
 
 bool ClientSession::admit(const commands::CommandSpec& spec,
@@ -559,7 +559,7 @@ void ClientSession::deliver(router::Request* req, std::string_view reply_bytes) 
   if (!queue_.empty() && queue_.front() == req) {
     queue_.pop_front();
     if (!req->silent) write_out(reply_bytes);
-    finish(req);
+    finish(req, reply_bytes);
     if (!closed_) drain_done();
   } else {
     // Held behind an earlier request (a BLPOP, a slow node): counted against the
@@ -576,7 +576,7 @@ void ClientSession::drain_done() {
     queue_.pop_front();
     held_bytes_ -= std::min(held_bytes_, req->reply.size());
     if (!req->silent) write_out(req->reply);
-    finish(req);
+    finish(req, req->reply);
   }
   if (closed_) return;
   if (quitting_ && queue_.empty() && stream_.pending_output() == 0 && !closed_) {
@@ -586,11 +586,11 @@ void ClientSession::drain_done() {
   maybe_resume();
 }
 
-void ClientSession::finish(router::Request* req) {
+void ClientSession::finish(router::Request* req, std::string_view reply_bytes) {
   queued_bytes_ -= std::min(queued_bytes_, req->wire.size());
   if (req->spec != nullptr && req->started_ns != 0) {
     double seconds = static_cast<double>(net::Loop::hrtime_ns() - req->started_ns) / 1e9;
-    bool error = !req->reply.empty() ? req->reply[0] == '-' : false;
+    bool error = resp::is_error_reply(reply_bytes);
     worker_.stats().count_command(
         req->spec->metrics_index,
         error ? metrics::CommandResult::Error : metrics::CommandResult::Ok, seconds);

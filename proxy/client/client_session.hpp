@@ -140,7 +140,8 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
                                 std::span<const std::string_view> args, std::string_view raw,
                                 bool was_inline);
   void write_out(std::string_view bytes);
-  void finish(router::Request* req);
+  // Counts the command by its reply (an error reply, '-' or RESP3 '!', is result="error").
+  void finish(router::Request* req, std::string_view reply_bytes);
   void drain_done();
   router::Request* new_request(const commands::CommandSpec& spec);
   // Replies an error; inside MULTI it also dooms the transaction (EXEC -> EXECABORT), as Redis

@@ -30,7 +30,6 @@ class DedicatedLink final : public router::DedicatedOwner {
                                                    int protocol) override;
   // The connection is alive and still the first one this link opened.
   bool intact() const { return conn_ && !conn_->closed() && !broken_; }
-  bool in_use() const { return conn_ != nullptr; }
   const std::string& address() const;
   // Closes the connection (outstanding requests come back as lost) and forgets it.
   void release();

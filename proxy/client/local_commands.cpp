@@ -17,8 +17,11 @@
 #include "commands/command_reply.hpp"
 #include "commands/command_table.hpp"
 #include "config/config.hpp"
+#include "metrics/worker_stats.hpp"
 #include "net/loop.hpp"
+#include "resp/integer_text.hpp"
 #include "resp/reply_writer.hpp"
+#include "text/ascii.hpp"
 
 namespace slotgate::client {
 
@@ -39,19 +42,7 @@ struct Ctx {
 
 using Handler = void (*)(Ctx&);
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::optional<long long> to_int(std::string_view s) {
-  long long v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
+using text::iequals;
 
 // Redis rejects names with spaces, newlines and other special characters.
 bool valid_client_name(std::string_view name) {
@@ -129,7 +120,7 @@ void cmd_auth(Ctx& c) {
 }
 
 void cmd_select(Ctx& c) {
-  auto db = to_int(c.args[1]);
+  auto db = resp::parse_integer(c.args[1]);
   if (!db) {
     c.error("ERR value is not an integer or out of range");
   } else if (*db != 0) {
@@ -163,7 +154,7 @@ void cmd_hello(Ctx& c) {
   int version = c.s.protocol();
   size_t i = 1;
   if (c.args.size() >= 2) {
-    auto v = to_int(c.args[1]);
+    auto v = resp::parse_integer(c.args[1]);
     if (!v) {
       c.error("ERR Protocol version is not an integer or out of range");
       return;
@@ -314,7 +305,7 @@ void cmd_client_kill(Ctx& c) {
   for (size_t i = 2; i + 1 < c.args.size(); i += 2) {
     std::string_view opt = c.args[i], val = c.args[i + 1];
     if (iequals(opt, "id")) {
-      auto v = to_int(val);
+      auto v = resp::parse_integer(val);
       if (!v || *v <= 0) {
         c.error("ERR client-id should be greater than 0");
         return;
@@ -361,7 +352,7 @@ void cmd_client_kill(Ctx& c) {
 }
 
 void cmd_client_unblock(Ctx& c) {
-  auto id = to_int(c.args[2]);
+  auto id = resp::parse_integer(c.args[2]);
   if (!id) {
     c.error("ERR value is not an integer or out of range");
     return;
@@ -406,7 +397,7 @@ uint64_t steady_now_ms() {
 // CLIENT PAUSE timeout [WRITE|ALL] / CLIENT UNPAUSE: every worker holds its clients' commands
 // (all, or the writes) until the pause ends; slotgate's own connection commands still run.
 void cmd_client_pause(Ctx& c) {
-  auto ms = to_int(c.args[2]);
+  auto ms = resp::parse_integer(c.args[2]);
   if (!ms || *ms < 0) {
     c.error("ERR timeout is not an integer or out of range");
     return;
@@ -746,12 +737,20 @@ void cmd_info(Ctx& c) {
 
 void run_local_command(ClientSession& session, const commands::CommandSpec& spec,
                        std::span<const std::string_view> args) {
+  const uint64_t started_ns = net::Loop::hrtime_ns();
   Ctx c{session, spec, args, {}};
   const auto index = static_cast<size_t>(spec.local);
   if (Handler h = index < std::size(kHandlers) ? kHandlers[index] : nullptr) {
     h(c);
   } else {
     c.error(fmt::format("ERR slotgate has no handler for '{}'", spec.name));
+  }
+  // A handler that asked the cluster (INFO keyspace) is counted when that reply arrives.
+  if (!c.out.empty()) {
+    session.worker().stats().count_command(
+        spec.metrics_index,
+        resp::is_error_reply(c.out) ? metrics::CommandResult::Error : metrics::CommandResult::Ok,
+        static_cast<double>(net::Loop::hrtime_ns() - started_ns) / 1e9);
   }
   session.reply(c.out);
 }

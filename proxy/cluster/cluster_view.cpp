@@ -3,6 +3,7 @@
 // topology_parse.cpp; ViewBuilder (view_builder.hpp) is implemented here.
 #include "cluster/cluster_view.hpp"
 
+#include <charconv>
 #include <string>
 
 #include "cluster/view_builder.hpp"
@@ -32,6 +33,20 @@ std::string make_address(std::string_view host, uint16_t port) {
   address.push_back(':');
   address.append(std::to_string(port));
   return address;
+}
+
+bool split_address(std::string_view address, std::string& host, uint16_t& port) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 >= address.size()) return false;
+  std::string_view h = address.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  std::string_view p = address.substr(colon + 1);
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (ec != std::errc() || ptr != p.data() + p.size() || value == 0 || value > 65535) return false;
+  host.assign(h);
+  port = static_cast<uint16_t>(value);
+  return !host.empty();
 }
 
 ClusterView::ClusterView() : created_(std::chrono::steady_clock::now()) {

@@ -42,6 +42,9 @@ struct Node {
 // "host:port", the one spelling of a node address used as a key everywhere (no brackets
 // around IPv6 hosts, the same way Redis prints addresses in MOVED/ASK).
 std::string make_address(std::string_view host, uint16_t port);
+// The other way: "host:port" (also "[v6]:port", a seed as written) into its parts. False when
+// malformed (no port, port not 1-65535, empty host).
+bool split_address(std::string_view address, std::string& host, uint16_t& port);
 
 struct SlotRange {
   Slot first, last;

@@ -2,33 +2,26 @@
 // Cluster node describes the topology (CLUSTER SHARDS in 7.0+, CLUSTER SLOTS before
 // that, CLUSTER NODES text) into a ClusterView. Malformed replies are errors, not guesses:
 // a wrong slot map sends writes to the wrong node.
-#include <charconv>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cluster/cluster_view.hpp"
 #include "cluster/view_builder.hpp"
+#include "resp/integer_text.hpp"
 
 namespace slotgate::cluster {
 namespace {
 
+using resp::parse_integer;
 using resp::Type;
 using resp::Value;
-
-std::optional<long long> to_integer(std::string_view text) {
-  long long n = 0;
-  const auto* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, n);
-  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
-  return n;
-}
 
 // Integers arrive as ':' replies, but be lenient with proxies that send them as strings.
 std::optional<long long> integer_of(const Value* v) {
   if (v == nullptr) return std::nullopt;
   if (v->type == Type::Integer) return v->integer;
-  if (v->is_string()) return to_integer(v->str);
+  if (v->is_string()) return parse_integer(v->str);
   return std::nullopt;
 }
 
@@ -242,7 +235,7 @@ std::optional<std::string> parse_nodes_line(std::string_view line, std::string_v
   if (colon == std::string_view::npos) {
     return "CLUSTER NODES: bad address '" + std::string(fields[1]) + "'";
   }
-  const auto port_number = to_integer(address.substr(colon + 1));
+  const auto port_number = parse_integer(address.substr(colon + 1));
   if (!port_number || *port_number < 0 || *port_number > 65535) {
     return "CLUSTER NODES: bad port in '" + std::string(fields[1]) + "'";
   }
@@ -261,8 +254,9 @@ std::optional<std::string> parse_nodes_line(std::string_view line, std::string_v
     // node that lists it plainly; ASK redirects cover the keys already moved.
     if (token.front() == '[') continue;
     const size_t dash = token.find('-');
-    const auto first = to_integer(token.substr(0, dash));
-    const auto last = dash == std::string_view::npos ? first : to_integer(token.substr(dash + 1));
+    const auto first = parse_integer(token.substr(0, dash));
+    const auto last =
+        dash == std::string_view::npos ? first : parse_integer(token.substr(dash + 1));
     if (!first || !last || *first < 0 || *last >= kSlotCount || *first > *last) {
       return "CLUSTER NODES: bad slot range '" + std::string(token) + "'";
     }

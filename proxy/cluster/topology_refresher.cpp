@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include "cluster/control_connection.hpp"
 #include "cluster/view_changes.hpp"
@@ -12,20 +11,6 @@ namespace slotgate::cluster {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-
-bool split_host_port(std::string_view address, std::string& host, uint16_t& port) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  std::string_view h = address.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  unsigned p = 0;
-  std::string_view ps = address.substr(colon + 1);
-  auto [ptr, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), p);
-  if (ec != std::errc() || ptr != ps.data() + ps.size() || p == 0 || p > 65535) return false;
-  host.assign(h);
-  port = static_cast<uint16_t>(p);
-  return !host.empty();
-}
 
 // Same slot owners, and the same nodes in the same roles and health.
 bool same_view(const ClusterView& a, const ClusterView& b) {
@@ -48,10 +33,20 @@ TopologyRefresher::~TopologyRefresher() {
   stop();
 }
 
-void TopologyRefresher::set_credentials(std::string username, std::string password) {
-  std::lock_guard lock(mu_);
-  options_.username = std::move(username);
-  options_.password = std::move(password);
+void TopologyRefresher::reconfigure(const RefresherOptions& next) {
+  {
+    std::lock_guard lock(mu_);
+    const bool discovery_changed =
+        options_.seeds != next.seeds || options_.refresh_interval_ms != next.refresh_interval_ms;
+    options_.seeds = next.seeds;
+    options_.username = next.username;
+    options_.password = next.password;
+    options_.refresh_interval_ms = next.refresh_interval_ms;
+    // Why refresh at once: the wait in run() was timed with the old interval, and a seed
+    // list that replaced an unreachable one should serve now, not after the old interval.
+    if (discovery_changed && pending_trigger_.empty()) pending_trigger_ = "reload";
+  }
+  cv_.notify_all();
 }
 
 std::shared_ptr<const ClusterView> TopologyRefresher::current() const {
@@ -106,11 +101,6 @@ void TopologyRefresher::poll_migrations(const ClusterView& view, const std::stri
   migrations_ = std::move(found);
 }
 
-Clock::time_point TopologyRefresher::last_success() const {
-  std::lock_guard lock(mu_);
-  return last_success_;
-}
-
 std::vector<TopologyRefresher::Candidate> TopologyRefresher::candidates() {
   std::vector<Candidate> out;
   std::shared_ptr<const ClusterView> view;
@@ -148,7 +138,7 @@ std::vector<TopologyRefresher::Candidate> TopologyRefresher::candidates() {
   for (const auto& seed : seeds) {
     std::string host;
     uint16_t port = 0;
-    if (!split_host_port(seed, host, port)) continue;
+    if (!split_address(seed, host, port)) continue;
     for (const auto& ip : resolve_all(host)) add(ip, port, seed);
   }
   for (const auto& c : later) {
@@ -157,120 +147,90 @@ std::vector<TopologyRefresher::Candidate> TopologyRefresher::candidates() {
   return out;
 }
 
-bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
-  std::string username, password;
+// One candidate's slot map: CLUSTER SHARDS, or CLUSTER SLOTS on servers without it.
+// The view, or the error text (prefixed with the candidate's label by the caller).
+ClusterView::Result TopologyRefresher::ask_topology(ControlConnection& conn, const Candidate& c) {
+  const std::string_view shards_cmd[] = {"CLUSTER", "SHARDS"};
+  auto reply = conn.command(shards_cmd, options_.command_timeout_ms);
+  if (auto* e = std::get_if<std::string>(&reply)) return *e;
+  uint64_t version;
   {
     std::lock_guard lock(mu_);
-    username = options_.username;
-    password = options_.password;
+    version = next_version_;
   }
-  std::vector<std::string> errors;
-  for (const Candidate& c : candidates()) {
-    auto opened =
-        ControlConnection::open(c.ip, c.port, username, password, options_.connect_timeout_ms);
-    if (auto* e = std::get_if<std::string>(&opened)) {
-      errors.push_back(c.label + ": " + *e);
-      continue;
+  const auto& v = std::get<resp::Value>(reply);
+  if (!v.is_error()) return ClusterView::from_shards(v, c.ip, version);
+  // Older servers have no CLUSTER SHARDS: CLUSTER SLOTS says the same, minus health.
+  const std::string_view slots_cmd[] = {"CLUSTER", "SLOTS"};
+  auto slots = conn.command(slots_cmd, options_.command_timeout_ms);
+  if (auto* e = std::get_if<std::string>(&slots)) return *e;
+  const auto& sv = std::get<resp::Value>(slots);
+  if (sv.is_error()) return sv.str;
+  return ClusterView::from_slots(sv, c.ip, version);
+}
+
+// Learn the Redis version the cluster runs, now and then.
+void TopologyRefresher::learn_redis_version(ControlConnection& conn) {
+  if (!hooks_.redis_version || refreshes_ % 30 != 0) return;
+  const std::string_view info_cmd[] = {"INFO", "SERVER"};
+  auto info = conn.command(info_cmd, options_.command_timeout_ms);
+  if (auto* iv = std::get_if<resp::Value>(&info); iv != nullptr && !iv->is_error()) {
+    size_t pos = iv->str.find("redis_version:");
+    if (pos != std::string::npos) {
+      size_t end = iv->str.find_first_of("\r\n", pos);
+      hooks_.redis_version(iv->str.substr(pos + 14, end - pos - 14));
     }
-    auto& conn = std::get<ControlConnection>(opened);
-    const std::string_view shards_cmd[] = {"CLUSTER", "SHARDS"};
-    auto reply = conn.command(shards_cmd, options_.command_timeout_ms);
-    if (auto* e = std::get_if<std::string>(&reply)) {
-      errors.push_back(c.label + ": " + *e);
-      continue;
+  }
+}
+
+// A candidate answered with a usable view: remember its offsets, forget unreachable
+// reports it settles, publish it if it differs. Returns what changed, for the event log.
+std::vector<ViewChange> TopologyRefresher::accept_view(const ClusterView::Ptr& view,
+                                                       const Candidate& c,
+                                                       std::string_view trigger) {
+  std::vector<ViewChange> changes;
+  std::lock_guard lock(mu_);
+  offsets_.clear();
+  for (const Node& n : view->nodes()) {
+    if (n.replication_offset >= 0) offsets_[n.address] = n.replication_offset;
+  }
+  if (!reported_ || !same_view(*reported_, *view)) {
+    changes = describe_changes(reported_.get(), *view);
+    reported_ = view;
+  }
+  if (!reachable_) {
+    changes.push_back({"cluster_reachable", "cluster reachable again via " + c.label});
+    reachable_ = true;
+  }
+  // A node reported unreachable that is no longer a master of any slot (or was
+  // the node that just answered) needs no more fast refreshes.
+  for (auto it = unreachable_.begin(); it != unreachable_.end();) {
+    auto idx = view->find_by_address(it->first);
+    bool owns = false;
+    if (idx) {
+      for (uint16_t m : view->master_indices()) owns = owns || m == *idx;
     }
-    uint64_t version;
-    {
-      std::lock_guard lock(mu_);
-      version = next_version_;
-    }
-    ClusterView::Result result = std::string("no reply");
-    const auto& v = std::get<resp::Value>(reply);
-    if (v.is_error()) {
-      // Older servers have no CLUSTER SHARDS: CLUSTER SLOTS says the same, minus health.
-      const std::string_view slots_cmd[] = {"CLUSTER", "SLOTS"};
-      auto slots = conn.command(slots_cmd, options_.command_timeout_ms);
-      if (auto* e = std::get_if<std::string>(&slots)) {
-        errors.push_back(c.label + ": " + *e);
-        continue;
-      }
-      const auto& sv = std::get<resp::Value>(slots);
-      if (sv.is_error()) {
-        errors.push_back(c.label + ": " + sv.str);
-        continue;
-      }
-      result = ClusterView::from_slots(sv, c.ip, version);
+    bool answered = it->first == make_address(c.ip, c.port);
+    if (!owns || answered || Clock::now() - it->second > std::chrono::seconds(60)) {
+      it = unreachable_.erase(it);
     } else {
-      result = ClusterView::from_shards(v, c.ip, version);
+      ++it;
     }
-    if (auto* e = std::get_if<std::string>(&result)) {
-      errors.push_back(c.label + ": " + *e);
-      continue;
-    }
-    auto view = std::get<ClusterView::Ptr>(result);
-    if (view->covered_slots() == 0) {
-      errors.push_back(c.label + ": the node knows no slot owners");
-      continue;
-    }
-    // Learn the Redis version the cluster runs, now and then.
-    if (hooks_.redis_version && refreshes_ % 30 == 0) {
-      const std::string_view info_cmd[] = {"INFO", "SERVER"};
-      auto info = conn.command(info_cmd, options_.command_timeout_ms);
-      if (auto* iv = std::get_if<resp::Value>(&info); iv != nullptr && !iv->is_error()) {
-        size_t pos = iv->str.find("redis_version:");
-        if (pos != std::string::npos) {
-          size_t end = iv->str.find_first_of("\r\n", pos);
-          hooks_.redis_version(iv->str.substr(pos + 14, end - pos - 14));
-        }
-      }
-    }
-    refreshes_++;
-    std::vector<ViewChange> changes;
-    {
-      std::lock_guard lock(mu_);
-      offsets_.clear();
-      for (const Node& n : view->nodes()) {
-        if (n.replication_offset >= 0) offsets_[n.address] = n.replication_offset;
-      }
-      if (!reported_ || !same_view(*reported_, *view)) {
-        changes = describe_changes(reported_.get(), *view);
-        reported_ = view;
-      }
-      if (!reachable_) {
-        changes.push_back({"cluster_reachable", "cluster reachable again via " + c.label});
-        reachable_ = true;
-      }
-      last_success_ = Clock::now();
-      // A node reported unreachable that is no longer a master of any slot (or was
-      // the node that just answered) needs no more fast refreshes.
-      for (auto it = unreachable_.begin(); it != unreachable_.end();) {
-        auto idx = view->find_by_address(it->first);
-        bool owns = false;
-        if (idx) {
-          for (uint16_t m : view->master_indices()) owns = owns || m == *idx;
-        }
-        bool answered = it->first == make_address(c.ip, c.port);
-        if (!owns || answered || Clock::now() - it->second > std::chrono::seconds(60)) {
-          it = unreachable_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      degraded_hint_ = false;
-      fatal_error_.clear();
-      if (!view_ || !same_view(*view_, *view)) {
-        next_version_++;
-        spdlog::info("cluster topology ({}): {}", trigger, view->describe());
-        publish_locked(view);
-      }
-    }
-    if (hooks_.event) {
-      for (const ViewChange& change : changes) hooks_.event(change.kind, change.message);
-    }
-    poll_migrations(*view, username, password);
-    if (hooks_.refreshed) hooks_.refreshed(trigger, true);
-    return true;
   }
+  degraded_hint_ = false;
+  fatal_error_.clear();
+  if (!view_ || !same_view(*view_, *view)) {
+    next_version_++;
+    spdlog::info("cluster topology ({}): {}", trigger, view->describe());
+    publish_locked(view);
+  }
+  return changes;
+}
+
+// No candidate answered: say why (an authentication failure becomes the error every
+// request gets), and report the cluster unreachable once per outage.
+void TopologyRefresher::record_failure(std::string_view trigger,
+                                       const std::vector<std::string>& errors, std::string& error) {
   error.clear();
   for (const auto& e : errors) {
     if (!error.empty()) error += "; ";
@@ -295,6 +255,45 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
                                             std::string(trigger) + "): " + error);
   }
   if (hooks_.refreshed) hooks_.refreshed(trigger, false);
+}
+
+bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
+  std::string username, password;
+  {
+    std::lock_guard lock(mu_);
+    username = options_.username;
+    password = options_.password;
+  }
+  std::vector<std::string> errors;
+  for (const Candidate& c : candidates()) {
+    auto opened =
+        ControlConnection::open(c.ip, c.port, username, password, options_.connect_timeout_ms);
+    if (auto* e = std::get_if<std::string>(&opened)) {
+      errors.push_back(c.label + ": " + *e);
+      continue;
+    }
+    auto& conn = std::get<ControlConnection>(opened);
+    ClusterView::Result result = ask_topology(conn, c);
+    if (auto* e = std::get_if<std::string>(&result)) {
+      errors.push_back(c.label + ": " + *e);
+      continue;
+    }
+    auto view = std::get<ClusterView::Ptr>(result);
+    if (view->covered_slots() == 0) {
+      errors.push_back(c.label + ": the node knows no slot owners");
+      continue;
+    }
+    learn_redis_version(conn);
+    refreshes_++;
+    std::vector<ViewChange> changes = accept_view(view, c, trigger);
+    if (hooks_.event) {
+      for (const ViewChange& change : changes) hooks_.event(change.kind, change.message);
+    }
+    poll_migrations(*view, username, password);
+    if (hooks_.refreshed) hooks_.refreshed(trigger, true);
+    return true;
+  }
+  record_failure(trigger, errors, error);
   return false;
 }
 

@@ -20,8 +20,11 @@
 #include "cluster/cluster_view.hpp"
 #include "cluster/slot_migrations.hpp"
 #include "cluster/topology_feedback.hpp"
+#include "cluster/view_changes.hpp"
 
 namespace slotgate::cluster {
+
+class ControlConnection;
 
 struct RefresherOptions {
   std::vector<std::string> seeds;  // "host:port"; DNS names are re-resolved at every use
@@ -50,9 +53,10 @@ class TopologyRefresher final : public TopologyFeedback {
   std::string load_initial();
   void start();
   void stop();
-  void set_credentials(std::string username, std::string password);
+  // SIGHUP: new seeds, credentials and refresh interval take effect from the next refresh,
+  // which runs at once when the seeds or the interval changed. The timeouts stay as started.
+  void reconfigure(const RefresherOptions& next);
   std::shared_ptr<const ClusterView> current() const;
-  std::chrono::steady_clock::time_point last_success() const;
   // Replication offsets by node address from the latest successful refresh (the published
   // view keeps the offsets of when it was built).
   std::map<std::string, int64_t> replication_offsets() const;
@@ -74,6 +78,12 @@ class TopologyRefresher final : public TopologyFeedback {
     std::string label;  // what we log: the seed name or the node address
   };
   bool refresh(std::string_view trigger, std::string& error);
+  ClusterView::Result ask_topology(ControlConnection& conn, const Candidate& c);
+  void learn_redis_version(ControlConnection& conn);
+  std::vector<ViewChange> accept_view(const ClusterView::Ptr& view, const Candidate& c,
+                                      std::string_view trigger);
+  void record_failure(std::string_view trigger, const std::vector<std::string>& errors,
+                      std::string& error);
   // After a successful refresh, at most every kMigrationPollInterval: CLUSTER NODES on each
   // online master, for its own migrating/importing slots. Runs on the refresher thread.
   void poll_migrations(const ClusterView& view, const std::string& username,
@@ -99,7 +109,6 @@ class TopologyRefresher final : public TopologyFeedback {
   uint64_t next_version_ = 1;
   std::string pending_trigger_;
   std::map<std::string, std::chrono::steady_clock::time_point> unreachable_;
-  std::chrono::steady_clock::time_point last_success_{};
   bool degraded_hint_ = false;
   std::string fatal_error_;
   bool stopping_ = false;

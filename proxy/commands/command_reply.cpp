@@ -7,6 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "text/ascii.hpp"
+#include "text/glob.hpp"
+
 namespace slotgate::commands {
 namespace {
 
@@ -162,74 +165,7 @@ Value key_spec_value(const KeySpec& ks, int protocol) {
   return map_of(std::move(kv), protocol);
 }
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-// Glob match as Redis's stringmatchlen with nocase: * ? [abc] [^a-z] and \ escapes.
-bool glob_match(std::string_view p, std::string_view s) {
-  while (!p.empty()) {
-    switch (p[0]) {
-      case '*': {
-        while (p.size() > 1 && p[1] == '*') p.remove_prefix(1);
-        if (p.size() == 1) return true;
-        for (size_t i = 0; i <= s.size(); ++i) {
-          if (glob_match(p.substr(1), s.substr(i))) return true;
-        }
-        return false;
-      }
-      case '?':
-        if (s.empty()) return false;
-        s.remove_prefix(1);
-        p.remove_prefix(1);
-        break;
-      case '[': {
-        if (s.empty()) return false;
-        p.remove_prefix(1);
-        const bool negate = !p.empty() && p[0] == '^';
-        if (negate) p.remove_prefix(1);
-        bool match = false;
-        while (!p.empty() && p[0] != ']') {
-          if (p[0] == '\\' && p.size() >= 2) {
-            p.remove_prefix(1);
-            if (lower(p[0]) == lower(s[0])) match = true;
-            p.remove_prefix(1);
-          } else if (p.size() >= 3 && p[1] == '-') {
-            char lo = lower(p[0]), hi = lower(p[2]);
-            if (lo > hi) std::swap(lo, hi);
-            const char c = lower(s[0]);
-            if (c >= lo && c <= hi) match = true;
-            p.remove_prefix(3);
-          } else {
-            if (lower(p[0]) == lower(s[0])) match = true;
-            p.remove_prefix(1);
-          }
-        }
-        if (!p.empty()) p.remove_prefix(1);  // the ']'
-        if (match == negate) return false;
-        s.remove_prefix(1);
-        break;
-      }
-      case '\\':
-        if (p.size() >= 2) p.remove_prefix(1);
-        [[fallthrough]];
-      default:
-        if (s.empty() || lower(p[0]) != lower(s[0])) return false;
-        s.remove_prefix(1);
-        p.remove_prefix(1);
-        break;
-    }
-  }
-  return s.empty();
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+using text::iequals;
 
 template <class Pred>
 void collect_names(std::span<const CommandSpec> specs, const Pred& keep, std::vector<Value>& out) {
@@ -307,7 +243,11 @@ Value command_list_reply(std::span<const std::string_view> filter) {
   }
   if (iequals(kind, "pattern")) {
     collect_names(
-        all_commands(), [arg](const CommandSpec& s) { return glob_match(arg, s.name); }, out);
+        all_commands(),
+        [arg](const CommandSpec& s) {
+          return text::glob_match(arg, s.name, text::Case::Insensitive);
+        },
+        out);
     return Value::array(std::move(out));
   }
   return Value::error("ERR syntax error");

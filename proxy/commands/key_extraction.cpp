@@ -9,49 +9,13 @@
 #include <vector>
 
 #include "commands/command_table.hpp"
+#include "resp/integer_text.hpp"
+#include "text/ascii.hpp"
 
 namespace slotgate::commands {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-// Redis's string2ll: strict decimal, no spaces, no '+', no leading zeros, no overflow.
-bool strict_ll(std::string_view s, long long& out) {
-  if (s.empty() || s.size() > 20) return false;
-  if (s == "0") {
-    out = 0;
-    return true;
-  }
-  size_t i = 0;
-  const bool negative = s[0] == '-';
-  if (negative) ++i;
-  if (i >= s.size() || s[i] < '1' || s[i] > '9') return false;
-  unsigned long long v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    const unsigned long long digit = static_cast<unsigned long long>(s[i] - '0');
-    if (v > (ULLONG_MAX - digit) / 10) return false;
-    v = v * 10 + digit;
-  }
-  if (negative) {
-    if (v > static_cast<unsigned long long>(LLONG_MAX) + 1) return false;
-    out = v == static_cast<unsigned long long>(LLONG_MAX) + 1 ? LLONG_MIN
-                                                              : -static_cast<long long>(v);
-  } else {
-    if (v > static_cast<unsigned long long>(LLONG_MAX)) return false;
-    out = static_cast<long long>(v);
-  }
-  return true;
-}
+using text::iequals;
 
 // C's atoi as glibc does it (strtol, clamped, then narrowed to int): the getkeys_procs use it,
 // so "2abc" counts as 2 and "abc" as 0 there.
@@ -140,10 +104,9 @@ SpecResult apply_spec(const CommandSpec& cmd, const KeySpec& spec,
       step = fk.keystep;
       const long long numkeys_at = first + fk.keynumidx;
       if (fk.keynumidx >= argc || numkeys_at >= argc) return SpecResult::Invalid;
-      long long numkeys = 0;
-      if (!strict_ll(args[static_cast<size_t>(numkeys_at)], numkeys) || numkeys < 0) {
-        return SpecResult::Invalid;
-      }
+      const auto parsed = resp::parse_integer(args[static_cast<size_t>(numkeys_at)]);
+      if (!parsed || *parsed < 0) return SpecResult::Invalid;
+      const long long numkeys = *parsed;
       first += fk.firstkey;
       // Redis narrows numkeys to int here; mirror it so huge counts fail the same way.
       last = first + static_cast<int>(static_cast<uint32_t>(numkeys)) - 1;

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "text/ascii.hpp"
+
 namespace slotgate::config {
 
 HostPort Config::announce_address() const {
@@ -88,13 +90,7 @@ std::string_view to_string(LogFormat format) {
   return format == LogFormat::Json ? "json" : "text";
 }
 
-namespace {
-std::string lower(std::string_view text) {
-  std::string s(text);
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-}  // namespace
+using text::lower;
 
 std::optional<LogLevel> parse_log_level(std::string_view text) {
   const std::string s = lower(text);

@@ -6,6 +6,8 @@
 #include <limits>
 #include <utility>
 
+#include "text/ascii.hpp"
+
 namespace slotgate::config {
 namespace {
 
@@ -28,11 +30,7 @@ constexpr std::array<Unit, 7> kSizeUnits{{{"b", 1},
                                           {"g", 1000 * 1000 * 1000},
                                           {"gb", 1024ULL * 1024 * 1024}}};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using text::lower;
 
 // Splits "512 MB" into the number and the lower-cased unit; the number must be a
 // non-negative integer. Returns false when the text has no leading digits.

@@ -14,6 +14,7 @@
 
 #include "config/env_expand.hpp"
 #include "config/units.hpp"
+#include "text/ascii.hpp"
 
 namespace slotgate::config {
 namespace {
@@ -33,10 +34,7 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+using text::lower;
 
 std::string join_path(const std::string& parent, std::string_view key) {
   return parent.empty() ? std::string(key) : parent + "." + std::string(key);

@@ -221,7 +221,13 @@ int64_t Metrics::now_ns() {
 
 void Metrics::publish(WorkerStats& stats) {
   StatsCounters& was = stats.published_;
+  publish_scalars(stats, was);
+  publish_commands(stats, was);
+  publish_backends(stats, was);
+}
 
+// Connections, redirections, holds, bytes: add the differences, then remember the values.
+void Metrics::publish_scalars(const WorkerStats& stats, StatsCounters& was) {
   if (const int64_t d = stats.connections_open - was.connections_open; d != 0) {
     client_connections_.Add({}).Increment(static_cast<double>(d));
   }
@@ -251,41 +257,6 @@ void Metrics::publish(WorkerStats& stats) {
   add(bytes_received_, stats.bytes_in, was.bytes_in);
   add(bytes_sent_, stats.bytes_out, was.bytes_out);
 
-  for (size_t i = 0; i < command_slots(); ++i) {
-    const CommandStats& now = stats.commands[i];
-    CommandStats& before = was.commands[i];
-    if (now == before) continue;
-    const std::string command(command_label(i));
-    for (size_t r = 0; r < kCommandResults; ++r) {
-      add(commands_,
-          {{"command", command}, {"result", std::string(to_string(static_cast<CommandResult>(r)))}},
-          now.by_result[r], before.by_result[r]);
-    }
-    add(command_duration_, {{"command", command}}, now.latency, before.latency);
-    before = now;
-  }
-
-  for (const auto& [address, now] : stats.backends) {
-    auto it = was.backends.find(address);
-    if (it == was.backends.end()) it = was.backends.emplace(address, BackendStats{}).first;
-    BackendStats& before = it->second;
-    add(backend_requests_, {{"node", address}}, now.requests, before.requests);
-    add(backend_reconnects_, {{"node", address}}, now.reconnects, before.reconnects);
-    if (const int64_t d = now.connections_open - before.connections_open; d != 0) {
-      backend_connections_.Add({{"node", address}}).Increment(static_cast<double>(d));
-    }
-    add(backend_duration_, {{"node", address}}, now.latency, before.latency);
-    for (const auto& [kind, count] : now.errors) {
-      uint64_t previous = 0;
-      for (const auto& [k, c] : before.errors) {
-        if (k == kind) previous = c;
-      }
-      add(backend_errors_, {{"node", address}, {"kind", kind}}, count, previous);
-    }
-    before = now;
-  }
-
-  // The per-command table and backends were brought up to date above; now the scalars.
   was.connections_accepted = stats.connections_accepted;
   was.connections_rejected = stats.connections_rejected;
   was.connections_open = stats.connections_open;
@@ -306,6 +277,46 @@ void Metrics::publish(WorkerStats& stats) {
   was.outcome_unknown = stats.outcome_unknown;
   was.bytes_in = stats.bytes_in;
   was.bytes_out = stats.bytes_out;
+}
+
+// slotgate_commands_total and the command latency, for the commands whose counts moved.
+void Metrics::publish_commands(const WorkerStats& stats, StatsCounters& was) {
+  for (size_t i = 0; i < command_slots(); ++i) {
+    const CommandStats& now = stats.commands[i];
+    CommandStats& before = was.commands[i];
+    if (now == before) continue;
+    const std::string command(command_label(i));
+    for (size_t r = 0; r < kCommandResults; ++r) {
+      add(commands_,
+          {{"command", command}, {"result", std::string(to_string(static_cast<CommandResult>(r)))}},
+          now.by_result[r], before.by_result[r]);
+    }
+    add(command_duration_, {{"command", command}}, now.latency, before.latency);
+    before = now;
+  }
+}
+
+// Per node: requests, reconnects, open connections, latency and errors by kind.
+void Metrics::publish_backends(const WorkerStats& stats, StatsCounters& was) {
+  for (const auto& [address, now] : stats.backends) {
+    auto it = was.backends.find(address);
+    if (it == was.backends.end()) it = was.backends.emplace(address, BackendStats{}).first;
+    BackendStats& before = it->second;
+    add(backend_requests_, {{"node", address}}, now.requests, before.requests);
+    add(backend_reconnects_, {{"node", address}}, now.reconnects, before.reconnects);
+    if (const int64_t d = now.connections_open - before.connections_open; d != 0) {
+      backend_connections_.Add({{"node", address}}).Increment(static_cast<double>(d));
+    }
+    add(backend_duration_, {{"node", address}}, now.latency, before.latency);
+    for (const auto& [kind, count] : now.errors) {
+      uint64_t previous = 0;
+      for (const auto& [k, c] : before.errors) {
+        if (k == kind) previous = c;
+      }
+      add(backend_errors_, {{"node", address}, {"kind", kind}}, count, previous);
+    }
+    before = now;
+  }
 }
 
 void Metrics::topology_refresh(std::string_view trigger, bool ok) {

@@ -47,6 +47,9 @@ class Metrics {
   std::vector<prometheus::MetricFamily> collect();
 
  private:
+  void publish_scalars(const WorkerStats& stats, StatsCounters& was);
+  void publish_commands(const WorkerStats& stats, StatsCounters& was);
+  void publish_backends(const WorkerStats& stats, StatsCounters& was);
   static int64_t now_ns();
 
   prometheus::Registry registry_;

@@ -45,6 +45,7 @@ class FrameScanner {
 
  private:
   Status fail(const char* why);
+  const char* read_header(char t, std::string_view line, size_t next, bool top, bool& bulk);
 
   // Elements the frame still owes, counting the one whose header comes next. An attribute
   // ("|n") adds its 2n keys and values without using up an element: the reply it annotates

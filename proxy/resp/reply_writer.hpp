@@ -42,4 +42,9 @@ void write_value(std::string& out, const Value& v, int proto);
 // A command as a RESP array of bulk strings, as sent to a backend.
 void append_command(std::string& out, std::span<const std::string_view> args);
 
+// A complete reply that is an error: simple ('-') or RESP3 blob ('!').
+inline bool is_error_reply(std::string_view reply) {
+  return !reply.empty() && (reply[0] == '-' || reply[0] == '!');
+}
+
 }  // namespace slotgate::resp

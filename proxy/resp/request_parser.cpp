@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "resp/integer_text.hpp"
 
@@ -25,6 +26,62 @@ int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return c - 'A' + 10;
+}
+
+// An inline line as sdssplitargs() reads it: a C string, so the end reads as '\0'.
+struct InlineLine {
+  std::string_view buf;
+  size_t end;
+  char operator[](size_t i) const { return i < end ? buf[i] : '\0'; }
+};
+
+// The character a backslash escape stands for inside "double quotes".
+char double_quote_escape(char e) {
+  switch (e) {
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    case 'b':
+      return '\b';
+    case 'a':
+      return '\a';
+    default:
+      return e;
+  }
+}
+
+// One character (or escape) at line[i] inside quotes opened with `quote`: appended to out
+// unescaped, i left on its last byte; at the closing quote `closed` is set. False when the
+// quotes are unbalanced (unterminated, or closed and not followed by a blank or the end).
+bool quoted_char(const InlineLine& at, size_t& i, char quote, std::string& out, bool& closed) {
+  const char c = at[i];
+  if (quote == '"') {
+    if (c == '\\' && at[i + 1] == 'x' && is_hex(at[i + 2]) && is_hex(at[i + 3])) {
+      out.push_back(static_cast<char>(hex_value(at[i + 2]) * 16 + hex_value(at[i + 3])));
+      i += 3;
+      return true;
+    }
+    if (c == '\\' && at[i + 1] != '\0') {
+      ++i;
+      out.push_back(double_quote_escape(at[i]));
+      return true;
+    }
+  } else if (c == '\\' && at[i + 1] == '\'') {  // 'single quotes' know only \'
+    ++i;
+    out.push_back('\'');
+    return true;
+  }
+  if (c == quote) {
+    if (at[i + 1] != '\0' && !is_blank(at[i + 1])) return false;
+    closed = true;
+    return true;
+  }
+  if (c == '\0') return false;  // unterminated quotes
+  out.push_back(c);
+  return true;
 }
 
 }  // namespace
@@ -119,93 +176,113 @@ RequestParser::Status RequestParser::parse(std::string_view buf) {
   }
 }
 
+// The steps of a multibulk request, one per state: each returns the status to give back to
+// the caller, or nullopt when the next state can go on with the same buffer. Always inlined:
+// they are parse_multibulk()'s loop body, split out only to be read.
+[[gnu::always_inline]] inline std::optional<RequestParser::Status> RequestParser::read_count(
+    std::string_view buf) {
+  size_t cr = find_from_memo(buf, '\r');
+  if (cr == std::string_view::npos) {
+    if (buf.size() - pos_ > limits_.max_inline) {
+      return fail("Protocol error: too big mbulk count string");
+    }
+    return Status::Incomplete;
+  }
+  // Redis waits for one byte after '\r' and then skips it without checking it is '\n'.
+  if (cr + 1 >= buf.size()) return Status::Incomplete;
+  auto n = parse_integer(buf.substr(pos_ + 1, cr - pos_ - 1));
+  if (limits_.unauthenticated && n && *n > 0 &&
+      static_cast<unsigned long long>(*n) > limits_.max_args) {
+    return fail("Protocol error: unauthenticated multibulk length");
+  }
+  if (!n || (*n > 0 && static_cast<unsigned long long>(*n) > limits_.max_args)) {
+    return fail("Protocol error: invalid multibulk length");
+  }
+  pos_ = cr + 2;
+  if (*n <= 0) {
+    // Why: Redis treats "*0" and "*-1" (and any negative count) as a no-op and
+    // goes on with the next command in the buffer; so do we.
+    start_frame();
+    return Status::Complete;
+  }
+  args_left_ = static_cast<size_t>(*n);
+  // Don't trust the announced count for the allocation: "*1048576" alone must not
+  // cost megabytes. The vector grows as bulks actually arrive and is kept afterwards.
+  spans_.reserve(std::min<size_t>(args_left_, 1024));
+  scan_from_ = pos_;
+  state_ = State::BulkHeader;
+  return std::nullopt;
+}
+
+[[gnu::always_inline]] inline std::optional<RequestParser::Status> RequestParser::read_bulk_header(
+    std::string_view buf) {
+  size_t cr = find_from_memo(buf, '\r');
+  if (cr == std::string_view::npos) {
+    if (buf.size() - pos_ > limits_.max_inline) {
+      return fail("Protocol error: too big bulk count string");
+    }
+    return Status::Incomplete;
+  }
+  if (cr + 1 >= buf.size()) return Status::Incomplete;
+  if (buf[pos_] != '$') {
+    // Redis formats the offending byte with %c and then turns CR/LF into spaces
+    // so the error line stays one line.
+    char got = buf[pos_];
+    if (got == '\r' || got == '\n') got = ' ';
+    std::string text = "Protocol error: expected '$', got '";
+    text.push_back(got);
+    text.push_back('\'');
+    return fail(std::move(text));
+  }
+  auto n = parse_integer(buf.substr(pos_ + 1, cr - pos_ - 1));
+  if (limits_.unauthenticated && n && *n >= 0 &&
+      static_cast<unsigned long long>(*n) > limits_.max_bulk) {
+    return fail("Protocol error: unauthenticated bulk length");
+  }
+  if (!n || *n < 0 || static_cast<unsigned long long>(*n) > limits_.max_bulk) {
+    return fail("Protocol error: invalid bulk length");
+  }
+  pos_ = cr + 2;
+  bulk_len_ = static_cast<size_t>(*n);
+  state_ = State::BulkData;
+  return std::nullopt;
+}
+
+[[gnu::always_inline]] inline std::optional<RequestParser::Status> RequestParser::read_bulk_data(
+    std::string_view buf) {
+  // O(1) per call however the bulk trickles in: only the length is compared.
+  if (buf.size() - pos_ < bulk_len_ + 2) return Status::Incomplete;
+  spans_.push_back({pos_, bulk_len_, false});
+  // Like Redis, the two bytes after the payload are skipped, not checked for CRLF.
+  pos_ += bulk_len_ + 2;
+  scan_from_ = pos_;
+  if (--args_left_ == 0) {
+    Status s = complete(buf, pos_);
+    state_ = State::FrameStart;
+    return s;
+  }
+  state_ = State::BulkHeader;
+  return std::nullopt;
+}
+
 RequestParser::Status RequestParser::parse_multibulk(std::string_view buf) {
   for (;;) {
+    std::optional<Status> s;
     switch (state_) {
-      case State::MultibulkCount: {
-        size_t cr = find_from_memo(buf, '\r');
-        if (cr == std::string_view::npos) {
-          if (buf.size() - pos_ > limits_.max_inline) {
-            return fail("Protocol error: too big mbulk count string");
-          }
-          return Status::Incomplete;
-        }
-        // Redis waits for one byte after '\r' and then skips it without checking it is '\n'.
-        if (cr + 1 >= buf.size()) return Status::Incomplete;
-        auto n = parse_integer(buf.substr(pos_ + 1, cr - pos_ - 1));
-        if (limits_.unauthenticated && n && *n > 0 &&
-            static_cast<unsigned long long>(*n) > limits_.max_args) {
-          return fail("Protocol error: unauthenticated multibulk length");
-        }
-        if (!n || (*n > 0 && static_cast<unsigned long long>(*n) > limits_.max_args)) {
-          return fail("Protocol error: invalid multibulk length");
-        }
-        pos_ = cr + 2;
-        if (*n <= 0) {
-          // Why: Redis treats "*0" and "*-1" (and any negative count) as a no-op and
-          // goes on with the next command in the buffer; so do we.
-          start_frame();
-          return Status::Complete;
-        }
-        args_left_ = static_cast<size_t>(*n);
-        // Don't trust the announced count for the allocation: "*1048576" alone must not
-        // cost megabytes. The vector grows as bulks actually arrive and is kept afterwards.
-        spans_.reserve(std::min<size_t>(args_left_, 1024));
-        scan_from_ = pos_;
-        state_ = State::BulkHeader;
+      case State::MultibulkCount:
+        s = read_count(buf);
         break;
-      }
-      case State::BulkHeader: {
-        size_t cr = find_from_memo(buf, '\r');
-        if (cr == std::string_view::npos) {
-          if (buf.size() - pos_ > limits_.max_inline) {
-            return fail("Protocol error: too big bulk count string");
-          }
-          return Status::Incomplete;
-        }
-        if (cr + 1 >= buf.size()) return Status::Incomplete;
-        if (buf[pos_] != '$') {
-          // Redis formats the offending byte with %c and then turns CR/LF into spaces
-          // so the error line stays one line.
-          char got = buf[pos_];
-          if (got == '\r' || got == '\n') got = ' ';
-          std::string text = "Protocol error: expected '$', got '";
-          text.push_back(got);
-          text.push_back('\'');
-          return fail(std::move(text));
-        }
-        auto n = parse_integer(buf.substr(pos_ + 1, cr - pos_ - 1));
-        if (limits_.unauthenticated && n && *n >= 0 &&
-            static_cast<unsigned long long>(*n) > limits_.max_bulk) {
-          return fail("Protocol error: unauthenticated bulk length");
-        }
-        if (!n || *n < 0 || static_cast<unsigned long long>(*n) > limits_.max_bulk) {
-          return fail("Protocol error: invalid bulk length");
-        }
-        pos_ = cr + 2;
-        bulk_len_ = static_cast<size_t>(*n);
-        state_ = State::BulkData;
+      case State::BulkHeader:
+        s = read_bulk_header(buf);
         break;
-      }
-      case State::BulkData: {
-        // O(1) per call however the bulk trickles in: only the length is compared.
-        if (buf.size() - pos_ < bulk_len_ + 2) return Status::Incomplete;
-        spans_.push_back({pos_, bulk_len_, false});
-        // Like Redis, the two bytes after the payload are skipped, not checked for CRLF.
-        pos_ += bulk_len_ + 2;
-        scan_from_ = pos_;
-        if (--args_left_ == 0) {
-          Status s = complete(buf, pos_);
-          state_ = State::FrameStart;
-          return s;
-        }
-        state_ = State::BulkHeader;
+      case State::BulkData:
+        s = read_bulk_data(buf);
         break;
-      }
       case State::FrameStart:
       case State::Failed:
         return Status::Error;  // not reached: parse() dispatches these
     }
+    if (s) return *s;
   }
 }
 
@@ -252,7 +329,7 @@ bool RequestParser::split_inline(std::string_view buf, size_t begin, size_t end)
   if (const void* nul = std::memchr(buf.data() + begin, '\0', end - begin)) {
     end = static_cast<size_t>(static_cast<const char*>(nul) - buf.data());
   }
-  auto at = [&](size_t i) -> char { return i < end ? buf[i] : '\0'; };
+  const InlineLine at{buf, end};
 
   size_t i = begin;
   for (;;) {
@@ -263,87 +340,25 @@ bool RequestParser::split_inline(std::string_view buf, size_t begin, size_t end)
     size_t token_end = i;
     bool plain = true;  // no quote seen yet: the token is buf[token_start, token_end)
     const size_t scratch_start = scratch_.size();
-    bool in_double = false, in_single = false, done = false;
-    auto to_scratch = [&] {
-      if (plain) {
-        plain = false;
-        scratch_.append(buf.data() + token_start, i - token_start);
-      }
-    };
-
+    char quote = 0;  // the quote mark we are inside of, or 0
+    bool done = false;
     while (!done) {
-      const char c = at(i);
-      if (in_double) {
-        if (c == '\\' && at(i + 1) == 'x' && is_hex(at(i + 2)) && is_hex(at(i + 3))) {
-          scratch_.push_back(static_cast<char>(hex_value(at(i + 2)) * 16 + hex_value(at(i + 3))));
-          i += 3;
-        } else if (c == '\\' && at(i + 1) != '\0') {
-          ++i;
-          char e = at(i);
-          switch (e) {
-            case 'n':
-              e = '\n';
-              break;
-            case 'r':
-              e = '\r';
-              break;
-            case 't':
-              e = '\t';
-              break;
-            case 'b':
-              e = '\b';
-              break;
-            case 'a':
-              e = '\a';
-              break;
-            default:
-              break;
-          }
-          scratch_.push_back(e);
-        } else if (c == '"') {
-          if (at(i + 1) != '\0' && !is_blank(at(i + 1))) return false;
-          done = true;
-        } else if (c == '\0') {
-          return false;  // unterminated quotes
-        } else {
-          scratch_.push_back(c);
+      const char c = at[i];
+      if (quote != 0) {
+        if (!quoted_char(at, i, quote, scratch_, done)) return false;
+      } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0') {
+        token_end = i;
+        done = true;
+      } else if (c == '"' || c == '\'') {
+        if (plain) {
+          plain = false;
+          scratch_.append(buf.data() + token_start, i - token_start);
         }
-      } else if (in_single) {
-        if (c == '\\' && at(i + 1) == '\'') {
-          ++i;
-          scratch_.push_back('\'');
-        } else if (c == '\'') {
-          if (at(i + 1) != '\0' && !is_blank(at(i + 1))) return false;
-          done = true;
-        } else if (c == '\0') {
-          return false;  // unterminated quotes
-        } else {
-          scratch_.push_back(c);
-        }
-      } else {
-        switch (c) {
-          case ' ':
-          case '\n':
-          case '\r':
-          case '\t':
-          case '\0':
-            token_end = i;
-            done = true;
-            break;
-          case '"':
-            to_scratch();
-            in_double = true;
-            break;
-          case '\'':
-            to_scratch();
-            in_single = true;
-            break;
-          default:
-            if (!plain) scratch_.push_back(c);
-            break;
-        }
+        quote = c;
+      } else if (!plain) {
+        scratch_.push_back(c);
       }
-      if (at(i) != '\0') ++i;
+      if (at[i] != '\0') ++i;
     }
 
     ArgSpan span = plain ? ArgSpan{token_start, token_end - token_start, false}

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -80,6 +81,9 @@ class RequestParser {
   };
 
   Status parse_multibulk(std::string_view buf);
+  std::optional<Status> read_count(std::string_view buf);
+  std::optional<Status> read_bulk_header(std::string_view buf);
+  std::optional<Status> read_bulk_data(std::string_view buf);
   Status parse_inline(std::string_view buf);
   // Splits one inline line like sdssplitargs(); false on unbalanced quotes.
   bool split_inline(std::string_view buf, size_t begin, size_t end);

@@ -38,9 +38,6 @@ struct Value {
   bool is_string() const {
     return type == Type::SimpleString || type == Type::BulkString || type == Type::Verbatim;
   }
-  bool is_aggregate() const {
-    return type == Type::Array || type == Type::Map || type == Type::Set || type == Type::Push;
-  }
 
   static Value simple(std::string s) {
     Value v;

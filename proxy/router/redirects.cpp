@@ -35,7 +35,7 @@ bool Router::redirect(Request* req, std::string_view error_text, const std::stri
     // Redis sends ":port" when it does not know the node's address: same host as the sender.
     std::string from_host;
     uint16_t from_port = 0;
-    backend::split_address(from, from_host, from_port);
+    cluster::split_address(from, from_host, from_port);
     host = from_host;
   }
   std::string address = cluster::make_address(host, r->port);

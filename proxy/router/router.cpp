@@ -222,7 +222,7 @@ std::unique_ptr<backend::BackendConnection> Router::open_dedicated(const std::st
                                                                    int protocol) {
   std::string host;
   uint16_t port = 0;
-  if (!backend::split_address(address, host, port)) return nullptr;
+  if (!cluster::split_address(address, host, port)) return nullptr;
   auto conn = std::make_unique<backend::BackendConnection>(
       loop_, address, host, port, creds_, *this, options_.connect_timeout_ms, protocol);
   conn->mark_dedicated();

@@ -24,9 +24,7 @@ class Worker;
 class ServerState {
  public:
   explicit ServerState(std::shared_ptr<const config::Config> cfg)
-      : config_(std::move(cfg)),
-        started_(std::chrono::steady_clock::now()),
-        started_unix_(std::time(nullptr)) {}
+      : config_(std::move(cfg)), started_(std::chrono::steady_clock::now()) {}
 
   std::shared_ptr<const config::Config> config() const {
     std::lock_guard lock(mu_);
@@ -65,7 +63,6 @@ class ServerState {
                                      std::chrono::steady_clock::now() - started_)
                                      .count());
   }
-  std::time_t started_unix() const { return started_unix_; }
 
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<int64_t> connected_clients{0};
@@ -85,7 +82,6 @@ class ServerState {
   std::string redis_version_ = "7.0.15";
   std::vector<Worker*> workers_;
   std::chrono::steady_clock::time_point started_;
-  std::time_t started_unix_;
 };
 
 }  // namespace slotgate::worker

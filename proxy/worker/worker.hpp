@@ -70,7 +70,6 @@ class Worker final : public client::SessionHost {
   // Seconds since the loop last ran its periodic tick (for /healthz).
   uint64_t ms_since_tick() const;
   size_t session_count() const { return session_count_.load(std::memory_order_relaxed); }
-  size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
   // Counters INFO sums over all workers. Only this worker's thread writes them (a relaxed
   // load and store, no read-modify-write), so counting costs no shared lock or atomic add.
@@ -179,7 +178,6 @@ class Worker final : public client::SessionHost {
   uint64_t ops_last_ms_ = 0;
   std::atomic<uint64_t> last_tick_ms_{0};
   std::atomic<size_t> session_count_{0};
-  std::atomic<size_t> in_flight_{0};
 };
 
 }  // namespace slotgate::worker

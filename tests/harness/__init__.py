@@ -8,10 +8,11 @@ from .cluster import Node, RedisCluster, parse_cluster_nodes, parse_info
 from .processes import wait_until
 from .resp import ProtocolError, Push, RawConnection, RespError, RespSet, Verbatim, encode_command, error_text
 from .server import RedisServer
-from .slotgate import Slotgate
+from .slotgate import FileConfiguredSlotgate, Slotgate, http_get, http_status
 from .slots import key_slot
 
 __all__ = [
-    "Node", "RedisCluster", "RedisServer", "Slotgate", "RawConnection", "RespError", "Push", "RespSet", "Verbatim",
-    "ProtocolError", "encode_command", "error_text", "key_slot", "wait_until", "parse_cluster_nodes", "parse_info",
+    "Node", "RedisCluster", "RedisServer", "Slotgate", "FileConfiguredSlotgate", "RawConnection", "RespError", "Push",
+    "RespSet", "Verbatim", "ProtocolError", "encode_command", "error_text", "key_slot", "wait_until", "http_get",
+    "http_status", "parse_cluster_nodes", "parse_info",
 ]

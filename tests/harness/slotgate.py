@@ -167,3 +167,32 @@ class Slotgate:
 
     def __repr__(self) -> str:
         return f"Slotgate({self.address}, admin {self.admin_port})"
+
+
+def http_get(port: int, path: str, timeout: float = 5, host: str = "127.0.0.1") -> tuple[int, str]:
+    """GET path from an HTTP port (slotgate's admin port): (status, body)."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body.decode(errors="replace")
+
+
+def http_status(port: int, path: str, timeout: float = 5) -> int:
+    return http_get(port, path, timeout)[0]
+
+
+class FileConfiguredSlotgate(Slotgate):
+    """slotgate started as `slotgate --config FILE [args]`: the file says where it listens,
+    so SIGHUP sees every key of it (flags would override the file on reload too)."""
+
+    def argv(self) -> list[str]:
+        return [str(self.binary), "--config", str(self.config_path)] + self.args
+
+    def rewrite_config(self, text: str) -> None:
+        self.config_text = text
+        tmp = self.config_path.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(self.config_path)  # atomic, the way a ConfigMap update lands

@@ -25,7 +25,7 @@ TESTS_DIR = Path(__file__).resolve().parents[1]
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
-from harness import RedisCluster, Slotgate  # noqa: E402
+from harness import FileConfiguredSlotgate, RedisCluster, Slotgate  # noqa: E402
 from harness import processes  # noqa: E402
 
 DEFAULT_TIMEOUT = float(os.environ.get("SLOTGATE_TEST_TIMEOUT", "180"))
@@ -252,6 +252,29 @@ def make_slotgate(logdir, request):
             errors.append(str(exc))
     if errors:
         pytest.fail("\n".join(errors), pytrace=False)
+
+
+@pytest.fixture
+def file_gate(logdir, request):
+    """Factory: file_gate(config_text, port, admin_port, start=True, args=(), env=None) ->
+    FileConfiguredSlotgate (`slotgate --config FILE`; the file says where it listens, so the
+    test picks the ports). Every instance is stopped when the test ends and must exit 0."""
+    gates: list[FileConfiguredSlotgate] = []
+
+    def factory(config_text: str, port: int, admin_port: int, start: bool = True,
+                **kw) -> FileConfiguredSlotgate:
+        kw.setdefault("workdir", logdir / f"slotgate-{port}-{request.node.name}"[:200])
+        gate = FileConfiguredSlotgate([], port=port, admin_port=admin_port, config_text=config_text, **kw)
+        gates.append(gate)
+        if start:
+            gate.start()
+        return gate
+
+    yield factory
+    for gate in gates:
+        stopped_by_test = not gate.is_running()
+        code = gate.stop()
+        assert stopped_by_test or code in (0, None), f"{gate} exited with {code}:\n{gate.log_tail(40)}"
 
 
 @pytest.fixture

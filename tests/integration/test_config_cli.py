@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import RawConnection, RespError, Slotgate, parse_info, wait_until
+from harness import RawConnection, RespError, Slotgate, http_status, parse_info, wait_until
 from harness.slotgate import REPO_ROOT, default_binary
 
 PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
@@ -39,33 +39,6 @@ def run_slotgate(*args, env=None, timeout=15) -> subprocess.CompletedProcess:
                           env=full_env, timeout=timeout)
 
 
-class FileConfiguredSlotgate(Slotgate):
-    """slotgate started as `slotgate --config FILE [args]`: the file says where it listens."""
-
-    def argv(self) -> list[str]:
-        return [str(self.binary), "--config", str(self.config_path)] + self.args
-
-
-@pytest.fixture
-def file_gate(logdir, request):
-    """Factory: file_gate(config_text, port, admin_port, args=(), env=None, start=True)."""
-    gates: list[Slotgate] = []
-
-    def factory(config_text: str, port: int, admin_port: int, start: bool = True, **kw) -> Slotgate:
-        kw.setdefault("workdir", logdir / f"slotgate-{port}-{request.node.name}"[:200])
-        gate = FileConfiguredSlotgate([], port=port, admin_port=admin_port, config_text=config_text, **kw)
-        gates.append(gate)
-        if start:
-            gate.start()
-        return gate
-
-    yield factory
-    for gate in gates:
-        stopped_by_test = not gate.is_running()
-        code = gate.stop()
-        assert stopped_by_test or code in (0, None), f"{gate} exited with {code}:\n{gate.log_tail(40)}"
-
-
 def seeds_yaml(seeds) -> str:
     return "[" + ", ".join(seeds) + "]"
 
@@ -76,18 +49,6 @@ def listening(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def http_status(port: int, path: str) -> int:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while b"\r\n" not in data:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    return int(data.split(b" ", 2)[1])
 
 
 def round_trip(conn: RawConnection) -> None:

@@ -61,6 +61,24 @@ def start_load(gate, counters=None, plain=None, **kw) -> LoadGenerator:
     return LoadGenerator.through(gate.host, gate.port, counters, plain, **kw).start()
 
 
+def run_under_load(cluster, gate, scenario, counters=None, after_s: float = AFTER_S, wait_ok: bool = True):
+    """The failover scenario every test below shares: start the counter load through gate,
+    warm up, run scenario(marks) (it records named time.monotonic() points in the dict it is
+    given), keep the load running for after_s, stop it, let the cluster settle and read the
+    counters back from the nodes. Returns (load, marks, checks)."""
+    load = start_load(gate, counters=counters)
+    marks: dict[str, float] = {}
+    try:
+        time.sleep(WARMUP_S)
+        scenario(marks)
+        time.sleep(after_s)
+    finally:
+        load.stop()
+    if wait_ok:
+        cluster.wait_ok(timeout=30)
+    return load, marks, load.check_counters(read_counter_direct(cluster))
+
+
 def wait_for_promotion(replica, timeout: float = 30.0) -> float:
     """Poll CLUSTER NODES on the replica until it shows itself as a master with slots;
     returns time.monotonic() of the first poll that showed it."""
@@ -166,21 +184,16 @@ def test_kill9_of_a_master_under_load_costs_only_the_writes_in_flight(fresh_clus
     replica = cluster.replicas_of(victim)[0]
     affected = slots_of(cluster, victim)
 
-    load = start_load(gate)
-    try:
-        time.sleep(WARMUP_S)
-        t_kill_sent = time.monotonic()
+    def kill_the_master(marks):
+        marks["kill_sent"] = time.monotonic()
         cluster.kill(victim, signal.SIGKILL)
-        t_killed = time.monotonic()
-        promoted_at = wait_for_promotion(replica)
+        marks["killed"] = time.monotonic()
+        marks["promoted"] = wait_for_promotion(replica)
         cluster.wait_promoted(replica, timeout=30)
-        time.sleep(AFTER_S)
-    finally:
-        load.stop()
-    cluster.wait_ok(timeout=30)
 
+    load, marks, checks = run_under_load(cluster, gate, kill_the_master)
+    t_kill_sent, t_killed, promoted_at = marks["kill_sent"], marks["killed"], marks["promoted"]
     report = load.report()
-    checks = load.check_counters(read_counter_direct(cluster))
     first = load.first_success(affected, after=t_killed)
     last_key, keys_without_write = load.last_key_recovered(affected, after=t_killed)
     unknown = unknown_ops(load)
@@ -219,19 +232,14 @@ def test_manual_failover_under_load_is_invisible(fresh_cluster, make_slotgate):
     victim = cluster.masters()[1]
     replica = cluster.replicas_of(victim)[0]
 
-    load = start_load(gate)
-    try:
-        time.sleep(WARMUP_S)
-        t0 = time.monotonic()
+    def fail_over(marks):
+        marks["start"] = time.monotonic()
         cluster.failover(replica, timeout=30)
-        t_done = time.monotonic()
-        time.sleep(AFTER_S)
-    finally:
-        load.stop()
-    cluster.wait_ok(timeout=30)
+        marks["done"] = time.monotonic()
 
+    load, marks, checks = run_under_load(cluster, gate, fail_over)
+    t0, t_done = marks["start"], marks["done"]
     report = load.report()
-    checks = load.check_counters(read_counter_direct(cluster))
     print(format_table("CLUSTER FAILOVER under load (through slotgate)", report_rows(load, report, checks, [
         ("failover command -> cluster healthy (s)", f"{t_done - t0:.2f}"),
     ])))
@@ -258,30 +266,30 @@ def test_resharding_and_rebalance_under_load_lose_nothing(fresh_cluster, make_sl
     # are hit while their slot is MIGRATING/IMPORTING (the ASK path), not only after.
     counters = spread_keys("cnt:", 96) + keys_in_slots("mig:", src_first, src_first + 999, 48)
 
-    load = start_load(gate, counters=counters)
-    try:
-        time.sleep(WARMUP_S)
-        t_reshard = time.monotonic()
+    found = {}
+
+    def reshard_and_rebalance(marks):
+        marks["reshard"] = time.monotonic()
         redis_cli("--cluster", "reshard", source.address, "--cluster-from", source.node_id, "--cluster-to",
                   target.node_id, "--cluster-slots", 1000, "--cluster-yes")
         cluster.wait_ok(timeout=60)
-        t_resharded = time.monotonic()
+        marks["resharded"] = time.monotonic()
         after_reshard = {s: addr for first, last, addr in cluster.slot_ranges() for s in range(first, last + 1)}
-        moved = sum(1 for s, addr in after_reshard.items() if addr != before[s])
+        found["moved"] = sum(1 for s, addr in after_reshard.items() if addr != before[s])
 
-        newcomer = cluster.add_node()
+        found["newcomer"] = newcomer = cluster.add_node()
         redis_cli("--cluster", "add-node", newcomer.address, masters[1].address)
         cluster.wait_ok(timeout=60)
-        t_rebalance = time.monotonic()
+        marks["rebalance"] = time.monotonic()
         redis_cli("--cluster", "rebalance", masters[1].address, "--cluster-use-empty-masters")
         cluster.wait_ok(timeout=60)
-        t_rebalanced = time.monotonic()
-        time.sleep(AFTER_S)
-    finally:
-        load.stop()
+        marks["rebalanced"] = time.monotonic()
 
+    load, marks, checks = run_under_load(cluster, gate, reshard_and_rebalance, counters=counters, wait_ok=False)
+    t_reshard, t_resharded = marks["reshard"], marks["resharded"]
+    t_rebalance, t_rebalanced = marks["rebalance"], marks["rebalanced"]
+    moved, newcomer = found["moved"], found["newcomer"]
     report = load.report()
-    checks = load.check_counters(read_counter_direct(cluster))
     new_slots = slots_of(cluster, newcomer)
     on_newcomer = load.first_success(new_slots, after=t_rebalanced)
     print(format_table("reshard 1000 slots + add master + rebalance under load (through slotgate)",
@@ -310,23 +318,18 @@ def test_killed_master_rejoining_as_replica_is_invisible(fresh_cluster, make_slo
     victim = cluster.masters()[2]
     replica = cluster.replicas_of(victim)[0]
 
-    load = start_load(gate)
-    try:
-        time.sleep(WARMUP_S)
+    def kill_and_restart(marks):
         cluster.kill(victim, signal.SIGKILL)
         cluster.wait_promoted(replica, timeout=30)
         # Let the requests held during the failover drain; only what follows is measured.
         time.sleep(AFTER_S)
-        t_restart = time.monotonic()
+        marks["restart"] = time.monotonic()
         cluster.restart(victim, wait=True, timeout=60)
-        t_rejoined = time.monotonic()
-        time.sleep(2 * AFTER_S)
-    finally:
-        load.stop()
-    cluster.wait_ok(timeout=30)
+        marks["rejoined"] = time.monotonic()
 
+    load, marks, checks = run_under_load(cluster, gate, kill_and_restart, after_s=2 * AFTER_S)
+    t_restart, t_rejoined = marks["restart"], marks["rejoined"]
     during = load.report(since=t_restart)
-    checks = load.check_counters(read_counter_direct(cluster))
     before = load.report(until=t_restart)
     print(format_table("killed master restarted, rejoins as replica (through slotgate; ops and errors counted "
                        "from the restart on, counters over the whole run)", report_rows(load, during, checks, [
@@ -447,24 +450,19 @@ def test_master_restarted_on_a_new_address_is_followed(fresh_cluster, make_slotg
     old_address = victim.address
     moved_slots = slots_of(cluster, victim)
 
-    load = start_load(gate)
-    try:
-        time.sleep(WARMUP_S)
-        t_stop = time.monotonic()
+    def restart_elsewhere(marks):
+        marks["stop"] = time.monotonic()
         # SIGTERM, then back at once: well inside cluster-node-timeout, so no failover;
         # the node keeps its nodes.conf (same id, same slots) and announces 127.0.0.2.
         cluster.kill(victim, signal.SIGTERM)
-        t_stopped = time.monotonic()
+        marks["stopped"] = time.monotonic()
         cluster.restart(victim, wait=True, timeout=60, host="127.0.0.2")
-        t_ok = time.monotonic()
-        time.sleep(2 * AFTER_S)
-    finally:
-        load.stop()
-    cluster.wait_ok(timeout=30)
+        marks["ok"] = time.monotonic()
 
+    load, marks, checks = run_under_load(cluster, gate, restart_elsewhere, after_s=2 * AFTER_S)
+    t_stop, t_stopped, t_ok = marks["stop"], marks["stopped"], marks["ok"]
     report = load.report()
     after = load.report(since=t_ok)
-    checks = load.check_counters(read_counter_direct(cluster))
     first = load.first_success(moved_slots, after=t_stopped)
     topo = topology_address_of(gate, node_id)
     print(format_table(f"master {old_address} restarted as {victim.address} (through slotgate)",

@@ -25,46 +25,12 @@ import uuid
 
 import pytest
 
-from harness import Slotgate, wait_until
+from harness import Slotgate, http_status, wait_until
 
 PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
 # This module's own slotgates (started without the harness's --listen/--admin flags).
 BASE_PORT = 7520 + PORT_OFFSET
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
-
-
-class FileConfiguredSlotgate(Slotgate):
-    """slotgate started as `slotgate --config FILE [args]`: the file says where it listens,
-    so SIGHUP sees every key of it (flags would override the file on reload too)."""
-
-    def argv(self) -> list[str]:
-        return [str(self.binary), "--config", str(self.config_path)] + self.args
-
-    def rewrite_config(self, text: str) -> None:
-        self.config_text = text
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(self.config_path)  # atomic, the way a ConfigMap update lands
-
-
-@pytest.fixture
-def file_gate(logdir, request):
-    """Factory: file_gate(config_text, port, admin_port, args=(), env=None, start=True)."""
-    gates: list[Slotgate] = []
-
-    def factory(config_text: str, port: int, admin_port: int, start: bool = True, **kw) -> FileConfiguredSlotgate:
-        kw.setdefault("workdir", logdir / f"slotgate-{port}-{request.node.name}"[:200])
-        gate = FileConfiguredSlotgate([], port=port, admin_port=admin_port, config_text=config_text, **kw)
-        gates.append(gate)
-        if start:
-            gate.start()
-        return gate
-
-    yield factory
-    for gate in gates:
-        stopped_by_test = not gate.is_running()
-        code = gate.stop()
-        assert stopped_by_test or code in (0, None), f"{gate} exited with {code}:\n{gate.log_tail(40)}"
 
 
 def config_text(cluster, port: int, admin: int, **extra: str) -> str:
@@ -93,18 +59,6 @@ def wait_log(gate: Slotgate, mark: int, needle: str, timeout: float = 5) -> str:
 
     return wait_until(found, timeout, f"log line containing {needle!r}",
                       describe=lambda: "--- log since mark ---\n" + "\n".join(log_lines_after(gate, mark)[-30:]))
-
-
-def http_status(port: int, path: str, timeout: float = 2) -> int:
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while b"\r\n" not in data:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    return int(data.split(b" ", 2)[1])
 
 
 def connect_refused(port: int) -> bool:
