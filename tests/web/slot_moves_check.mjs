@@ -1,4 +1,4 @@
-// The slot map marks a slot being migrated between two masters (tests/web/test_migrations_page.py):
+// The slot map marks a slot being migrated between two masters (tests/web/test_page_migrations.py):
 //   node slot_moves_check.mjs URL OUT_DIR SLOT SOURCE TARGET
 // Waits for the slot's band (migrating pattern, hover text naming both masters), the legend,
 // the master's hover detail, takes a screenshot, prints {"ok":true,...} or {"error":...} and exits.
@@ -19,7 +19,7 @@ try {
   const sel = `#slot-map .range.migrating[data-slot="${slot}"]`;
   // Both ends: the masters are asked one after the other, so one poll may catch only one side.
   await waitFor(page, ([s, want]) => want.every((w) => (document.querySelector(s)?.title || "").includes(w)),
-    [sel, [`migrating from ${source} to ${target}`, `importing into ${target} from ${source}`]], 30000,
+    [sel, [`migrating from ${source} to ${target}`, `importing into ${target} from ${source}`]], 15000,
     `slot ${slot} marked migrating, with both masters named`);
   const band = await page.$eval(sel, (d) => ({
     title: d.title, width: d.getBoundingClientRect().width, image: getComputedStyle(d).backgroundImage }));
