@@ -88,22 +88,43 @@ void TopologyRefresher::poll_migrations(const ClusterView& view, const std::stri
     }
   }
   std::map<std::string, NodeMigrations> found;
+  std::vector<std::string> unanswered;
   for (const Node* n : masters) {
-    const auto ips = resolve_all(n->host);
-    if (ips.empty()) continue;
-    auto opened = ControlConnection::open(ips.front(), n->port, username, password,
-                                          options_.connect_timeout_ms);
-    auto* conn = std::get_if<ControlConnection>(&opened);
-    if (conn == nullptr) continue;
     const std::string_view nodes_cmd[] = {"CLUSTER", "NODES"};
-    auto reply = conn->command(nodes_cmd, options_.command_timeout_ms);
+    auto reply = command_on(*n, nodes_cmd, username, password);
     const auto* v = std::get_if<resp::Value>(&reply);
-    if (v == nullptr || v->is_error()) continue;
+    if (v == nullptr || v->is_error()) {
+      unanswered.push_back(n->address);
+      continue;
+    }
     NodeMigrations m = parse_own_migrations(v->str);
     if (!m.empty()) found.emplace(n->address, std::move(m));
   }
-  std::lock_guard lock(mu_);
-  migrations_ = std::move(found);
+  std::vector<ViewChange> changes;
+  {
+    std::lock_guard lock(mu_);
+    // A master that did not answer this time keeps what it reported last: a missed poll is not
+    // the end of a move (nor, at the next answer, the start of one).
+    for (const std::string& address : unanswered) {
+      if (auto it = migrations_.find(address); it != migrations_.end()) found.insert(*it);
+    }
+    changes = describe_migration_changes(migrations_, found, view);
+    migrations_ = std::move(found);
+  }
+  if (hooks_.event) {
+    for (const ViewChange& change : changes) hooks_.event(change.kind, change.message);
+  }
+}
+
+std::variant<resp::Value, std::string> TopologyRefresher::command_on(
+    const Node& node, std::span<const std::string_view> args, const std::string& username,
+    const std::string& password) {
+  const auto ips = resolve_all(node.host);
+  if (ips.empty()) return std::string("cannot resolve " + node.host);
+  auto opened = ControlConnection::open(ips.front(), node.port, username, password,
+                                        options_.connect_timeout_ms);
+  if (auto* e = std::get_if<std::string>(&opened)) return *e;
+  return std::get<ControlConnection>(opened).command(args, options_.command_timeout_ms);
 }
 
 Clock::time_point TopologyRefresher::last_success() const {

@@ -12,14 +12,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "cluster/cluster_view.hpp"
 #include "cluster/slot_migrations.hpp"
 #include "cluster/topology_feedback.hpp"
+#include "resp/value.hpp"
 
 namespace slotgate::cluster {
 
@@ -78,6 +81,11 @@ class TopologyRefresher final : public TopologyFeedback {
   // online master, for its own migrating/importing slots. Runs on the refresher thread.
   void poll_migrations(const ClusterView& view, const std::string& username,
                        const std::string& password);
+  // One command on one node over a fresh control connection (refresher thread only).
+  std::variant<resp::Value, std::string> command_on(const Node& node,
+                                                    std::span<const std::string_view> args,
+                                                    const std::string& username,
+                                                    const std::string& password);
   std::vector<Candidate> candidates();
   void publish_locked(std::shared_ptr<const ClusterView> view);
   bool degraded_locked() const;

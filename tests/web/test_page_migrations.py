@@ -1,6 +1,7 @@
 """The slot map in a real browser while a slot is being migrated (CLUSTER SETSLOT … MIGRATING /
 IMPORTING, then STABLE): the slot gets its own band with the migrating pattern, its hover text
-names both masters, the legend explains it, and the source master's hover detail lists it."""
+names both masters, the legend explains it, the event list shows the move starting, and the
+source master's hover detail lists it."""
 
 from __future__ import annotations
 
