@@ -127,6 +127,56 @@ std::variant<resp::Value, std::string> TopologyRefresher::command_on(
   return std::get<ControlConnection>(opened).command(args, options_.command_timeout_ms);
 }
 
+void TopologyRefresher::node_setting_applied(std::string_view command) {
+  if (!settings_.remember_command(command)) return;
+  {
+    // A refresh first, so the settings go to the nodes of the freshest view.
+    std::lock_guard lock(mu_);
+    if (pending_trigger_.empty()) pending_trigger_ = "config_set";
+  }
+  cv_.notify_all();
+}
+
+void TopologyRefresher::apply_node_settings() {
+  if (settings_.empty()) return;
+  std::shared_ptr<const ClusterView> view;
+  std::string username, password;
+  std::map<std::string, Clock::time_point> unreachable;
+  {
+    std::lock_guard lock(mu_);
+    view = view_;
+    username = options_.username;
+    password = options_.password;
+    unreachable = unreachable_;
+  }
+  if (!view) return;
+  const auto now = Clock::now();
+  const NodeSettings::Plan plan = settings_.plan(*view, now);
+  const std::vector<std::string_view> args(plan.args.begin(), plan.args.end());
+  for (uint16_t index : plan.nodes) {
+    const Node& node = view->node(index);
+    // A node the data path cannot reach would only cost this thread a connect timeout.
+    if (unreachable.contains(node.address)) {
+      settings_.unreachable(node, now);
+      continue;
+    }
+    auto reply = command_on(node, args, username, password);
+    if (auto* e = std::get_if<std::string>(&reply)) {
+      spdlog::debug("CONFIG SET not brought to {} yet: {}", node.address, *e);
+      settings_.unreachable(node, now);
+      continue;
+    }
+    const auto& v = std::get<resp::Value>(reply);
+    if (v.is_error()) {
+      spdlog::warn("{} {} refused the remembered CONFIG SET: {}", to_string(node.role),
+                   node.address, v.str);
+    } else {
+      spdlog::info("remembered CONFIG SET applied to {} {}", to_string(node.role), node.address);
+    }
+    settings_.applied(node, plan.generation);
+  }
+}
+
 Clock::time_point TopologyRefresher::last_success() const {
   std::lock_guard lock(mu_);
   return last_success_;
@@ -372,6 +422,7 @@ void TopologyRefresher::run() {
     }
     std::string error;
     bool ok = refresh(trigger, error);
+    if (ok) apply_node_settings();
     {
       // At most ten refreshes a second however many reports arrive.
       std::unique_lock lock(mu_);

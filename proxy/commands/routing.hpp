@@ -61,6 +61,10 @@ enum Trait : uint8_t {
   // Reads, lists or deletes keys that its arguments do not name (KEYS, SCAN, FLUSHALL...): a
   // user limited to key patterns cannot run it, since its keys cannot be checked.
   kAnyKey = 1u << 4,
+  // Changes a node's settings (CONFIG SET). Redis does not replicate it, so once every master
+  // accepted it, slotgate remembers it and brings it to the replicas and to nodes that join or
+  // are promoted later (cluster/node_settings.hpp).
+  kNodeSetting = 1u << 5,
 };
 
 // Which arguments are Pub/Sub channels (checked against a user's `channels` patterns).

@@ -114,7 +114,7 @@ inline constexpr Policy kPolicies[] = {
     {"function|flush", Routing::AllMasters, Merge::AllOk},
     {"function|restore", Routing::AllMasters, Merge::AllOk},
     {"function|kill", Routing::AllMasters, Merge::AnyOk},
-    {"config|set", Routing::AllMasters, Merge::AllOk},  // masters only; replicas keep theirs
+    {"config|set", Routing::AllMasters, Merge::AllOk},  // replicas: kNodeSetting
     {"config|resetstat", Routing::AllMasters, Merge::AllOk},
     {"config|rewrite", Routing::AllMasters, Merge::AllOk},
     {"memory|purge", Routing::AllMasters, Merge::AllOk},
@@ -272,6 +272,7 @@ inline constexpr Traits kTraits[] = {
     {"client|unpause", kConnectionState},
     {"client|unblock", kConnectionState},
     {"monitor", kConnectionState},
+    {"config|set", kNodeSetting},
     {"ping", kSameOnNode},
     {"echo", kSameOnNode},
     {"randomkey", kAnyKey},

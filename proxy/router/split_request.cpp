@@ -314,6 +314,10 @@ void Router::finish_split(Request* parent) {
       merged = err ? *err : (st.part_replies.empty() ? Value::null() : st.part_replies[0]);
       break;
   }
+  if (parent->spec->has_trait(commands::kNodeSetting) && !merged.is_error()) {
+    // Every master took it; the refresher brings it to the replicas and to later nodes.
+    feedback_.node_setting_applied(parent->wire);
+  }
   std::string out;
   resp::write_value(out, merged, parent->protocol);
   complete(parent, out);
