@@ -55,15 +55,24 @@ NodeSettings::Plan NodeSettings::plan(const ClusterView& view,
     out.args.push_back(name);
     out.args.push_back(value);
   }
+  // The first plan after a CONFIG SET follows the broadcast every master answered OK: the
+  // masters have it already (and a value an operator set on them directly since then is
+  // theirs to keep), unless one became a master only now.
+  const bool after_broadcast = planned_generation_ != generation_;
+  planned_generation_ = generation_;
   std::map<std::string, NodeState> kept;
   for (size_t i = 0; i < view.nodes().size(); ++i) {
     const Node& node = view.nodes()[i];
     auto found = nodes_.find(node.address);
     NodeState state = found == nodes_.end() ? NodeState{} : found->second;
-    if (found == nodes_.end() || state.id != node.id || state.role != node.role) {
+    const bool changed = found != nodes_.end() && (state.id != node.id || state.role != node.role);
+    if (found == nodes_.end() || changed) {
       // A node slotgate has not served yet, another node at that address, or a role change:
       // a promoted replica or a restarted old master may not have what the masters had.
       state = NodeState{node.id, node.role, true, 0, {}};
+    }
+    if (after_broadcast && !changed && node.role == Role::Master && node.health != Health::Failed) {
+      state.generation = generation_;
     }
     if (node.health == Health::Failed) {
       state.online = false;

@@ -46,7 +46,8 @@ class NodeSettings {
   };
   // Which nodes of `view` need the settings now: not yet at the current generation, a new
   // node at an address, a role change (promoted or demoted), or back online after being
-  // failed. Nodes that left the view are forgotten. Failed nodes are skipped.
+  // failed. The masters of the first plan after a CONFIG SET are taken as up to date (the
+  // broadcast reached them). Nodes that left the view are forgotten; failed nodes skipped.
   Plan plan(const ClusterView& view, std::chrono::steady_clock::time_point now);
   // The node answered the plan's CONFIG SET (an error reply counts: it would answer the same
   // again), or could not be reached (tried again after kRetryAfter).
@@ -64,6 +65,7 @@ class NodeSettings {
   mutable std::mutex mu_;
   std::vector<std::pair<std::string, std::string>> params_;  // lower-case name, value
   uint64_t generation_ = 0;
+  uint64_t planned_generation_ = 0;         // generation_ at the last plan()
   std::map<std::string, NodeState> nodes_;  // by address
 };
 
