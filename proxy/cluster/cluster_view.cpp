@@ -4,7 +4,10 @@
 #include "cluster/cluster_view.hpp"
 
 #include <charconv>
+#include <algorithm>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "cluster/view_builder.hpp"
 
@@ -212,8 +215,57 @@ bool ViewBuilder::assign(long long first, long long last, uint16_t owner) {
   return true;
 }
 
+// Why: every node lists the cluster in the order of its own hash table, so one cluster read
+// from two nodes gave two views that differed only in order. The refresher asks the first
+// master of its view next, so after a failover it could go round the nodes and publish a
+// "new" view at every refresh, and /topology's order changed with it. The canonical order:
+// shards by their first slot (the master, then its replicas), then nodes without slots;
+// within each, by address and id.
+void ViewBuilder::order_nodes() {
+  auto& nodes = view_->nodes_;
+  const size_t count = nodes.size();
+  std::vector<int> first_slot(count, kSlotCount);
+  for (int slot = kSlotCount - 1; slot >= 0; --slot) {
+    const uint16_t owner = view_->slot_owner_[slot];
+    if (owner != ClusterView::kNoNode) first_slot[owner] = slot;
+  }
+  std::vector<int> shard(count, kSlotCount);
+  for (size_t i = 0; i < count; ++i) {
+    if (nodes[i].role == Role::Master) {
+      shard[i] = first_slot[i];
+      continue;
+    }
+    for (size_t m = 0; m < count; ++m) {
+      if (!nodes[i].master_id.empty() && nodes[m].id == nodes[i].master_id) {
+        shard[i] = first_slot[m];
+        break;
+      }
+    }
+  }
+  std::vector<uint16_t> order(count);
+  for (size_t i = 0; i < count; ++i) order[i] = static_cast<uint16_t>(i);
+  std::sort(order.begin(), order.end(), [&](uint16_t a, uint16_t b) {
+    const Node& x = nodes[a];
+    const Node& y = nodes[b];
+    return std::tie(shard[a], x.role, x.address, x.id) <
+           std::tie(shard[b], y.role, y.address, y.id);
+  });
+  std::vector<uint16_t> new_index(count);
+  std::vector<Node> sorted;
+  sorted.reserve(count);
+  for (uint16_t old : order) {
+    new_index[old] = static_cast<uint16_t>(sorted.size());
+    sorted.push_back(std::move(nodes[old]));
+  }
+  nodes = std::move(sorted);
+  for (auto& owner : view_->slot_owner_) {
+    if (owner != ClusterView::kNoNode) owner = new_index[owner];
+  }
+}
+
 ClusterView::Ptr ViewBuilder::finish() {
   view_->created_ = std::chrono::steady_clock::now();
+  order_nodes();
   view_->index_slots();
   return std::move(view_);
 }

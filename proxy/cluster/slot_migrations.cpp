@@ -1,6 +1,7 @@
 #include "cluster/slot_migrations.hpp"
 
 #include <charconv>
+#include <utility>
 
 namespace slotgate::cluster {
 namespace {
@@ -67,6 +68,74 @@ NodeMigrations parse_own_migrations(std::string_view cluster_nodes) {
         add_entry(f.substr(1, f.size() - 2), out);
     }
     return out;
+  }
+  return out;
+}
+
+namespace {
+
+using Move = std::pair<std::string, std::string>;  // (source, target) addresses
+
+std::string address_of(const ClusterView& view, const std::string& id) {
+  auto index = view.find_by_id(id);
+  return index ? view.node(*index).address : id.substr(0, 8);
+}
+
+// slot -> (source, target): the source's own word first, the target's when the source is silent.
+std::map<Slot, Move> moves_of(const std::map<std::string, NodeMigrations>& report,
+                              const ClusterView& view) {
+  std::map<Slot, Move> out;
+  for (const auto& [address, m] : report) {
+    for (const SlotMigration& x : m.migrating) out[x.slot] = {address, address_of(view, x.peer_id)};
+  }
+  for (const auto& [address, m] : report) {
+    for (const SlotMigration& x : m.importing) {
+      out.emplace(x.slot, Move{address_of(view, x.peer_id), address});
+    }
+  }
+  return out;
+}
+
+// Slots of `a` whose move is not the same in `b`, grouped by move.
+std::map<Move, std::vector<Slot>> only_in(const std::map<Slot, Move>& a,
+                                          const std::map<Slot, Move>& b) {
+  std::map<Move, std::vector<Slot>> out;
+  for (const auto& [slot, move] : a) {
+    auto it = b.find(slot);
+    if (it == b.end() || it->second != move) out[move].push_back(slot);
+  }
+  return out;
+}
+
+std::string slots_text(const std::vector<Slot>& slots) {
+  return (slots.size() == 1 ? "slot " : std::to_string(slots.size()) + " slots (") +
+         describe_slots(slots) + (slots.size() == 1 ? "" : ")");
+}
+
+}  // namespace
+
+std::vector<ViewChange> describe_migration_changes(
+    const std::map<std::string, NodeMigrations>& before,
+    const std::map<std::string, NodeMigrations>& after, const ClusterView& view) {
+  const auto was = moves_of(before, view);
+  const auto now = moves_of(after, view);
+  std::vector<ViewChange> out;
+  for (const auto& [move, slots] : only_in(was, now)) {
+    // Who serves the slots now says whether the move completed or was called off.
+    std::string owners;
+    for (Slot slot : slots) {
+      const uint16_t owner = view.master_of(slot);
+      const std::string name =
+          owner == ClusterView::kNoNode ? "no master" : view.node(owner).address;
+      if (owners.find(name) == std::string::npos) owners += (owners.empty() ? "" : ", ") + name;
+    }
+    out.push_back({"migration_finished", slots_text(slots) + " no longer migrating from " +
+                                             move.first + " to " + move.second + "; served by " +
+                                             owners});
+  }
+  for (const auto& [move, slots] : only_in(now, was)) {
+    out.push_back({"migration_started",
+                   slots_text(slots) + " migrating from " + move.first + " to " + move.second});
   }
   return out;
 }

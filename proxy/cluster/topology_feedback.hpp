@@ -23,6 +23,10 @@ class TopologyFeedback {
   virtual void node_unreachable(std::string_view address) = 0;
   // A node answered CLUSTERDOWN, or a request found no master for its slot.
   virtual void cluster_degraded() = 0;
+  // Every master answered OK to a command that changes a node's settings (CONFIG SET, the
+  // table's kNodeSetting), given as its RESP bytes: remember it and bring it to the other
+  // nodes, now and as they join or are promoted (see cluster/node_settings.hpp).
+  virtual void node_setting_applied(std::string_view /*command*/) {}
   // Non-empty when no topology can be loaded for a reason waiting will not fix
   // (the cluster rejects slotgate's credentials): requests fail at once with it.
   virtual std::string fatal_error() const { return {}; }

@@ -83,22 +83,93 @@ void TopologyRefresher::poll_migrations(const ClusterView& view, const std::stri
     }
   }
   std::map<std::string, NodeMigrations> found;
+  std::vector<std::string> unanswered;
   for (const Node* n : masters) {
-    const auto ips = resolve_all(n->host);
-    if (ips.empty()) continue;
-    auto opened = ControlConnection::open(ips.front(), n->port, username, password,
-                                          options_.connect_timeout_ms);
-    auto* conn = std::get_if<ControlConnection>(&opened);
-    if (conn == nullptr) continue;
     const std::string_view nodes_cmd[] = {"CLUSTER", "NODES"};
-    auto reply = conn->command(nodes_cmd, options_.command_timeout_ms);
+    auto reply = command_on(*n, nodes_cmd, username, password);
     const auto* v = std::get_if<resp::Value>(&reply);
-    if (v == nullptr || v->is_error()) continue;
+    if (v == nullptr || v->is_error()) {
+      unanswered.push_back(n->address);
+      continue;
+    }
     NodeMigrations m = parse_own_migrations(v->str);
     if (!m.empty()) found.emplace(n->address, std::move(m));
   }
-  std::lock_guard lock(mu_);
-  migrations_ = std::move(found);
+  std::vector<ViewChange> changes;
+  {
+    std::lock_guard lock(mu_);
+    // A master that did not answer this time keeps what it reported last: a missed poll is not
+    // the end of a move (nor, at the next answer, the start of one).
+    for (const std::string& address : unanswered) {
+      if (auto it = migrations_.find(address); it != migrations_.end()) found.insert(*it);
+    }
+    changes = describe_migration_changes(migrations_, found, view);
+    migrations_ = std::move(found);
+  }
+  if (hooks_.event) {
+    for (const ViewChange& change : changes) hooks_.event(change.kind, change.message);
+  }
+}
+
+std::variant<resp::Value, std::string> TopologyRefresher::command_on(
+    const Node& node, std::span<const std::string_view> args, const std::string& username,
+    const std::string& password) {
+  const auto ips = resolve_all(node.host);
+  if (ips.empty()) return std::string("cannot resolve " + node.host);
+  auto opened = ControlConnection::open(ips.front(), node.port, username, password,
+                                        options_.connect_timeout_ms);
+  if (auto* e = std::get_if<std::string>(&opened)) return *e;
+  return std::get<ControlConnection>(opened).command(args, options_.command_timeout_ms);
+}
+
+void TopologyRefresher::node_setting_applied(std::string_view command) {
+  if (!settings_.remember_command(command)) return;
+  {
+    // A refresh first, so the settings go to the nodes of the freshest view.
+    std::lock_guard lock(mu_);
+    if (pending_trigger_.empty()) pending_trigger_ = "config_set";
+  }
+  cv_.notify_all();
+}
+
+void TopologyRefresher::apply_node_settings() {
+  if (settings_.empty()) return;
+  std::shared_ptr<const ClusterView> view;
+  std::string username, password;
+  std::map<std::string, Clock::time_point> unreachable;
+  {
+    std::lock_guard lock(mu_);
+    view = view_;
+    username = options_.username;
+    password = options_.password;
+    unreachable = unreachable_;
+  }
+  if (!view) return;
+  const auto now = Clock::now();
+  const NodeSettings::Plan plan = settings_.plan(*view, now);
+  const std::vector<std::string_view> args(plan.args.begin(), plan.args.end());
+  for (uint16_t index : plan.nodes) {
+    const Node& node = view->node(index);
+    // A node the data path cannot reach would only cost this thread a connect timeout.
+    if (unreachable.contains(node.address)) {
+      settings_.unreachable(node, now);
+      continue;
+    }
+    auto reply = command_on(node, args, username, password);
+    if (auto* e = std::get_if<std::string>(&reply)) {
+      spdlog::debug("CONFIG SET not brought to {} yet: {}", node.address, *e);
+      settings_.unreachable(node, now);
+      continue;
+    }
+    const auto& v = std::get<resp::Value>(reply);
+    if (v.is_error()) {
+      spdlog::warn("{} {} refused the remembered CONFIG SET: {}", to_string(node.role),
+                   node.address, v.str);
+    } else {
+      spdlog::info("remembered CONFIG SET applied to {} {}", to_string(node.role), node.address);
+    }
+    settings_.applied(node, plan.generation);
+  }
 }
 
 std::vector<TopologyRefresher::Candidate> TopologyRefresher::candidates() {
@@ -350,6 +421,7 @@ void TopologyRefresher::run() {
     }
     std::string error;
     bool ok = refresh(trigger, error);
+    if (ok) apply_node_settings();
     {
       // At most ten refreshes a second however many reports arrive.
       std::unique_lock lock(mu_);

@@ -12,15 +12,19 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "cluster/cluster_view.hpp"
+#include "cluster/node_settings.hpp"
 #include "cluster/slot_migrations.hpp"
 #include "cluster/topology_feedback.hpp"
 #include "cluster/view_changes.hpp"
+#include "resp/value.hpp"
 
 namespace slotgate::cluster {
 
@@ -69,6 +73,7 @@ class TopologyRefresher final : public TopologyFeedback {
   void redirect_unconfirmed(std::string_view address) override;
   void node_unreachable(std::string_view address) override;
   void cluster_degraded() override;
+  void node_setting_applied(std::string_view command) override;
   std::string fatal_error() const override;
 
  private:
@@ -88,6 +93,14 @@ class TopologyRefresher final : public TopologyFeedback {
   // online master, for its own migrating/importing slots. Runs on the refresher thread.
   void poll_migrations(const ClusterView& view, const std::string& username,
                        const std::string& password);
+  // One command on one node over a fresh control connection (refresher thread only).
+  std::variant<resp::Value, std::string> command_on(const Node& node,
+                                                    std::span<const std::string_view> args,
+                                                    const std::string& username,
+                                                    const std::string& password);
+  // After a successful refresh: the remembered CONFIG SET parameters to each node of the
+  // current view that lacks them (NodeSettings::plan). Runs on the refresher thread.
+  void apply_node_settings();
   std::vector<Candidate> candidates();
   void publish_locked(std::shared_ptr<const ClusterView> view);
   bool degraded_locked() const;
@@ -104,6 +117,7 @@ class TopologyRefresher final : public TopologyFeedback {
   bool reachable_ = true;
   std::map<std::string, int64_t> offsets_;
   std::map<std::string, NodeMigrations> migrations_;
+  NodeSettings settings_;  // has its own lock
   std::chrono::steady_clock::time_point
       migrations_polled_{};  // for "cluster unreachable" / "reachable again" events
   uint64_t next_version_ = 1;

@@ -21,10 +21,12 @@ class ViewBuilder {
   Node& node(uint16_t index) { return view_->nodes_[index]; }
   // Assigns first..last (inclusive) to owner. False when the range is not a valid slot range.
   bool assign(long long first, long long last, uint16_t owner);
-  // Seals the snapshot: stamps the creation time and indexes the slot map.
+  // Seals the snapshot: puts the nodes in their canonical order, stamps the creation time and
+  // indexes the slot map.
   ClusterView::Ptr finish();
 
  private:
+  void order_nodes();
   std::shared_ptr<ClusterView> view_;
 };
 

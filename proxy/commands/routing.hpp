@@ -69,6 +69,10 @@ enum Trait : uint16_t {
   // Administrative, but shows (or acts on) the user's own sessions only (CLIENT LIST): a
   // read-only or key-limited user may run it.
   kOwnSessions = 1u << 7,
+  // Changes a node's settings (CONFIG SET). Redis does not replicate it, so once every master
+  // accepted it, slotgate remembers it and brings it to the replicas and to nodes that join or
+  // are promoted later (cluster/node_settings.hpp).
+  kNodeSetting = 1u << 8,
 };
 
 // Which arguments are Pub/Sub channels (checked against a user's `channels` patterns).

@@ -127,7 +127,7 @@ inline constexpr Policy kPolicies[] = {
     {"function|flush", Routing::AllMasters, Merge::AllOk},
     {"function|restore", Routing::AllMasters, Merge::AllOk},
     {"function|kill", Routing::AllMasters, Merge::AnyOk},
-    {"config|set", Routing::AllMasters, Merge::AllOk},  // masters only; replicas keep theirs
+    {"config|set", Routing::AllMasters, Merge::AllOk},  // replicas: kNodeSetting
     {"config|resetstat", Routing::AllMasters, Merge::AllOk},
     {"config|rewrite", Routing::AllMasters, Merge::AllOk},
     {"memory|purge", Routing::AllMasters, Merge::AllOk},
@@ -297,7 +297,7 @@ inline constexpr Traits kTraits[] = {
     {"sort_ro", kAnyKey},
     {"xread", kBlockOption},
     {"xreadgroup", kBlockOption},
-    {"config|set", kConfigAllowList},
+    {"config|set", kConfigAllowList | kNodeSetting},
     {"client|list", kOwnSessions},
     {"publish", 0, ChannelArgs::First},
     {"spublish", 0, ChannelArgs::First},

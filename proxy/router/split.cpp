@@ -108,6 +108,10 @@ void Router::finish_split(Request* parent) {
   const SplitState& st = *parent->split;
   Value merged = merge_replies(parent->spec->merge, MergeParts{st.part_replies, st.part_keys,
                                                                st.part_labels, parent->spec->name});
+  if (parent->spec->has_trait(commands::kNodeSetting) && !merged.is_error()) {
+    // Every master took it; the refresher brings it to the replicas and to later nodes.
+    feedback_.node_setting_applied(parent->wire);
+  }
   std::string out;
   resp::write_value(out, merged, parent->protocol);
   complete(parent, out);

@@ -1,7 +1,7 @@
-// The slot map marks a slot being migrated between two masters (tests/web/test_migrations_page.py):
+// The slot map marks a slot being migrated between two masters (tests/web/test_page_migrations.py):
 //   node slot_moves_check.mjs URL OUT_DIR SLOT SOURCE TARGET
 // Waits for the slot's band (migrating pattern, hover text naming both masters), the legend,
-// the master's hover detail, takes a screenshot, prints {"ok":true,...} or {"error":...} and exits.
+// the migration_started event, the master's hover detail, takes a screenshot, prints {"ok":true,...} or {"error":...} and exits.
 import path from "node:path";
 import { closeBrowser, collectProblems, launchBrowser, waitFor } from "./browser.mjs";
 
@@ -19,7 +19,7 @@ try {
   const sel = `#slot-map .range.migrating[data-slot="${slot}"]`;
   // Both ends: the masters are asked one after the other, so one poll may catch only one side.
   await waitFor(page, ([s, want]) => want.every((w) => (document.querySelector(s)?.title || "").includes(w)),
-    [sel, [`migrating from ${source} to ${target}`, `importing into ${target} from ${source}`]], 30000,
+    [sel, [`migrating from ${source} to ${target}`, `importing into ${target} from ${source}`]], 15000,
     `slot ${slot} marked migrating, with both masters named`);
   const band = await page.$eval(sel, (d) => ({
     title: d.title, width: d.getBoundingClientRect().width, image: getComputedStyle(d).backgroundImage }));
@@ -31,6 +31,10 @@ try {
   if (!legend.includes("migrating") || !legend.includes("importing") || !legend.includes(`slot ${slot}:`)) {
     throw new Error("legend: " + legend);
   }
+  // The move is in the event list too.
+  await waitFor(page, (want) => [...document.querySelectorAll('#events li[data-kind="migration_started"]')]
+    .some((li) => li.textContent.includes(want)), `slot ${slot} migrating from ${source} to ${target}`, 15000,
+    `a migration_started event for slot ${slot} in the event list`);
   await page.hover(`#nodes tr.master[data-address="${source}"]`);
   const detail = await page.textContent("#node-detail");
   if (!detail.includes(`slots moving: ${slot} → ${target}`)) throw new Error("hover detail: " + detail);

@@ -140,17 +140,23 @@ function drawTopology() {
   // Slots a master is moving out (migrating) or taking in (importing), as the masters
   // report them: each drawn as its own band, wide enough to see, with its own pattern.
   const byId = new Map(nodes.map(n => [n.id, n]));
+  // Both ends of one move may be reported, by different nodes in any order (the order of
+  // /topology's nodes is not the order of the move): the source's side is named first and the
+  // band is drawn as migrating whenever the source reports it.
   const marks = new Map();  // slot -> {kind, text}
   const peer = (id, addr) => addr || (byId.get(id) || {}).address || id.slice(0, 8);
+  const ends = new Map();   // slot -> {out: [texts], in: [texts]}
+  const endsOf = (slot) => { if (!ends.has(slot)) ends.set(slot, {out: [], in: []}); return ends.get(slot); };
   for (const n of nodes) {
     for (const x of n.migrating || []) {
-      marks.set(x.slot, {kind: "migrating", text: `migrating from ${n.address} to ${peer(x.to, x.to_address)}`});
+      endsOf(x.slot).out.push(`migrating from ${n.address} to ${peer(x.to, x.to_address)}`);
     }
     for (const x of n.importing || []) {
-      const prev = marks.get(x.slot);
-      const text = `importing into ${n.address} from ${peer(x.from, x.from_address)}`;
-      marks.set(x.slot, prev ? {kind: prev.kind, text: prev.text + "; " + text} : {kind: "importing", text});
+      endsOf(x.slot).in.push(`importing into ${n.address} from ${peer(x.from, x.from_address)}`);
     }
+  }
+  for (const [slot, e] of ends) {
+    marks.set(slot, {kind: e.out.length ? "migrating" : "importing", text: [...e.out, ...e.in].join("; ")});
   }
   const marked = [...marks.keys()].sort((a, b) => a - b);
   const parts = [];  // [first, last, master, mark]

@@ -2,6 +2,7 @@
 // resp::Values shaped like Redis 7.0's answers) and the copy-on-write patches.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -429,4 +430,25 @@ TEST_CASE("CLUSTER SHARDS replication offsets are kept per node, for the admin p
       ClusterView::from_nodes(kIdA + " 10.0.0.1:6379@16379 master - 0 0 1 connected 0-16383\n", 1);
   REQUIRE(std::holds_alternative<ClusterView::Ptr>(nodes));
   CHECK(std::get<ClusterView::Ptr>(nodes)->nodes()[0].replication_offset == -1);
+}
+
+TEST_CASE("the same cluster read from any node gives the nodes in one order", "[view][shards]") {
+  // Each node lists the shards in the order of its own hash table; the view does not.
+  auto a = six_node_shards();
+  auto reversed = a;
+  std::reverse(reversed.elements.begin(), reversed.elements.end());
+  auto x = must(ClusterView::from_shards(a, 1));
+  auto y = must(ClusterView::from_shards(reversed, 1));
+  std::vector<std::string> ox, oy;
+  for (const auto& node : x->nodes()) ox.push_back(node.address);
+  for (const auto& node : y->nodes()) oy.push_back(node.address);
+  CHECK(ox == oy);
+  // Shards by first slot, each master before its replicas; nodes without slots last.
+  CHECK(ox == std::vector<std::string>{"127.0.0.1:7000", "127.0.0.1:7003", "127.0.0.1:7001",
+                                       "127.0.0.1:7004", "127.0.0.1:7002", "127.0.0.1:7005",
+                                       "127.0.0.1:7006"});
+  for (int slot : {0, 5461, 16383}) {
+    CHECK(x->node(x->master_of(static_cast<slotgate::cluster::Slot>(slot))).address ==
+          y->node(y->master_of(static_cast<slotgate::cluster::Slot>(slot))).address);
+  }
 }

@@ -1,6 +1,8 @@
 // The command table: lookup, arity, flags and the routing policy attached to each command.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "commands/command_table.hpp"
 #include "commands/routing_policy.hpp"
 #include "test_util.hpp"
@@ -281,6 +283,21 @@ TEST_CASE("every trait entry names a command of the table") {
     INFO(t.name);
     CHECK(find_full(t.name) != nullptr);
     CHECK((t.traits != 0 || t.channels != ChannelArgs::None || t.session != SessionOp::None));
+  }
+}
+
+TEST_CASE("each command appears at most once in the policy and trait tables") {
+  // traits_of()/policy lookups take the first entry: a second entry for the same name would be
+  // silently ignored (two branches once each added one for config|set).
+  std::set<std::string_view> seen;
+  for (const Traits& t : kTraits) {
+    INFO(t.name);
+    CHECK(seen.insert(t.name).second);
+  }
+  seen.clear();
+  for (const Policy& p : kPolicies) {
+    INFO(p.name);
+    CHECK(seen.insert(p.name).second);
   }
 }
 
