@@ -308,12 +308,7 @@ void ClientSession::forward_to_slot_argument(const commands::CommandSpec& spec,
     reply("-ERR Invalid slot\r\n");
     return;
   }
-  router::Request* req = new_request(spec);
-  if (was_inline) {
-    resp::append_command(req->wire, args);
-  } else {
-    req->wire.assign(raw);
-  }
+  router::Request* req = new_forwarded(spec, args, raw, was_inline);
   worker_.router().submit_to_slot(req, static_cast<cluster::Slot>(*slot));
 }
 
@@ -408,6 +403,18 @@ router::Request* ClientSession::new_request(const commands::CommandSpec& spec) {
   return req;
 }
 
+router::Request* ClientSession::new_forwarded(const commands::CommandSpec& spec,
+                                              std::span<const std::string_view> args,
+                                              std::string_view raw, bool was_inline) {
+  router::Request* req = new_request(spec);
+  if (was_inline) {
+    resp::append_command(req->wire, args);
+  } else {
+    req->wire.assign(raw);
+  }
+  return req;
+}
+
 bool ClientSession::config_set_allowed(std::span<const std::string_view> args) {
   // CONFIG SET p1 v1 [p2 v2 ...]: every parameter must be on the allow list.
   const auto& allowed = worker_.config().clients.config_set_allowed;
@@ -489,12 +496,7 @@ void ClientSession::forward(const commands::CommandSpec& spec,
     forward_blocking(spec, args, raw, was_inline);
     return;
   }
-  router::Request* req = new_request(spec);
-  if (was_inline) {
-    resp::append_command(req->wire, args);
-  } else {
-    req->wire.assign(raw);
-  }
+  router::Request* req = new_forwarded(spec, args, raw, was_inline);
   if (spec.may_run_long()) long_in_flight_ = true;
   worker_.router().submit(req, args);
 }

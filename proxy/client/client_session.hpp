@@ -144,6 +144,11 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   void finish(router::Request* req, std::string_view reply_bytes);
   void drain_done();
   router::Request* new_request(const commands::CommandSpec& spec);
+  // A new request that carries the client's command to a node: its bytes as received, or the
+  // RESP form of an inline command.
+  router::Request* new_forwarded(const commands::CommandSpec& spec,
+                                 std::span<const std::string_view> args, std::string_view raw,
+                                 bool was_inline);
   // Replies an error; inside MULTI it also dooms the transaction (EXEC -> EXECABORT), as Redis
   // does.
   void reject(std::string_view error_text);

@@ -167,12 +167,7 @@ void ClientSession::watch(const commands::CommandSpec& spec, std::span<const std
   }
   watching_ = true;
   watch_slot_ = slot;
-  router::Request* req = new_request(spec);
-  if (was_inline) {
-    resp::append_command(req->wire, args);
-  } else {
-    req->wire.assign(raw);
-  }
+  router::Request* req = new_forwarded(spec, args, raw, was_inline);
   req->read_only = true;
   req->keyed = true;
   req->slot = *slot;
@@ -225,12 +220,7 @@ void ClientSession::exec_transaction(const commands::CommandSpec& spec) {
 void ClientSession::forward_blocking(const commands::CommandSpec& spec,
                                      std::span<const std::string_view> args, std::string_view raw,
                                      bool was_inline) {
-  router::Request* req = new_request(spec);
-  if (was_inline) {
-    resp::append_command(req->wire, args);
-  } else {
-    req->wire.assign(raw);
-  }
+  router::Request* req = new_forwarded(spec, args, raw, was_inline);
   // The block may outlast command_timeout; the dedicated connection is not
   // subject to it, and closing the client closes it (Redis then drops the block).
   req->dedicated = &blocking_link_;
