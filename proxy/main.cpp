@@ -242,6 +242,14 @@ void reload(int argc, char** argv, worker::ServerState& state, cluster::EventLog
   auto effective = std::make_shared<const config::Config>(plan.effective);
   setup_logging(effective->log);
   refresher.reconfigure(refresher_options(*effective));
+  for (const std::string& name :
+       refresher.keep_node_settings(effective->clients.config_set_allowed)) {
+    const std::string line = "SIGHUP: forgot the remembered CONFIG SET " + name +
+                             " (no longer in clients.config_set_allowed): promoted and new nodes "
+                             "do not get it any more";
+    spdlog::info("{}", line);
+    events.add("config_reload", line);
+  }
   state.set_config(effective);
   metrics.set_client_limits(effective->clients.max_clients,
                             effective->effective_client_max_memory());

@@ -41,6 +41,19 @@ bool NodeSettings::empty() const {
   return params_.empty();
 }
 
+std::vector<std::string> NodeSettings::keep_only(std::span<const std::string> allowed) {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> forgotten;
+  std::erase_if(params_, [&](const auto& p) {
+    if (std::find(allowed.begin(), allowed.end(), p.first) != allowed.end()) return false;
+    forgotten.push_back(p.first);
+    return true;
+  });
+  // Why the generation stays: the nodes that have the remaining values keep them; a node that
+  // gets the settings later gets the remaining ones only.
+  return forgotten;
+}
+
 NodeSettings::Plan NodeSettings::plan(const ClusterView& view,
                                       std::chrono::steady_clock::time_point now) {
   std::lock_guard lock(mu_);

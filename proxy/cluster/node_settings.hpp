@@ -38,6 +38,10 @@ class NodeSettings {
   // The same, from the command's RESP bytes (what the router keeps of a request).
   bool remember_command(std::string_view wire);
   bool empty() const;
+  // SIGHUP: forgets the parameters whose names (lower case) are not in `allowed` — a parameter
+  // taken off clients.config_set_allowed is no longer brought to promoted or new nodes.
+  // Returns the names forgotten. Thread-safe.
+  std::vector<std::string> keep_only(std::span<const std::string> allowed);
 
   struct Plan {
     std::vector<uint16_t> nodes;    // indices into the view

@@ -60,6 +60,11 @@ class TopologyRefresher final : public TopologyFeedback {
   // SIGHUP: new seeds, credentials, refresh interval and timeouts take effect from the next
   // refresh, which runs at once when the seeds or the interval changed.
   void reconfigure(const RefresherOptions& next);
+  // SIGHUP: the remembered CONFIG SET parameters no longer on clients.config_set_allowed are
+  // forgotten (not brought to promoted or new nodes any more). Returns their names.
+  std::vector<std::string> keep_node_settings(std::span<const std::string> allowed) {
+    return settings_.keep_only(allowed);
+  }
   std::shared_ptr<const ClusterView> current() const;
   // Replication offsets by node address from the latest successful refresh (the published
   // view keeps the offsets of when it was built).
