@@ -330,6 +330,7 @@ int main(int argc, char** argv) {
   Workers workers;
   cluster::TopologyRefresher refresher(refresher_options(*cfg),
                                        refresher_hooks(workers, metrics, state, events));
+  refresher.keep_node_settings(cfg->clients.config_set_allowed);
   if (!start_listening(workers, *cfg, state, refresher, metrics)) return 1;
 
   if (std::string err = refresher.load_initial(); !err.empty()) {

@@ -15,6 +15,9 @@ bool NodeSettings::remember(std::span<const std::string_view> args) {
       continue;
     }
     std::string name = text::lower(args[i]);
+    if (allowed_ && std::find(allowed_->begin(), allowed_->end(), name) == allowed_->end()) {
+      continue;
+    }
     auto it = std::find_if(params_.begin(), params_.end(),
                            [&](const auto& p) { return p.first == name; });
     if (it == params_.end()) {
@@ -43,6 +46,7 @@ bool NodeSettings::empty() const {
 
 std::vector<std::string> NodeSettings::keep_only(std::span<const std::string> allowed) {
   std::lock_guard lock(mu_);
+  allowed_.emplace(allowed.begin(), allowed.end());
   std::vector<std::string> forgotten;
   std::erase_if(params_, [&](const auto& p) {
     if (std::find(allowed.begin(), allowed.end(), p.first) != allowed.end()) return false;

@@ -60,8 +60,9 @@ class TopologyRefresher final : public TopologyFeedback {
   // SIGHUP: new seeds, credentials, refresh interval and timeouts take effect from the next
   // refresh, which runs at once when the seeds or the interval changed.
   void reconfigure(const RefresherOptions& next);
-  // SIGHUP: the remembered CONFIG SET parameters no longer on clients.config_set_allowed are
-  // forgotten (not brought to promoted or new nodes any more). Returns their names.
+  // clients.config_set_allowed (start-up, SIGHUP): remembered CONFIG SET parameters no longer
+  // on it are forgotten and not brought to promoted or new nodes any more (NodeSettings::
+  // keep_only). Returns their names.
   std::vector<std::string> keep_node_settings(std::span<const std::string> allowed) {
     return settings_.keep_only(allowed);
   }
