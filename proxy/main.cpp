@@ -242,6 +242,14 @@ void reload(int argc, char** argv, worker::ServerState& state, cluster::EventLog
   auto effective = std::make_shared<const config::Config>(plan.effective);
   setup_logging(effective->log);
   refresher.reconfigure(refresher_options(*effective));
+  for (const std::string& name :
+       refresher.keep_node_settings(effective->clients.config_set_allowed)) {
+    const std::string line = "SIGHUP: forgot the remembered CONFIG SET " + name +
+                             " (no longer in clients.config_set_allowed): promoted and new nodes "
+                             "do not get it any more";
+    spdlog::info("{}", line);
+    events.add("config_reload", line);
+  }
   state.set_config(effective);
   metrics.set_client_limits(effective->clients.max_clients,
                             effective->effective_client_max_memory());
@@ -322,6 +330,7 @@ int main(int argc, char** argv) {
   Workers workers;
   cluster::TopologyRefresher refresher(refresher_options(*cfg),
                                        refresher_hooks(workers, metrics, state, events));
+  refresher.keep_node_settings(cfg->clients.config_set_allowed);
   if (!start_listening(workers, *cfg, state, refresher, metrics)) return 1;
 
   if (std::string err = refresher.load_initial(); !err.empty()) {

@@ -58,6 +58,8 @@ class BackendPool {
   // Closes every connection (shutdown); outstanding requests are handed back.
   void close_all(std::string_view why);
   void set_credentials(const Credentials& creds) { creds_ = creds; }
+  // SIGHUP: connections made from now on use it (one already connecting keeps its timer).
+  void set_connect_timeout(uint64_t ms) { options_.connect_timeout_ms = ms; }
   size_t size() const { return nodes_.size(); }
 
  private:

@@ -7,12 +7,16 @@
 // interleave, and the shared connection can carry the transaction: only the
 // EXEC reply reaches the client. A node that redirects the transaction (the slot
 // moved) made it abort before anything ran, so it is sent again to the new owner.
+// A command for every master (DBSIZE, FLUSHALL...) is refused when queued: the
+// transaction runs on one master, and it would reach only that one.
 //
 // WATCH needs its guard on the connection that runs EXEC: the session takes a
 // dedicated connection to the watched slot's master. If that connection dies or
 // the slot moves, the watch can no longer be trusted and EXEC reports the
 // transaction aborted (a null reply), exactly as when a watched key changes.
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "client/client_session.hpp"
 #include "client/session_directory.hpp"
@@ -22,6 +26,7 @@
 #include "resp/reply_writer.hpp"
 #include "router/router.hpp"
 #include "router/session_routing.hpp"
+#include "text/ascii.hpp"
 
 namespace slotgate::client {
 
@@ -83,6 +88,17 @@ void ClientSession::queue_in_transaction(const commands::CommandSpec& spec,
         fmt::format("ERR '{}' is answered by slotgate itself and cannot be queued in a "
                     "transaction",
                     spec.name));
+    return;
+  }
+  if (spec.routing == Routing::AllMasters) {
+    // The transaction runs on one master: a command meant for every master (DBSIZE, FLUSHALL,
+    // SCRIPT LOAD, CONFIG SET...) would reach only that one, and its answer would look complete.
+    std::string name = text::upper(spec.name);
+    std::replace(name.begin(), name.end(), '|', ' ');
+    reject(
+        fmt::format("ERR '{}' inside MULTI would reach only one master through slotgate; send "
+                    "it outside the transaction",
+                    name));
     return;
   }
   std::optional<cluster::Slot> slot;

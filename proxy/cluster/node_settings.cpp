@@ -15,6 +15,9 @@ bool NodeSettings::remember(std::span<const std::string_view> args) {
       continue;
     }
     std::string name = text::lower(args[i]);
+    if (allowed_ && std::find(allowed_->begin(), allowed_->end(), name) == allowed_->end()) {
+      continue;
+    }
     auto it = std::find_if(params_.begin(), params_.end(),
                            [&](const auto& p) { return p.first == name; });
     if (it == params_.end()) {
@@ -39,6 +42,20 @@ bool NodeSettings::remember_command(std::string_view wire) {
 bool NodeSettings::empty() const {
   std::lock_guard lock(mu_);
   return params_.empty();
+}
+
+std::vector<std::string> NodeSettings::keep_only(std::span<const std::string> allowed) {
+  std::lock_guard lock(mu_);
+  allowed_.emplace(allowed.begin(), allowed.end());
+  std::vector<std::string> forgotten;
+  std::erase_if(params_, [&](const auto& p) {
+    if (std::find(allowed.begin(), allowed.end(), p.first) != allowed.end()) return false;
+    forgotten.push_back(p.first);
+    return true;
+  });
+  // Why the generation stays: the nodes that have the remaining values keep them; a node that
+  // gets the settings later gets the remaining ones only.
+  return forgotten;
 }
 
 NodeSettings::Plan NodeSettings::plan(const ClusterView& view,

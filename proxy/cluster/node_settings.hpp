@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,6 +39,11 @@ class NodeSettings {
   // The same, from the command's RESP bytes (what the router keeps of a request).
   bool remember_command(std::string_view wire);
   bool empty() const;
+  // clients.config_set_allowed (lower-case names), at start-up and at SIGHUP: the parameters
+  // not on it are forgotten — no longer brought to promoted or new nodes — and not remembered
+  // from now on (a CONFIG SET admitted just before the reload may complete after it). Returns
+  // the names forgotten. Until the first call every parameter is remembered. Thread-safe.
+  std::vector<std::string> keep_only(std::span<const std::string> allowed);
 
   struct Plan {
     std::vector<uint16_t> nodes;    // indices into the view
@@ -64,6 +70,7 @@ class NodeSettings {
   };
   mutable std::mutex mu_;
   std::vector<std::pair<std::string, std::string>> params_;  // lower-case name, value
+  std::optional<std::vector<std::string>> allowed_;          // keep_only()
   uint64_t generation_ = 0;
   uint64_t planned_generation_ = 0;         // generation_ at the last plan()
   std::map<std::string, NodeState> nodes_;  // by address

@@ -42,11 +42,19 @@ void TopologyRefresher::reconfigure(const RefresherOptions& next) {
     options_.username = next.username;
     options_.password = next.password;
     options_.refresh_interval_ms = next.refresh_interval_ms;
+    options_.connect_timeout_ms = next.connect_timeout_ms;
+    options_.command_timeout_ms = next.command_timeout_ms;
     // Why refresh at once: the wait in run() was timed with the old interval, and a seed
     // list that replaced an unreachable one should serve now, not after the old interval.
     if (discovery_changed && pending_trigger_.empty()) pending_trigger_ = "reload";
   }
   cv_.notify_all();
+}
+
+TopologyRefresher::NodeAccess TopologyRefresher::node_access() const {
+  std::lock_guard lock(mu_);
+  return {options_.username, options_.password, options_.connect_timeout_ms,
+          options_.command_timeout_ms};
 }
 
 std::shared_ptr<const ClusterView> TopologyRefresher::current() const {
@@ -64,8 +72,7 @@ std::map<std::string, NodeMigrations> TopologyRefresher::migrations() const {
   return migrations_;
 }
 
-void TopologyRefresher::poll_migrations(const ClusterView& view, const std::string& username,
-                                        const std::string& password) {
+void TopologyRefresher::poll_migrations(const ClusterView& view, const NodeAccess& access) {
   // A handful of masters, one short command each, off the data path; not more often than
   // every few seconds even while refreshes run fast (a master being unreachable).
   constexpr auto kMigrationPollInterval = std::chrono::seconds(2);
@@ -86,7 +93,7 @@ void TopologyRefresher::poll_migrations(const ClusterView& view, const std::stri
   std::vector<std::string> unanswered;
   for (const Node* n : masters) {
     const std::string_view nodes_cmd[] = {"CLUSTER", "NODES"};
-    auto reply = command_on(*n, nodes_cmd, username, password);
+    auto reply = command_on(*n, nodes_cmd, access);
     const auto* v = std::get_if<resp::Value>(&reply);
     if (v == nullptr || v->is_error()) {
       unanswered.push_back(n->address);
@@ -112,14 +119,13 @@ void TopologyRefresher::poll_migrations(const ClusterView& view, const std::stri
 }
 
 std::variant<resp::Value, std::string> TopologyRefresher::command_on(
-    const Node& node, std::span<const std::string_view> args, const std::string& username,
-    const std::string& password) {
+    const Node& node, std::span<const std::string_view> args, const NodeAccess& access) {
   const auto ips = resolve_all(node.host);
   if (ips.empty()) return std::string("cannot resolve " + node.host);
-  auto opened = ControlConnection::open(ips.front(), node.port, username, password,
-                                        options_.connect_timeout_ms);
+  auto opened = ControlConnection::open(ips.front(), node.port, access.username, access.password,
+                                        access.connect_timeout_ms);
   if (auto* e = std::get_if<std::string>(&opened)) return *e;
-  return std::get<ControlConnection>(opened).command(args, options_.command_timeout_ms);
+  return std::get<ControlConnection>(opened).command(args, access.command_timeout_ms);
 }
 
 void TopologyRefresher::node_setting_applied(std::string_view command) {
@@ -134,14 +140,12 @@ void TopologyRefresher::node_setting_applied(std::string_view command) {
 
 void TopologyRefresher::apply_node_settings() {
   if (settings_.empty()) return;
+  const NodeAccess access = node_access();
   std::shared_ptr<const ClusterView> view;
-  std::string username, password;
   std::map<std::string, Clock::time_point> unreachable;
   {
     std::lock_guard lock(mu_);
     view = view_;
-    username = options_.username;
-    password = options_.password;
     unreachable = unreachable_;
   }
   if (!view) return;
@@ -155,7 +159,7 @@ void TopologyRefresher::apply_node_settings() {
       settings_.unreachable(node, now);
       continue;
     }
-    auto reply = command_on(node, args, username, password);
+    auto reply = command_on(node, args, access);
     if (auto* e = std::get_if<std::string>(&reply)) {
       spdlog::debug("CONFIG SET not brought to {} yet: {}", node.address, *e);
       settings_.unreachable(node, now);
@@ -220,9 +224,10 @@ std::vector<TopologyRefresher::Candidate> TopologyRefresher::candidates() {
 
 // One candidate's slot map: CLUSTER SHARDS, or CLUSTER SLOTS on servers without it.
 // The view, or the error text (prefixed with the candidate's label by the caller).
-ClusterView::Result TopologyRefresher::ask_topology(ControlConnection& conn, const Candidate& c) {
+ClusterView::Result TopologyRefresher::ask_topology(ControlConnection& conn, const Candidate& c,
+                                                    uint64_t command_timeout_ms) {
   const std::string_view shards_cmd[] = {"CLUSTER", "SHARDS"};
-  auto reply = conn.command(shards_cmd, options_.command_timeout_ms);
+  auto reply = conn.command(shards_cmd, command_timeout_ms);
   if (auto* e = std::get_if<std::string>(&reply)) return *e;
   uint64_t version;
   {
@@ -233,7 +238,7 @@ ClusterView::Result TopologyRefresher::ask_topology(ControlConnection& conn, con
   if (!v.is_error()) return ClusterView::from_shards(v, c.ip, version);
   // Older servers have no CLUSTER SHARDS: CLUSTER SLOTS says the same, minus health.
   const std::string_view slots_cmd[] = {"CLUSTER", "SLOTS"};
-  auto slots = conn.command(slots_cmd, options_.command_timeout_ms);
+  auto slots = conn.command(slots_cmd, command_timeout_ms);
   if (auto* e = std::get_if<std::string>(&slots)) return *e;
   const auto& sv = std::get<resp::Value>(slots);
   if (sv.is_error()) return sv.str;
@@ -241,10 +246,10 @@ ClusterView::Result TopologyRefresher::ask_topology(ControlConnection& conn, con
 }
 
 // Learn the Redis version the cluster runs, now and then.
-void TopologyRefresher::learn_redis_version(ControlConnection& conn) {
+void TopologyRefresher::learn_redis_version(ControlConnection& conn, uint64_t command_timeout_ms) {
   if (!hooks_.redis_version || refreshes_ % 30 != 0) return;
   const std::string_view info_cmd[] = {"INFO", "SERVER"};
-  auto info = conn.command(info_cmd, options_.command_timeout_ms);
+  auto info = conn.command(info_cmd, command_timeout_ms);
   if (auto* iv = std::get_if<resp::Value>(&info); iv != nullptr && !iv->is_error()) {
     size_t pos = iv->str.find("redis_version:");
     if (pos != std::string::npos) {
@@ -329,22 +334,17 @@ void TopologyRefresher::record_failure(std::string_view trigger,
 }
 
 bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
-  std::string username, password;
-  {
-    std::lock_guard lock(mu_);
-    username = options_.username;
-    password = options_.password;
-  }
+  const NodeAccess access = node_access();
   std::vector<std::string> errors;
   for (const Candidate& c : candidates()) {
-    auto opened =
-        ControlConnection::open(c.ip, c.port, username, password, options_.connect_timeout_ms);
+    auto opened = ControlConnection::open(c.ip, c.port, access.username, access.password,
+                                          access.connect_timeout_ms);
     if (auto* e = std::get_if<std::string>(&opened)) {
       errors.push_back(c.label + ": " + *e);
       continue;
     }
     auto& conn = std::get<ControlConnection>(opened);
-    ClusterView::Result result = ask_topology(conn, c);
+    ClusterView::Result result = ask_topology(conn, c, access.command_timeout_ms);
     if (auto* e = std::get_if<std::string>(&result)) {
       errors.push_back(c.label + ": " + *e);
       continue;
@@ -354,13 +354,13 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
       errors.push_back(c.label + ": the node knows no slot owners");
       continue;
     }
-    learn_redis_version(conn);
+    learn_redis_version(conn, access.command_timeout_ms);
     refreshes_++;
     std::vector<ViewChange> changes = accept_view(view, c, trigger);
     if (hooks_.event) {
       for (const ViewChange& change : changes) hooks_.event(change.kind, change.message);
     }
-    poll_migrations(*view, username, password);
+    poll_migrations(*view, access);
     if (hooks_.refreshed) hooks_.refreshed(trigger, true);
     return true;
   }

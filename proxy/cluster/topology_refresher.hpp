@@ -57,9 +57,15 @@ class TopologyRefresher final : public TopologyFeedback {
   std::string load_initial();
   void start();
   void stop();
-  // SIGHUP: new seeds, credentials and refresh interval take effect from the next refresh,
-  // which runs at once when the seeds or the interval changed. The timeouts stay as started.
+  // SIGHUP: new seeds, credentials, refresh interval and timeouts take effect from the next
+  // refresh, which runs at once when the seeds or the interval changed.
   void reconfigure(const RefresherOptions& next);
+  // clients.config_set_allowed (start-up, SIGHUP): remembered CONFIG SET parameters no longer
+  // on it are forgotten and not brought to promoted or new nodes any more (NodeSettings::
+  // keep_only). Returns their names.
+  std::vector<std::string> keep_node_settings(std::span<const std::string> allowed) {
+    return settings_.keep_only(allowed);
+  }
   std::shared_ptr<const ClusterView> current() const;
   // Replication offsets by node address from the latest successful refresh (the published
   // view keeps the offsets of when it was built).
@@ -82,22 +88,30 @@ class TopologyRefresher final : public TopologyFeedback {
     uint16_t port;
     std::string label;  // what we log: the seed name or the node address
   };
+  // How the refresher thread reaches a node: credentials and timeouts, copied under the lock
+  // once per refresh (SIGHUP changes them on the main thread).
+  struct NodeAccess {
+    std::string username;
+    std::string password;
+    uint64_t connect_timeout_ms = 0;
+    uint64_t command_timeout_ms = 0;
+  };
+  NodeAccess node_access() const;
   bool refresh(std::string_view trigger, std::string& error);
-  ClusterView::Result ask_topology(ControlConnection& conn, const Candidate& c);
-  void learn_redis_version(ControlConnection& conn);
+  ClusterView::Result ask_topology(ControlConnection& conn, const Candidate& c,
+                                   uint64_t command_timeout_ms);
+  void learn_redis_version(ControlConnection& conn, uint64_t command_timeout_ms);
   std::vector<ViewChange> accept_view(const ClusterView::Ptr& view, const Candidate& c,
                                       std::string_view trigger);
   void record_failure(std::string_view trigger, const std::vector<std::string>& errors,
                       std::string& error);
   // After a successful refresh, at most every kMigrationPollInterval: CLUSTER NODES on each
   // online master, for its own migrating/importing slots. Runs on the refresher thread.
-  void poll_migrations(const ClusterView& view, const std::string& username,
-                       const std::string& password);
+  void poll_migrations(const ClusterView& view, const NodeAccess& access);
   // One command on one node over a fresh control connection (refresher thread only).
   std::variant<resp::Value, std::string> command_on(const Node& node,
                                                     std::span<const std::string_view> args,
-                                                    const std::string& username,
-                                                    const std::string& password);
+                                                    const NodeAccess& access);
   // After a successful refresh: the remembered CONFIG SET parameters to each node of the
   // current view that lacks them (NodeSettings::plan). Runs on the refresher thread.
   void apply_node_settings();

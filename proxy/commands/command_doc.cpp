@@ -23,7 +23,8 @@ constexpr Kind kKinds[] = {
      "cut per slot, run in parallel on the owning masters, replies merged (not atomic across "
      "slots)"},
     {Routing::AnyNode, "forwarded (any master)", "keyless: one master's answer is the answer"},
-    {Routing::AllMasters, "broadcast", "sent to every master, replies merged"},
+    {Routing::AllMasters, "broadcast",
+     "sent to every master, replies merged; refused inside MULTI"},
     {Routing::Scan, "cursor walk", "walks every master in turn behind one cursor"},
     {Routing::SlotArgument, "forwarded (by slot argument)",
      "sent to the master that owns the slot given as argument"},

@@ -63,7 +63,12 @@ class Router final : public backend::BackendEvents {
     backends2_.set_credentials(creds);
     backends3_.set_credentials(creds);
   }
-  void set_options(const RouterOptions& options) { options_ = options; }
+  // SIGHUP: the new timeouts and limits apply to requests and connections from now on.
+  void set_options(const RouterOptions& options) {
+    options_ = options;
+    backends2_.set_connect_timeout(options.connect_timeout_ms);
+    backends3_.set_connect_timeout(options.connect_timeout_ms);
+  }
 
   // Routes a parsed command. `req` has spec, sink and wire set; args are views
   // into the client's buffer, valid only during the call. The answer arrives

@@ -108,3 +108,27 @@ TEST_CASE("a node that was failed gets the settings again when it is back") {
   CHECK(s.plan(*failed, t0).nodes.empty());  // a failed node is not asked
   CHECK(addresses(*v, s.plan(*v, t0)) == std::vector<std::string>{"10.0.0.3:6379"});
 }
+
+TEST_CASE("a parameter taken off the allow-list is forgotten and not remembered again") {
+  NodeSettings s;
+  const std::string_view set[] = {"CONFIG", "SET", "notify-keyspace-events", "KEA", "hz", "20"};
+  REQUIRE(s.remember(set));
+  auto v = view();
+  apply_all(s, *v, s.plan(*v, t0));
+  // SIGHUP: only hz stays allowed.
+  const std::vector<std::string> allowed{"hz"};
+  CHECK(s.keep_only(allowed) == std::vector<std::string>{"notify-keyspace-events"});
+  CHECK(s.keep_only(allowed).empty());  // nothing more to forget
+  // A CONFIG SET admitted under the old list that completes now is not remembered.
+  const std::string_view late[] = {"CONFIG", "SET", "notify-keyspace-events", "Ex"};
+  CHECK_FALSE(s.remember(late));
+  // A promoted node gets what is still allowed, and nothing else.
+  auto flipped = view(true);
+  auto plan = s.plan(*flipped, t0 + std::chrono::seconds(1));
+  CHECK(addresses(*flipped, plan) == std::vector<std::string>{"10.0.0.1:6379", "10.0.0.3:6379"});
+  CHECK(plan.args == std::vector<std::string>{"CONFIG", "SET", "hz", "20"});
+  // Nothing allowed: nothing is brought to any node.
+  CHECK(s.keep_only(std::vector<std::string>{}) == std::vector<std::string>{"hz"});
+  CHECK(s.empty());
+  CHECK(s.plan(*view(), t0 + std::chrono::seconds(2)).nodes.empty());
+}
