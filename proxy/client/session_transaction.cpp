@@ -90,9 +90,10 @@ void ClientSession::queue_in_transaction(const commands::CommandSpec& spec,
                     spec.name));
     return;
   }
-  if (spec.routing == Routing::AllMasters) {
+  if (spec.routing == Routing::AllMasters || spec.routing == Routing::Scan) {
     // The transaction runs on one master: a command meant for every master (DBSIZE, FLUSHALL,
-    // SCRIPT LOAD, CONFIG SET...) would reach only that one, and its answer would look complete.
+    // SCRIPT LOAD, CONFIG SET...) would reach only that one, and its answer would look complete;
+    // SCAN's cursor walks every master, so one master's cursor would mean nothing to the client.
     std::string name = text::upper(spec.name);
     std::replace(name.begin(), name.end(), '|', ' ');
     reject(

@@ -39,6 +39,7 @@ def test_dbsize_inside_multi_is_refused_and_exec_aborts(slotgate, cluster):
 
 
 @pytest.mark.parametrize("command", [("KEYS", "multi-broadcast:*"),
+                                     ("SCAN", "0"),
                                      ("SCRIPT", "LOAD", "return 1"),
                                      ("SLOWLOG", "LEN")])
 def test_other_broadcast_commands_inside_multi_are_refused(slotgate, command):
