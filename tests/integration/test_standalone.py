@@ -126,6 +126,10 @@ def test_commands_with_keys_of_different_slots_get_no_crossslot(client):
     assert client.sinterstore("s3", ["s1", "s2"]) == 1
     client.rpush("src", "x")
     assert client.lmove("src", "dst") == "x"
+    # A blocking command over keys of different slots, on its own connection.
+    assert key_slot("queue1") != key_slot("queue2")
+    client.rpush("queue2", "job")
+    assert client.blpop(["queue1", "queue2"], timeout=1) == ("queue2", "job")
 
 
 def test_a_transaction_over_keys_of_different_slots_runs(client):
@@ -252,8 +256,6 @@ def test_a_restart_of_the_redis_holds_requests_and_connections_recover(logdir):
                        RESTART_GATE, RESTART_ADMIN)
         c = g.client(decode_responses=True)
         assert c.set("before", "1") is True
-        server.node.process.send_signal(signal.SIGKILL)
-        server.node.process.wait(5)
         results: dict[str, object] = {}
 
         def during(name: str, fn) -> None:
@@ -261,6 +263,19 @@ def test_a_restart_of_the_redis_holds_requests_and_connections_recover(logdir):
                 results[name] = fn()
             except Exception as exc:  # noqa: BLE001 - recorded for the assertion
                 results[name] = exc
+
+        # A write the Redis is still running when it dies: its outcome is unknown.
+        busy_write = ("redis.call('set', KEYS[1], '1') local t = redis.call('time')[1] "
+                      "while redis.call('time')[1] - t < 3 do end return 1")
+        slow = g.client(decode_responses=True)
+        in_flight = threading.Thread(target=during, args=("in_flight", lambda: slow.eval(busy_write, 1, "w")))
+        in_flight.start()
+        time.sleep(0.7)
+        server.node.process.send_signal(signal.SIGKILL)
+        server.node.process.wait(5)
+        in_flight.join(10)
+        lost = results.pop("in_flight", None)
+        assert isinstance(lost, redis.ResponseError) and "outcome unknown" in str(lost), lost
 
         other = g.client(decode_responses=True)
         threads = [threading.Thread(target=during, args=("get", lambda: c.get("before"))),
