@@ -5,13 +5,15 @@ the one node unsplit, without CROSSSLOT.
 
 Ports (plus SLOTGATE_TEST_PORT_OFFSET): 7560 the module's redis-server, 7562/7563 its slotgate,
 7564 and 7566/7567 for the restart test, 7568 a replica, 7570/7571 the replica's slotgate,
-7572/7573 config checks."""
+7572/7573 config checks, 7574 a fake Redis that answers MOVED, 7575 the address it names,
+7576/7577 its slotgate."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +25,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import FileConfiguredSlotgate, RedisServer, http_get, key_slot, wait_until  # noqa: E402
+from harness import (FileConfiguredSlotgate, RawConnection, RedisServer, RespError, http_get,  # noqa: E402
+                     key_slot, wait_until)
 from harness.slotgate import default_binary  # noqa: E402
 
 PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
@@ -33,6 +36,8 @@ RESTART_REDIS_PORT = 7564 + PORT_OFFSET
 RESTART_GATE, RESTART_ADMIN = 7566 + PORT_OFFSET, 7567 + PORT_OFFSET
 REPLICA_PORT = 7568 + PORT_OFFSET
 REPLICA_GATE, REPLICA_ADMIN = 7570 + PORT_OFFSET, 7571 + PORT_OFFSET
+FAKE_PORT, TRAP_PORT = 7574 + PORT_OFFSET, 7575 + PORT_OFFSET
+FAKE_GATE, FAKE_ADMIN = 7576 + PORT_OFFSET, 7577 + PORT_OFFSET
 BACKEND_PASSWORD = "backend-secret"
 ADMIN_PASSWORD = "admin-secret"
 
@@ -325,6 +330,93 @@ def test_a_standalone_redis_that_is_a_replica_is_reported_not_ready(backend, log
         if g is not None:
             stop_gate(g)
         replica.stop()
+
+
+class FakeRedis:
+    """A RESP2 server that says it is a master (ROLE) and answers every GET with a MOVED to
+    `moved_to`: what a standalone Redis never sends, so slotgate must pass it on as data."""
+
+    def __init__(self, port: int, moved_to: str):
+        self.sock = socket.create_server(("127.0.0.1", port))
+        self.moved_to = moved_to
+        self.commands: list[str] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buf = b""
+        with conn:
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                buf += data
+                while True:
+                    args, buf = self._parse(buf)
+                    if args is None:
+                        break
+                    name = args[0].upper()
+                    self.commands.append(name)
+                    if name == "ROLE":
+                        conn.sendall(b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n")
+                    elif name == "GET":
+                        conn.sendall(f"-MOVED {key_slot(args[1])} {self.moved_to}\r\n".encode())
+                    elif name == "INFO":
+                        conn.sendall(b"$22\r\nredis_version:7.0.15\r\n\r\n")
+                    else:
+                        conn.sendall(b"+OK\r\n")
+
+    @staticmethod
+    def _parse(buf: bytes):
+        if not buf.startswith(b"*") or b"\r\n" not in buf:
+            return None, buf
+        head, rest = buf.split(b"\r\n", 1)
+        args = []
+        for _ in range(int(head[1:])):
+            if b"\r\n" not in rest:
+                return None, buf
+            size_line, rest = rest.split(b"\r\n", 1)
+            size = int(size_line[1:])
+            if len(rest) < size + 2:
+                return None, buf
+            args.append(rest[:size].decode())
+            rest = rest[size + 2:]
+        return args, rest
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_moved_from_a_standalone_redis_is_data_never_followed(logdir):
+    trap = socket.create_server(("127.0.0.1", TRAP_PORT))
+    trap.settimeout(0.2)
+    fake = FakeRedis(FAKE_PORT, f"127.0.0.1:{TRAP_PORT}")
+    g = None
+    try:
+        g = start_gate(logdir, "moved", standalone_config(FAKE_GATE, FAKE_ADMIN, FAKE_PORT, backend_password=""),
+                       FAKE_GATE, FAKE_ADMIN)
+        with RawConnection("127.0.0.1", FAKE_GATE) as conn:
+            reply = conn.command("GET", "somekey", timeout=5)
+        assert isinstance(reply, RespError) and reply.startswith("MOVED "), reply
+        assert fake.commands.count("GET") == 1, fake.commands  # not retried after a refresh
+        with pytest.raises(socket.timeout):
+            trap.accept()  # nothing connected where the MOVED pointed
+        assert not any(c == "CLUSTER" for c in fake.commands), fake.commands
+    finally:
+        if g is not None:
+            stop_gate(g)
+        fake.close()
+        trap.close()
 
 
 @pytest.mark.parametrize("backend_yaml, message", [
