@@ -242,6 +242,10 @@ def test_topology_and_readiness_show_the_one_node(gate, backend):
     nodes = topo["nodes"]
     assert isinstance(nodes, list) and len(nodes) == 1, topo
     assert http_get(GATE_ADMIN, "/readyz")[0] == 200
+    # The web page and its data load as for a cluster.
+    assert http_get(GATE_ADMIN, "/")[0] == 200
+    status, stats = http_get(GATE_ADMIN, "/stats")
+    assert status == 200 and json.loads(stats), stats
 
 
 def test_the_refresher_never_sends_cluster_commands_to_a_standalone_redis(gate, backend):
