@@ -114,6 +114,10 @@ void setup_logging(const config::LogConfig& log) {
 cluster::RefresherOptions refresher_options(const config::Config& cfg) {
   cluster::RefresherOptions o;
   for (const auto& s : cfg.cluster.seeds) o.seeds.push_back(s.to_string());
+  if (cfg.backend.kind == config::BackendKind::Standalone && cfg.backend.address) {
+    o.standalone = true;
+    o.seeds = {cfg.backend.address->to_string()};
+  }
   o.username = cfg.cluster.username;
   o.password = cfg.cluster.password;
   o.refresh_interval_ms = static_cast<uint64_t>(cfg.cluster.refresh_interval.count());
@@ -189,7 +193,10 @@ admin::AdminHooks admin_hooks(const config::Config& cfg, Workers& workers,
       auto v = refresher.current();
       if (v != nullptr && v->covers_all_slots()) had_full_view = true;
     }
-    return !state.draining.load() && had_full_view.load();
+    // A standalone Redis that is a replica serves nothing (requests wait for a master).
+    auto v = refresher.current();
+    const bool standalone_replica = v != nullptr && v->single_node() && v->covered_slots() == 0;
+    return !state.draining.load() && had_full_view.load() && !standalone_replica;
   };
   ah.metrics = &metrics;
   ah.topology = cfg.admin.topology;

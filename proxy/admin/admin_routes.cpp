@@ -32,6 +32,11 @@ HttpResponse readyz(const AdminHooks& hooks) {
   const auto view = hooks.current_view ? hooks.current_view() : nullptr;
   if (view == nullptr || view->nodes().empty())
     return text_response(503, "not ready: cluster topology not discovered yet");
+  if (view->single_node() && view->covered_slots() == 0) {
+    return text_response(503, "not ready: the standalone Redis at " + view->node(0).address +
+                                  " is a replica (ROLE slave); requests wait for it to be a "
+                                  "master");
+  }
   if (!view->covers_all_slots()) {
     return text_response(
         503, "not ready: " + std::to_string(cluster::kSlotCount - view->covered_slots()) +

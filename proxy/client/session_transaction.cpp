@@ -39,7 +39,7 @@ constexpr std::string_view kCrossSlot = "CROSSSLOT Keys in request don't hash to
 bool ClientSession::common_slot(const commands::CommandSpec& spec,
                                 std::span<const std::string_view> args,
                                 std::optional<cluster::Slot>& slot) {
-  router::CommonSlot keys = router::common_slot(spec, args, key_scratch_);
+  router::CommonSlot keys = router::common_slot(spec, args, key_scratch_, worker_.router().view());
   slot = keys.slot;
   if (keys.cross_slot) {
     reject(kCrossSlot);

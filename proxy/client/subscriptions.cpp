@@ -170,7 +170,8 @@ void Subscriptions::subscribe(const commands::CommandSpec& spec,
 void Subscriptions::ssubscribe(const commands::CommandSpec& spec,
                                const std::vector<std::string>& names, router::Request* req) {
   // Shard channels of one command must share a slot, as in Redis Cluster.
-  std::optional<cluster::Slot> slot = router::shard_channels_slot(names);
+  std::optional<cluster::Slot> slot =
+      router::shard_channels_slot(names, s_.worker().router().view());
   if (!slot) {
     req->state = router::RequestState::Done;
     s_.deliver(req, "-CROSSSLOT Keys in request don't hash to the same slot\r\n");

@@ -191,6 +191,20 @@ std::string ClusterView::describe() const {
   return text;
 }
 
+ClusterView::Ptr ClusterView::standalone(std::string_view host, uint16_t port, Role role,
+                                         uint64_t version) {
+  ViewBuilder builder(version);
+  Node node;
+  node.host = std::string(host);
+  node.port = port;
+  node.address = make_address(host, port);
+  node.role = role;
+  auto index = builder.add_node(std::move(node));
+  if (index && role == Role::Master) builder.assign(0, kSlotCount - 1, *index);
+  builder.mark_single_node();
+  return builder.finish();
+}
+
 // ---- ViewBuilder ------------------------------------------------------------
 
 ViewBuilder::ViewBuilder(uint64_t version) : view_(std::make_shared<ClusterView>()) {
@@ -261,6 +275,10 @@ void ViewBuilder::order_nodes() {
   for (auto& owner : view_->slot_owner_) {
     if (owner != ClusterView::kNoNode) owner = new_index[owner];
   }
+}
+
+void ViewBuilder::mark_single_node() {
+  view_->single_node_ = true;
 }
 
 ClusterView::Ptr ViewBuilder::finish() {

@@ -77,6 +77,16 @@ class ClusterView {
   static Result from_nodes(std::string_view text, uint64_t version,
                            std::string_view fallback_host = {});
 
+  // A standalone Redis (backend.kind standalone) at host:port: a view of one node. As a master
+  // it owns every slot; as a replica (ROLE slave) it owns none, so requests wait (failover
+  // hold) until it is a master again instead of being written to a replica.
+  static Ptr standalone(std::string_view host, uint16_t port, Role role, uint64_t version);
+
+  // True for a standalone Redis: not a cluster, every key lives on the one node, so keys of
+  // different slots go together (no CROSSSLOT, no splitting, SCAN's cursor is the node's own)
+  // and a MOVED/ASK in a reply is data, never a signal.
+  bool single_node() const { return single_node_; }
+
   // Hot path: O(1).
   uint16_t master_of(Slot slot) const { return slot_owner_[slot & (kSlotCount - 1)]; }
   // Precondition: index < nodes().size().
@@ -113,6 +123,7 @@ class ClusterView {
   std::vector<uint16_t> owners_;
   size_t covered_ = 0;
   uint64_t version_ = 0;
+  bool single_node_ = false;
   std::chrono::steady_clock::time_point created_;
 };
 

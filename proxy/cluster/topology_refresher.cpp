@@ -186,6 +186,9 @@ std::vector<TopologyRefresher::Candidate> TopologyRefresher::candidates() {
     view = view_;
     seeds = options_.seeds;
     unreachable = unreachable_;
+    // A standalone Redis is only ever its configured address, resolved anew each time: the
+    // Service may now point at another pod.
+    if (options_.standalone) view = nullptr;
   }
   auto add = [&](const std::string& ip, uint16_t port, const std::string& label) {
     for (const auto& c : out) {
@@ -243,6 +246,47 @@ ClusterView::Result TopologyRefresher::ask_topology(ControlConnection& conn, con
   const auto& sv = std::get<resp::Value>(slots);
   if (sv.is_error()) return sv.str;
   return ClusterView::from_slots(sv, c.ip, version);
+}
+
+ClusterView::Result TopologyRefresher::ask_standalone(ControlConnection& conn, const Candidate& c,
+                                                      uint64_t command_timeout_ms) {
+  uint64_t version;
+  {
+    std::lock_guard lock(mu_);
+    version = next_version_;
+  }
+  const std::string_view role_cmd[] = {"ROLE"};
+  auto reply = conn.command(role_cmd, command_timeout_ms);
+  if (auto* e = std::get_if<std::string>(&reply)) return *e;
+  const auto& v = std::get<resp::Value>(reply);
+  Role role = Role::Master;
+  if (v.is_error()) {
+    // ROLE denied to slotgate's ACL user: the node answers PING, so it serves; take it as
+    // the master it is expected to be.
+    const std::string_view ping_cmd[] = {"PING"};
+    auto pong = conn.command(ping_cmd, command_timeout_ms);
+    if (auto* e = std::get_if<std::string>(&pong)) return *e;
+    if (const auto& pv = std::get<resp::Value>(pong); pv.is_error()) return pv.str;
+  } else if (!v.elements.empty()) {
+    const std::string& word = v.elements.front().str;
+    if (word == "sentinel") return std::string("is a Sentinel, not a Redis server");
+    if (word == "slave" || word == "replica") role = Role::Replica;
+  }
+  bool was_replica = false;
+  {
+    std::lock_guard lock(mu_);
+    was_replica = standalone_replica_;
+    standalone_replica_ = role == Role::Replica;
+  }
+  if (role == Role::Replica && !was_replica) {
+    spdlog::error(
+        "standalone Redis {} ({}) is a replica (ROLE slave): requests wait for it to be a "
+        "master (failover_hold), then fail; nothing is written to it",
+        c.label, make_address(c.ip, c.port));
+  } else if (role == Role::Master && was_replica) {
+    spdlog::info("standalone Redis {} is a master again", c.label);
+  }
+  return ClusterView::standalone(c.ip, c.port, role, version);
 }
 
 // Learn the Redis version the cluster runs, now and then.
@@ -344,13 +388,15 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
       continue;
     }
     auto& conn = std::get<ControlConnection>(opened);
-    ClusterView::Result result = ask_topology(conn, c, access.command_timeout_ms);
+    ClusterView::Result result = options_.standalone
+                                     ? ask_standalone(conn, c, access.command_timeout_ms)
+                                     : ask_topology(conn, c, access.command_timeout_ms);
     if (auto* e = std::get_if<std::string>(&result)) {
       errors.push_back(c.label + ": " + *e);
       continue;
     }
     auto view = std::get<ClusterView::Ptr>(result);
-    if (view->covered_slots() == 0) {
+    if (view->covered_slots() == 0 && !view->single_node()) {
       errors.push_back(c.label + ": the node knows no slot owners");
       continue;
     }
@@ -360,7 +406,7 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
     if (hooks_.event) {
       for (const ViewChange& change : changes) hooks_.event(change.kind, change.message);
     }
-    poll_migrations(*view, access);
+    if (!view->single_node()) poll_migrations(*view, access);
     if (hooks_.refreshed) hooks_.refreshed(trigger, true);
     return true;
   }

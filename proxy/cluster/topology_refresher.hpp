@@ -32,6 +32,9 @@ class ControlConnection;
 
 struct RefresherOptions {
   std::vector<std::string> seeds;  // "host:port"; DNS names are re-resolved at every use
+  // backend.kind standalone: seeds holds the one Redis address; it is asked ROLE, never a
+  // CLUSTER command, and the view is ClusterView::standalone (one node, every slot).
+  bool standalone = false;
   std::string username;
   std::string password;
   uint64_t refresh_interval_ms = 10000;
@@ -100,6 +103,9 @@ class TopologyRefresher final : public TopologyFeedback {
   bool refresh(std::string_view trigger, std::string& error);
   ClusterView::Result ask_topology(ControlConnection& conn, const Candidate& c,
                                    uint64_t command_timeout_ms);
+  // backend.kind standalone: ROLE (PING when ROLE is not allowed) instead of CLUSTER SHARDS.
+  ClusterView::Result ask_standalone(ControlConnection& conn, const Candidate& c,
+                                     uint64_t command_timeout_ms);
   void learn_redis_version(ControlConnection& conn, uint64_t command_timeout_ms);
   std::vector<ViewChange> accept_view(const ClusterView::Ptr& view, const Candidate& c,
                                       std::string_view trigger);
@@ -139,6 +145,7 @@ class TopologyRefresher final : public TopologyFeedback {
   std::map<std::string, std::chrono::steady_clock::time_point> unreachable_;
   bool degraded_hint_ = false;
   std::string fatal_error_;
+  bool standalone_replica_ = false;  // the standalone Redis last said ROLE slave (logged once)
   bool stopping_ = false;
   uint64_t refreshes_ = 0;
   std::thread thread_;

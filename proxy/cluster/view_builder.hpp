@@ -21,6 +21,8 @@ class ViewBuilder {
   Node& node(uint16_t index) { return view_->nodes_[index]; }
   // Assigns first..last (inclusive) to owner. False when the range is not a valid slot range.
   bool assign(long long first, long long last, uint16_t owner);
+  // The view is of a standalone Redis (ClusterView::single_node).
+  void mark_single_node();
   // Seals the snapshot: puts the nodes in their canonical order, stamps the creation time and
   // indexes the slot map.
   ClusterView::Ptr finish();

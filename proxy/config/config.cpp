@@ -70,6 +70,10 @@ const CpuLimit& auto_workers() {
   return limit;
 }
 
+std::string_view to_string(BackendKind kind) {
+  return kind == BackendKind::Standalone ? "standalone" : "cluster";
+}
+
 std::string_view to_string(LogLevel level) {
   switch (level) {
     case LogLevel::Trace:

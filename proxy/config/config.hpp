@@ -53,6 +53,17 @@ struct ClusterConfig {
   bool operator==(const ClusterConfig&) const = default;
 };
 
+// Which kind of Redis sits behind slotgate (backend.kind). Clients see the same proxy either way.
+enum class BackendKind { Cluster, Standalone };
+
+struct BackendConfig {
+  BackendKind kind = BackendKind::Cluster;
+  // standalone: the one Redis (a Service name is re-resolved at every refresh). Credentials
+  // and timeouts stay in `cluster:` (username, password, failover_hold, ...).
+  std::optional<HostPort> address;
+  bool operator==(const BackendConfig&) const = default;
+};
+
 struct ClientsConfig {
   std::string password;  // default-user password (env SLOTGATE_PASSWORD overrides)
   std::vector<UserConfig> users;
@@ -99,6 +110,7 @@ struct Config {
   // (all equivalent) and shows N masters splitting the slots, for tools that
   // refuse a one-node cluster (redis-benchmark 7.0 --cluster).
   uint32_t emulated_nodes = 1;
+  BackendConfig backend;
   ClusterConfig cluster;
   ClientsConfig clients;
   AdminConfig admin;
@@ -126,6 +138,7 @@ const CpuLimit& auto_workers();
 // What `clients.max_memory: auto` means in this container: see memory_limit.hpp.
 const ClientMemoryDefault& auto_client_memory();
 
+std::string_view to_string(BackendKind kind);
 std::string_view to_string(LogLevel level);
 std::string_view to_string(LogFormat format);
 // Case-insensitive; "warning" is accepted for warn. nullopt for anything else.

@@ -84,12 +84,21 @@ ReloadPlan plan_reload(const Config& running, const Config& wanted) {
   p.restart("admin.listen", running.admin.listen, wanted.admin.listen);
   p.restart("admin.topology", running.admin.topology, wanted.admin.topology);
   p.restart("emulated_nodes", running.emulated_nodes, wanted.emulated_nodes);
+  if (running.backend != wanted.backend) {
+    // The kind decides how the topology is found; the refresher is built once at start-up.
+    auto show_backend = [](const BackendConfig& b) {
+      return std::string(to_string(b.kind)) + (b.address ? " " + b.address->to_string() : "");
+    };
+    p.plan.need_restart.push_back("backend: " + show_backend(running.backend) + " -> " +
+                                  show_backend(wanted.backend));
+  }
 
   p.plan.effective = wanted;
   p.plan.effective.listen = running.listen;
   p.plan.effective.workers = running.workers;
   p.plan.effective.admin = running.admin;
   p.plan.effective.emulated_nodes = running.emulated_nodes;
+  p.plan.effective.backend = running.backend;
   const Config& next = p.plan.effective;
   const ClusterConfig& rc = running.cluster;
   const ClusterConfig& nc = next.cluster;

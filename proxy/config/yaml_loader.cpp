@@ -257,6 +257,7 @@ class Loader {
              {"workers", &Loader::on_workers},
              {"node_id", &Loader::on_node_id},
              {"emulated_nodes", &Loader::on_emulated_nodes},
+             {"backend", &Loader::on_backend},
              {"cluster", &Loader::on_cluster},
              {"clients", &Loader::on_clients},
              {"admin", &Loader::on_admin},
@@ -296,6 +297,28 @@ class Loader {
   }
   void on_shutdown_grace(const YAML::Node& n, const std::string& p) {
     duration(n, p, config_.shutdown_grace, true);
+  }
+
+  // ---- backend ------------------------------------------------------------
+
+  void on_backend(const YAML::Node& n, const std::string& p) {
+    if (!expect_map(n, p)) return;
+    section(n, p, {{"kind", &Loader::on_backend_kind}, {"address", &Loader::on_backend_address}});
+  }
+  void on_backend_kind(const YAML::Node& n, const std::string& p) {
+    auto v = scalar(n, p);
+    if (!v) return;
+    const std::string kind = lower(*v);
+    if (kind == "cluster") {
+      config_.backend.kind = BackendKind::Cluster;
+    } else if (kind == "standalone") {
+      config_.backend.kind = BackendKind::Standalone;
+    } else {
+      error(n, p, "expected 'cluster' or 'standalone', got '" + *v + "'");
+    }
+  }
+  void on_backend_address(const YAML::Node& n, const std::string& p) {
+    optional_host_port(n, p, config_.backend.address);
   }
 
   // ---- cluster ------------------------------------------------------------
@@ -531,6 +554,15 @@ std::vector<std::string> validate(const Config& config) {
                      ") uses the same port as listen (" + config.listen.to_string() + ")");
   }
   if (config.cluster.seeds.empty()) errors.push_back("cluster.seeds: at least one seed is needed");
+  if (config.backend.kind == BackendKind::Standalone && !config.backend.address) {
+    errors.push_back(
+        "backend.address: backend.kind standalone needs the Redis address (host:port)");
+  }
+  if (config.backend.kind == BackendKind::Cluster && config.backend.address) {
+    errors.push_back(
+        "backend.address: only used with backend.kind standalone; a cluster is found from "
+        "cluster.seeds");
+  }
   return errors;
 }
 

@@ -87,6 +87,7 @@ void Router::on_reply(Request* req, std::string_view frame, const resp::FrameSca
     std::string err = std::move(req->absorbed_error);
     req->absorbed_error.clear();
     ClusterSignal signal = signal_of(err);
+    if (single_node() && is_redirect(signal)) signal = ClusterSignal::None;
     if (is_redirect(signal) || is_transient(signal)) {
       if (req->dedicated != nullptr) {
         std::string null_reply;
@@ -111,7 +112,8 @@ void Router::on_reply(Request* req, std::string_view frame, const resp::FrameSca
     switch (ClusterSignal signal = signal_of(text)) {
       case ClusterSignal::Moved:
       case ClusterSignal::Ask:
-        if (redirect(req, text, from.address())) return;
+        // A standalone Redis never redirects; such a reply cannot be confirmed: it is data.
+        if (!single_node() && redirect(req, text, from.address())) return;
         break;
       case ClusterSignal::TryAgain:
       case ClusterSignal::Loading:

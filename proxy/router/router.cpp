@@ -77,7 +77,7 @@ void Router::submit(Request* req, std::span<const std::string_view> args) {
     // the client the exact error Redis would.
     key_scratch_.clear();
   }
-  if (spec.routing == commands::Routing::Scan) {
+  if (spec.routing == commands::Routing::Scan && !single_node()) {
     scan(req, args);
     return;
   }
@@ -99,8 +99,9 @@ void Router::submit(Request* req, std::span<const std::string_view> args) {
     return;
   }
   cluster::Slot slot = cluster::key_slot(args[key_scratch_[0]]);
+  // A standalone Redis holds every key: the command goes as it is, as to a plain Redis.
   bool one_slot = true;
-  for (size_t i = 1; i < key_scratch_.size(); ++i) {
+  for (size_t i = 1; i < key_scratch_.size() && !single_node(); ++i) {
     if (cluster::key_slot(args[key_scratch_[i]]) != slot) {
       one_slot = false;
       break;

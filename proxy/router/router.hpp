@@ -53,6 +53,9 @@ class Router final : public backend::BackendEvents {
 
   void set_view(std::shared_ptr<const cluster::ClusterView> view);
   const cluster::ClusterView* view() const { return view_.get(); }
+  // A standalone Redis behind slotgate (ClusterView::single_node): keys of any slots go
+  // together to the one node, SCAN is the node's own, MOVED/ASK in a reply is data.
+  bool single_node() const { return view_ && view_->single_node(); }
   RequestPool& pool() { return pool_; }
   // A connection owned by a session (WATCH, blocking commands, Pub/Sub), with the
   // router as its event handler. Null when the address cannot be used.

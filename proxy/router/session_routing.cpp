@@ -51,7 +51,9 @@ bool is_master(const cluster::ClusterView* view, std::string_view address) {
   return std::find(masters.begin(), masters.end(), *idx) != masters.end();
 }
 
-std::optional<cluster::Slot> shard_channels_slot(std::span<const std::string> names) {
+std::optional<cluster::Slot> shard_channels_slot(std::span<const std::string> names,
+                                                 const cluster::ClusterView* view) {
+  if (view != nullptr && view->single_node()) return kSingleNodeSlot;
   cluster::Slot slot = cluster::key_slot(names.front());
   for (const auto& n : names) {
     if (cluster::key_slot(n) != slot) return std::nullopt;
@@ -60,14 +62,15 @@ std::optional<cluster::Slot> shard_channels_slot(std::span<const std::string> na
 }
 
 CommonSlot common_slot(const commands::CommandSpec& spec, std::span<const std::string_view> args,
-                       std::vector<uint32_t>& scratch) {
+                       std::vector<uint32_t>& scratch, const cluster::ClusterView* view) {
+  const bool single_node = view != nullptr && view->single_node();
   CommonSlot out;
   scratch.clear();
   if (!commands::key_positions(spec, args, scratch, commands::KeySearch::KeysAndShardChannels)) {
     return out;  // the node will answer the error Redis gives
   }
   for (uint32_t k : scratch) {
-    cluster::Slot s = cluster::key_slot(args[k]);
+    cluster::Slot s = single_node ? kSingleNodeSlot : cluster::key_slot(args[k]);
     if (out.slot && *out.slot != s) {
       out.cross_slot = true;
       return out;

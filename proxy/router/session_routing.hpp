@@ -36,18 +36,24 @@ std::string master_address(const cluster::ClusterView* view, cluster::Slot slot)
 // True when `address` is a master of the view.
 bool is_master(const cluster::ClusterView* view, std::string_view address);
 
+// On a standalone Redis (ClusterView::single_node) every slot is the one node: the keys of a
+// command, a transaction or a watch all "share" this slot, so nothing is CROSSSLOT.
+inline constexpr cluster::Slot kSingleNodeSlot = 0;
+
 // The slot of SSUBSCRIBE's shard channels; nullopt when they span slots (CROSSSLOT, as in
-// Redis Cluster). `names` must not be empty.
-std::optional<cluster::Slot> shard_channels_slot(std::span<const std::string> names);
+// Redis Cluster; never on a single-node view). `names` must not be empty.
+std::optional<cluster::Slot> shard_channels_slot(std::span<const std::string> names,
+                                                 const cluster::ClusterView* view = nullptr);
 
 // The slot all keys (and shard channels) of a command hash to, for a command that must run on
-// one master (queued in MULTI, WATCH). `scratch` is reused for key positions.
+// one master (queued in MULTI, WATCH). `scratch` is reused for key positions. On a single-node
+// view every key gives kSingleNodeSlot.
 struct CommonSlot {
   bool cross_slot = false;            // keys span slots
   std::optional<cluster::Slot> slot;  // nullopt: no keys, or arguments Redis will refuse
 };
 CommonSlot common_slot(const commands::CommandSpec& spec, std::span<const std::string_view> args,
-                       std::vector<uint32_t>& scratch);
+                       std::vector<uint32_t>& scratch, const cluster::ClusterView* view = nullptr);
 
 // The slot a transaction runs on: its queued keys' slot, else the watched slot; nullopt when
 // neither named a key (any master runs it).

@@ -452,3 +452,21 @@ TEST_CASE("the same cluster read from any node gives the nodes in one order", "[
           y->node(y->master_of(static_cast<slotgate::cluster::Slot>(slot))).address);
   }
 }
+
+TEST_CASE("a standalone Redis is one node: as a master every slot, as a replica none") {
+  auto master = ClusterView::standalone("10.1.2.3", 6380, Role::Master, 4);
+  CHECK(master->single_node());
+  CHECK(master->covers_all_slots());
+  REQUIRE(master->nodes().size() == 1);
+  CHECK(master->node(0).address == "10.1.2.3:6380");
+  CHECK(master->master_of(0) == 0);
+  CHECK(master->master_of(16383) == 0);
+  CHECK(master->version() == 4);
+  auto replica = ClusterView::standalone("10.1.2.3", 6380, Role::Replica, 5);
+  CHECK(replica->single_node());
+  CHECK(replica->covered_slots() == 0);
+  CHECK(replica->master_of(100) == ClusterView::kNoNode);
+  // The address it resolves to is part of the view: a new address is a new slot map.
+  CHECK_FALSE(master->same_slot_map(*ClusterView::standalone("10.1.2.4", 6380, Role::Master, 6)));
+  CHECK_FALSE(ClusterView().single_node());
+}

@@ -51,3 +51,11 @@ TEST_CASE("the Kubernetes manifests open the admin port for probes and scraping"
     CHECK(r.config->admin.topology);
   }
 }
+
+TEST_CASE("config/slotgate.standalone.yaml loads as a standalone backend") {
+  LoadResult r = load_file(SLOTGATE_SOURCE_DIR "/config/slotgate.standalone.yaml");
+  INFO((r.errors.empty() ? std::string() : r.errors.front()));
+  REQUIRE(r.config);
+  CHECK(r.config->backend.kind == BackendKind::Standalone);
+  CHECK(r.config->backend.address == HostPort{"127.0.0.1", 6379});
+}

@@ -76,3 +76,13 @@ TEST_CASE("secrets are reported as changed, never printed") {
     CHECK(line.find("letmein") == std::string::npos);
   }
 }
+
+TEST_CASE("a change of backend kind or address needs a restart") {
+  Config a, b;
+  b.backend.kind = BackendKind::Standalone;
+  b.backend.address = HostPort{"redis.dev", 6379};
+  const ReloadPlan p = plan_reload(a, b);
+  CHECK(p.need_restart ==
+        std::vector<std::string>{"backend: cluster -> standalone redis.dev:6379"});
+  CHECK(p.effective.backend == a.backend);
+}

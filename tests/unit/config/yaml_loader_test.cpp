@@ -282,3 +282,20 @@ TEST_CASE("clients.max_memory: auto (the default) or a size") {
              Catch::Contains("slotgate.yaml:2") && Catch::Contains("clients.max_memory"));
   CHECK_THAT(load_error("clients:\n  max_memory: 0\n"), Catch::Contains("greater than 0"));
 }
+
+TEST_CASE("backend.kind standalone with its address; cluster stays the default") {
+  CHECK(load_ok("").backend.kind == BackendKind::Cluster);
+  Config c = load_ok("backend:\n  kind: standalone\n  address: redis.dev:6379\n");
+  CHECK(c.backend.kind == BackendKind::Standalone);
+  CHECK(c.backend.address == HostPort{"redis.dev", 6379});
+  CHECK(load_error("backend:\n  kind: standalone\n")
+            .find("backend.address: backend.kind standalone needs the Redis address") !=
+        std::string::npos);
+  CHECK(load_error("backend:\n  kind: sentinal\n")
+            .find("backend.kind: expected 'cluster' or "
+                  "'standalone'") != std::string::npos);
+  CHECK(load_error("backend:\n  address: redis:6379\n")
+            .find("backend.address: only used with backend.kind standalone") != std::string::npos);
+  CHECK(load_error("backend:\n  kind: standalone\n  address: redis\n").find("backend.address") !=
+        std::string::npos);
+}

@@ -108,3 +108,19 @@ TEST_CASE("blocking commands, and XREAD only with BLOCK before STREAMS") {
   std::vector<std::string_view> get{"get", "block"};
   CHECK_FALSE(router::blocks(spec_of(get), get));
 }
+
+TEST_CASE("on a standalone Redis keys of any slots share the one node: no CROSSSLOT") {
+  auto view = ClusterView::standalone("10.0.0.9", 6379, slotgate::cluster::Role::Master, 1);
+  std::vector<uint32_t> scratch;
+  std::vector<std::string_view> cross{"mget", "a", "b"};
+  auto keys = router::common_slot(spec_of(cross), cross, scratch, view.get());
+  CHECK_FALSE(keys.cross_slot);
+  CHECK(keys.slot == router::kSingleNodeSlot);
+  std::vector<std::string_view> other{"set", "b", "1"};
+  CHECK(router::common_slot(spec_of(other), other, scratch, view.get()).slot == keys.slot);
+  CHECK(router::shard_channels_slot(std::vector<std::string>{"a", "b"}, view.get()) ==
+        router::kSingleNodeSlot);
+  CHECK(router::master_address(view.get(), 12345) == "10.0.0.9:6379");
+  // A cluster view keeps Redis Cluster's rule.
+  CHECK(router::common_slot(spec_of(cross), cross, scratch, two_masters().get()).cross_slot);
+}
