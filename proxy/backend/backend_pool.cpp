@@ -28,7 +28,7 @@ BackendConnection* BackendPool::get(const std::string& address) {
   }
   auto conn = connect(address);
   if (!conn) return nullptr;
-  if (it->second.conn) graveyard_.push_back(std::move(it->second.conn));
+  if (it->second.conn) loop_.release_later(std::move(it->second.conn));
   it->second.conn = std::move(conn);
   return it->second.conn.get();
 }
@@ -75,14 +75,14 @@ void BackendPool::closed(BackendConnection& conn, bool was_ready, bool auth_fail
     auto lane = std::find_if(n.lanes.begin(), n.lanes.end(),
                              [&conn](const auto& c) { return c.get() == &conn; });
     if (lane == n.lanes.end()) return;
-    graveyard_.push_back(std::move(*lane));
+    loop_.release_later(std::move(*lane));
     n.lanes.erase(lane);
     // A slow command's timeout says nothing about the node; a lane that could not
     // connect does, like the shared connection.
     if (conn.timed_out() || (was_ready && !auth_failed)) return;
   } else {
     if (n.conn.get() != &conn) return;
-    graveyard_.push_back(std::move(n.conn));
+    loop_.release_later(std::move(n.conn));
   }
   n.last_error.assign(why);
   n.auth_failed = auth_failed;
@@ -151,7 +151,7 @@ void BackendPool::trim_idle_lanes() {
       const bool idle = !lane.closed() && lane.ready() && lane.oldest_sent_ms() == 0;
       if (idle && kept_one) {
         lane.close_quietly();  // nothing outstanding: nobody is told anything
-        graveyard_.push_back(std::move(*it));
+        loop_.release_later(std::move(*it));
         it = n.lanes.erase(it);
         continue;
       }
@@ -159,10 +159,6 @@ void BackendPool::trim_idle_lanes() {
       ++it;
     }
   }
-}
-
-void BackendPool::collect() {
-  graveyard_.clear();
 }
 
 void BackendPool::close_all(std::string_view why) {
@@ -174,7 +170,6 @@ void BackendPool::close_all(std::string_view why) {
     }
   }
   for (BackendConnection* c : open) c->fail(why);
-  collect();
   for (auto& [addr, n] : nodes_) {
     n.conn.reset();
     n.lanes.clear();

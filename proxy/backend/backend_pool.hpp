@@ -43,8 +43,8 @@ class BackendPool {
   std::string_view last_error(const std::string& address) const;
   // The node rejected slotgate's credentials on the last attempt.
   bool auth_failed(const std::string& address) const;
-  // Called from BackendEvents::on_backend_closed: the connection object is kept
-  // until the next collect() because it is still on the call stack.
+  // Called from BackendEvents::on_backend_closed: the connection leaves the pool and is
+  // handed to the loop (net::Loop::release_later) because it is still on the call stack.
   void closed(BackendConnection& conn, bool was_ready, bool auth_failed, std::string_view why);
   // A connection outside the pool (a session's dedicated one) could not connect:
   // the node is down for everyone, with the same backoff.
@@ -54,7 +54,6 @@ class BackendPool {
   // Closes idle lanes beyond one per node: a burst of slow commands does not leave its
   // connections open on the nodes.
   void trim_idle_lanes();
-  void collect();
   // Closes every connection (shutdown); outstanding requests are handed back.
   void close_all(std::string_view why);
   void set_credentials(const Credentials& creds) { creds_ = creds; }
@@ -76,11 +75,6 @@ class BackendPool {
   BackendEvents& events_;
   PoolOptions options_;
   std::unordered_map<std::string, Node> nodes_;
-  // Closed connections, destroyed by collect() on the next tick: a connection is closed from
-  // inside its own callbacks (a failed read, a reply that ends a request), so it must not be
-  // destroyed on the stack. (Worker::retire and Worker::closed_sessions_ do the same for
-  // dedicated connections and sessions.)
-  std::vector<std::unique_ptr<BackendConnection>> graveyard_;
   std::unique_ptr<BackendConnection> connect(const std::string& address);
 };
 

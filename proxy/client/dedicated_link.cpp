@@ -2,6 +2,7 @@
 
 #include "backend/backend_connection.hpp"
 #include "client/session_host.hpp"
+#include "net/loop.hpp"
 #include "router/router.hpp"
 
 namespace slotgate::client {
@@ -29,7 +30,7 @@ void DedicatedLink::release() {
   if (!conn_) return;
   if (!conn_->closed()) conn_->close_quietly();
   // It may be on the call stack (a reply being delivered): destroy it later.
-  worker_.retire(std::move(conn_));
+  worker_.loop().release_later(std::move(conn_));
 }
 
 }  // namespace slotgate::client

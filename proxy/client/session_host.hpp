@@ -14,9 +14,6 @@
 #include <string_view>
 #include <vector>
 
-namespace slotgate::backend {
-class BackendConnection;
-}
 namespace slotgate::config {
 struct Config;
 }
@@ -71,8 +68,6 @@ class SessionHost {
   virtual bool paused_for(bool is_write, ClientSession& session) = 0;
   // The session has closed; the host destroys it once it is off the call stack.
   virtual void session_closed(ClientSession& session, std::string_view why) = 0;
-  // Keeps a closed dedicated connection alive until the next tick (it may be on the stack).
-  virtual void retire(std::unique_ptr<backend::BackendConnection> conn) = 0;
   virtual void note_output_limit(const std::string& peer, size_t bytes) = 0;
   // A session's memory_usage() went from `before` to `after` (clients.max_memory).
   virtual void client_memory_changed(uint64_t before, uint64_t after) = 0;

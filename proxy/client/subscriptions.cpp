@@ -8,6 +8,7 @@
 #include "client/client_session.hpp"
 #include "client/session_host.hpp"
 #include "commands/command_table.hpp"
+#include "net/loop.hpp"
 #include "resp/reply_writer.hpp"
 #include "resp/value_parser.hpp"
 #include "router/router.hpp"
@@ -296,7 +297,7 @@ void Subscriptions::drop_link(const std::string& address) {
   release_pending(it->second);
   if (it->second.conn) {
     if (!it->second.conn->closed()) it->second.conn->close_quietly();
-    s_.worker().retire(std::move(it->second.conn));
+    s_.worker().loop().release_later(std::move(it->second.conn));
   }
   links_.erase(it);
 }

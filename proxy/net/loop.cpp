@@ -14,11 +14,19 @@ Loop::Loop() {
   uv_check_start(&flush_check_, &Loop::on_check);
   // The check handle alone must not keep the loop alive.
   uv_unref(reinterpret_cast<uv_handle_t*>(&flush_check_));
+  uv_idle_init(&loop_, &release_idle_);
+  release_idle_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&release_idle_));
 }
 
 Loop::~Loop() {
+  // Released objects close their handles as they go: destroy them while the loop can
+  // still run those handles' close callbacks.
+  destroy_released();
   uv_check_stop(&flush_check_);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
+  uv_idle_stop(&release_idle_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&release_idle_), nullptr);
   // Let pending close callbacks run so every handle's memory is released.
   for (int i = 0; i < 8 && uv_run(&loop_, UV_RUN_NOWAIT) != 0; ++i) {
   }
@@ -57,8 +65,32 @@ void Loop::flush_now() {
   }
 }
 
+void Loop::release_erased(Released object) {
+  if (released_.empty()) {
+    // An active idle handle makes this iteration's poll return at once, so the object
+    // goes at the end of this iteration even when it was released from a timer.
+    uv_idle_start(&release_idle_, [](uv_idle_t*) {});
+  }
+  released_.push_back(std::move(object));
+}
+
+void Loop::destroy_released() {
+  // A destructor may release more (a session its dedicated connections): loop until none
+  // is left. Destroyed one by one, in release order.
+  while (!released_.empty()) {
+    std::vector<Released> batch;
+    batch.swap(released_);
+    for (Released& object : batch) object.reset();
+  }
+  uv_idle_stop(&release_idle_);
+}
+
 void Loop::on_check(uv_check_t* handle) {
-  static_cast<Loop*>(handle->data)->flush_now();
+  Loop* loop = static_cast<Loop*>(handle->data);
+  loop->flush_now();
+  loop->destroy_released();
+  // A destructor may have queued output (a session's last words): send it this iteration.
+  loop->flush_now();
 }
 
 }  // namespace slotgate::net

@@ -2,6 +2,13 @@
 // iteration" flush: streams that were written to during an iteration register
 // themselves and are flushed once, after all I/O callbacks of that iteration
 // ran, so many replies (or many pipelined backend requests) leave in one write.
+//
+// And the loop's one deferred destruction: an object closed from inside its own
+// callback (a client session ending on a read, a backend connection failing on a
+// reply) must not be destroyed on its own stack, so its owner hands it to
+// release_later(). Released objects are destroyed at the end of the iteration, after
+// the flush, from the loop itself (never from inside another object's callback), in
+// the order they were released; what their destructors release in turn goes too.
 #pragma once
 
 #include <uv.h>
@@ -32,13 +39,31 @@ class Loop {
   void cancel_flush(TcpStream* stream);
   void flush_now();
 
+  // Destroys `object` after the callback that released it returns: at the end of this
+  // loop iteration, in release order (see the top of this file). Never on the caller's stack.
+  template <typename T>
+  void release_later(std::unique_ptr<T> object) {
+    if (!object) return;
+    release_erased(Released(object.release(), [](void* p) { delete static_cast<T*>(p); }));
+  }
+  // Destroys everything released so far, including what those destructors release. The
+  // loop calls it at the end of each iteration; owners call it only where no released
+  // object can be on the stack (their own destructor, at shutdown).
+  void destroy_released();
+  size_t released_count() const { return released_.size(); }
+
  private:
+  using Released = std::unique_ptr<void, void (*)(void*)>;
+  void release_erased(Released object);
   static void on_check(uv_check_t* handle);
 
   uv_loop_t loop_{};
   uv_check_t flush_check_{};
   std::vector<TcpStream*> dirty_;
   std::vector<TcpStream*> flushing_;
+  // Keeps the poll phase from blocking while objects wait to be destroyed.
+  uv_idle_t release_idle_{};
+  std::vector<Released> released_;
 };
 
 }  // namespace slotgate::net

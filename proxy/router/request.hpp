@@ -30,10 +30,13 @@
 // answer() for orphans, on_part_done for parts.
 //
 // Ending a request can close its session or a connection from inside that object's own
-// callback, so those objects are destroyed later, never on the stack: closed sessions
-// (Worker::closed_sessions_), a session's dedicated connections (Worker::retire) and pool
-// connections (BackendPool's graveyard, emptied by Router::tick). They are three lists
-// because three owners hold the objects; all three are emptied on the worker's tick.
+// callback, so those objects are destroyed later, never on the stack: their owners (the
+// worker for a closed session, the session for its dedicated connections, BackendPool for
+// pool connections) hand them to net::Loop::release_later, and the loop destroys them at the
+// end of the iteration, in release order. A closing session releases its dedicated links
+// before itself, and a failing connection hands its requests back (fail: orphans are
+// released, the others re-routed or answered) within the call that released it, so it is
+// empty when destroyed, and a session's links are destroyed before the session.
 #pragma once
 
 #include <cstdint>

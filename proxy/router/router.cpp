@@ -122,7 +122,6 @@ void Router::submit(Request* req, std::span<const std::string_view> args) {
 
 void Router::tick() {
   for (auto* pool : {&backends2_, &backends3_}) {
-    pool->collect();
     pool->check_timeouts(loop_.now_ms(), options_.command_timeout_ms);
     pool->trim_idle_lanes();
   }

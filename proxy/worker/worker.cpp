@@ -57,9 +57,11 @@ Worker::Worker(int index, ServerState& state, cluster::TopologyFeedback& feedbac
 Worker::~Worker() {
   join();
   sessions_.clear();
-  closed_sessions_.clear();
-  retired_.clear();
+  // Closed sessions and their dedicated connections go before the router they abandon
+  // requests to; then the pool connections the router's shutdown closed.
+  loop_.destroy_released();
   router_.reset();
+  loop_.destroy_released();
 }
 
 std::string Worker::listen(const config::HostPort& address, bool reuse_port, uint32_t node_index) {
@@ -286,9 +288,9 @@ void Worker::on_connection(uint32_t node_index) {
 void Worker::session_closed(ClientSession& session, std::string_view) {
   auto it = sessions_.find(&session);
   if (it == sessions_.end()) return;
-  // The session is still on the call stack: destroy it on the next tick.
+  // The session is still on the call stack: the loop destroys it after this callback.
   state_.sessions.remove(session.id());
-  closed_sessions_.push_back(std::move(it->second));
+  loop_.release_later(std::move(it->second));
   sessions_.erase(it);
   session_count_.store(sessions_.size(), std::memory_order_relaxed);
   state_.connected_clients.fetch_sub(1);
@@ -371,8 +373,6 @@ void Worker::sample_ops(uint64_t now_ms) {
 
 void Worker::tick() {
   last_tick_ms_ = steady_ms();
-  closed_sessions_.clear();
-  retired_.clear();
   router_->tick();
   // Sessions recount their memory here too (output drains partially without telling),
   // and the biggest client is found again, so the published figures never stay stale.

@@ -92,10 +92,6 @@ class Worker final : public client::SessionHost {
   metrics::WorkerStats& stats() override { return stats_; }
   int index() const { return index_; }
   void session_closed(ClientSession& session, std::string_view why) override;
-  // Keeps a closed dedicated connection alive until the next tick (it may be on the stack).
-  void retire(std::unique_ptr<backend::BackendConnection> conn) override {
-    retired_.push_back(std::move(conn));
-  }
   void note_output_limit(const std::string& peer, size_t bytes) override;
   // A session's memory_usage() went from `before` to `after`. Cheap: adds to this worker's
   // total and publishes it to the proxy-wide budget only when it moved by a step; going
@@ -147,8 +143,6 @@ class Worker final : public client::SessionHost {
   std::vector<uint64_t> paused_sessions_;  // ids of sessions holding a command
   void end_pause();
   std::unordered_map<ClientSession*, std::unique_ptr<ClientSession>> sessions_;
-  std::vector<std::unique_ptr<ClientSession>> closed_sessions_;
-  std::vector<std::unique_ptr<backend::BackendConnection>> retired_;
   std::thread thread_;
 
   std::mutex mu_;  // guards the posted_* fields
