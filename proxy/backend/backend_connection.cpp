@@ -84,8 +84,8 @@ BackendConnection::~BackendConnection() {
 }
 
 uint64_t BackendConnection::oldest_sent_ms() const {
-  for (const auto& o : inflight_) {
-    if (o.call != nullptr) return o.sent_ms;
+  for (size_t i = 0; i < inflight_.size(); ++i) {
+    if (inflight_[i].call != nullptr) return inflight_[i].sent_ms;
   }
   return 0;
 }
@@ -215,7 +215,7 @@ void BackendConnection::fail(std::string_view why) {
   stream_->close();
   std::string reason(why);
   // Hand calls back oldest first so re-routed ones keep their relative order.
-  std::deque<Outstanding> pending;
+  RingFifo<Outstanding> pending;
   pending.swap(inflight_);
   size_t unwritten_from = unwritten_from_;
   unwritten_from_ = 0;

@@ -15,22 +15,22 @@ BackendPool::~BackendPool() {
   close_all("slotgate is shutting down");
 }
 
-BackendConnection* BackendPool::get(const std::string& address) {
-  auto it = nodes_.find(address);
-  if (it != nodes_.end()) {
-    Node& n = it->second;
-    if (n.conn && !n.conn->closed()) return n.conn.get();
-    // Closed without the pool being told (closed by its owner): account for it first.
-    if (n.conn) closed(*n.conn, n.conn->ever_ready(), false, "connection closed");
-    if (loop_.now_ms() < n.down_until_ms) return nullptr;
-  } else {
-    it = nodes_.emplace(address, Node{}).first;
-  }
-  auto conn = connect(address);
+BackendPool::Node& BackendPool::node(const std::string& address) {
+  auto [it, added] = nodes_.try_emplace(address);
+  if (added) it->second.address = address;
+  return it->second;
+}
+
+BackendConnection* BackendPool::get(Node& n) {
+  if (n.conn && !n.conn->closed()) return n.conn.get();
+  // Closed without the pool being told (closed by its owner): account for it first.
+  if (n.conn) closed(*n.conn, n.conn->ever_ready(), false, "connection closed");
+  if (loop_.now_ms() < n.down_until_ms) return nullptr;
+  auto conn = connect(n.address);
   if (!conn) return nullptr;
-  if (it->second.conn) loop_.release_later(std::move(it->second.conn));
-  it->second.conn = std::move(conn);
-  return it->second.conn.get();
+  if (n.conn) loop_.release_later(std::move(n.conn));
+  n.conn = std::move(conn);
+  return n.conn.get();
 }
 
 std::unique_ptr<BackendConnection> BackendPool::connect(const std::string& address) {
@@ -43,7 +43,7 @@ std::unique_ptr<BackendConnection> BackendPool::connect(const std::string& addre
 
 BackendConnection* BackendPool::get_lane(const std::string& address) {
   if (is_down(address)) return nullptr;
-  Node& n = nodes_[address];
+  Node& n = node(address);
   BackendConnection* least = nullptr;
   for (auto& c : n.lanes) {
     if (c->closed()) continue;
@@ -109,11 +109,15 @@ std::string_view BackendPool::last_error(const std::string& address) const {
 
 bool BackendPool::auth_failed(const std::string& address) const {
   auto it = nodes_.find(address);
-  return it != nodes_.end() && it->second.auth_failed && loop_.now_ms() < it->second.down_until_ms;
+  return it != nodes_.end() && auth_failed(it->second);
+}
+
+bool BackendPool::auth_failed(const Node& n) const {
+  return n.auth_failed && loop_.now_ms() < n.down_until_ms;
 }
 
 void BackendPool::connect_failed(const std::string& address, std::string_view why) {
-  Node& n = nodes_[address];
+  Node& n = node(address);
   n.last_error.assign(why);
   n.failures = std::min<uint32_t>(n.failures + 1, 16);
   uint64_t backoff = options_.backoff_min_ms << std::min<uint32_t>(n.failures - 1, 10);

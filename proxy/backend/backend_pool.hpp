@@ -27,9 +27,26 @@ class BackendPool {
   BackendPool(net::Loop& loop, Credentials creds, BackendEvents& events, PoolOptions options);
   ~BackendPool();
 
+  // What the pool knows about one node address. Entries are created on first use and never
+  // removed, so a pointer to one stays valid for the pool's life: the router keeps one per
+  // node of its view and skips the address lookup on every request. Only the pool reads
+  // or writes the fields.
+  struct Node {
+    std::string address;
+    std::unique_ptr<BackendConnection> conn;
+    std::vector<std::unique_ptr<BackendConnection>> lanes;
+    uint32_t failures = 0;
+    uint64_t down_until_ms = 0;
+    bool auth_failed = false;
+    std::string last_error;
+  };
+  // The entry for `address`, created if new.
+  Node& node(const std::string& address);
+
   // The connection to `address` ("host:port"), created on first use. nullptr while the
   // node is in backoff after failed connects, or when the address cannot be parsed.
-  BackendConnection* get(const std::string& address);
+  BackendConnection* get(const std::string& address) { return get(node(address)); }
+  BackendConnection* get(Node& n);
   // A connection to `address` for a command that may run long: an idle lane, or a new one.
   // Lanes are separate from the shared connection, so a slow command neither delays the
   // requests queued there nor, when it passes command_timeout, fails them. Beyond
@@ -43,6 +60,7 @@ class BackendPool {
   std::string_view last_error(const std::string& address) const;
   // The node rejected slotgate's credentials on the last attempt.
   bool auth_failed(const std::string& address) const;
+  bool auth_failed(const Node& n) const;
   // Called from BackendEvents::on_backend_closed: the connection leaves the pool and is
   // handed to the loop (net::Loop::release_later) because it is still on the call stack.
   void closed(BackendConnection& conn, bool was_ready, bool auth_failed, std::string_view why);
@@ -62,14 +80,6 @@ class BackendPool {
   size_t size() const { return nodes_.size(); }
 
  private:
-  struct Node {
-    std::unique_ptr<BackendConnection> conn;
-    std::vector<std::unique_ptr<BackendConnection>> lanes;
-    uint32_t failures = 0;
-    uint64_t down_until_ms = 0;
-    bool auth_failed = false;
-    std::string last_error;
-  };
   net::Loop& loop_;
   Credentials creds_;
   BackendEvents& events_;

@@ -132,7 +132,11 @@ void ClientSession::process_input() {
     std::string_view avail = rbuf_.unread();
     auto status = parser_.parse(avail);
     if (status == resp::RequestParser::Status::Incomplete) break;
-    if (status == resp::RequestParser::Status::Complete && waits_for_order(parser_.args())) {
+    // Looked up once here: the order and pause checks and handle_command all use it.
+    const commands::CommandSpec* spec = status == resp::RequestParser::Status::Complete
+                                            ? commands::lookup(parser_.args())
+                                            : nullptr;
+    if (status == resp::RequestParser::Status::Complete && waits_for_order(spec)) {
       // Left in the buffer and parsed again once everything before it is answered; the
       // client is not read meanwhile (TCP pushes back).
       parser_.reset();
@@ -152,7 +156,7 @@ void ClientSession::process_input() {
       break;
     }
     size_t consumed = parser_.consumed();
-    if (worker_.pausing() && !parser_.args().empty() && pause_held(parser_.args())) {
+    if (worker_.pausing() && !parser_.args().empty() && pause_held(spec)) {
       // The command stays in rbuf_ and is parsed again after the pause; meanwhile the client
       // is not read, so a paused pipeline cannot grow slotgate's buffer (TCP pushes back).
       parser_.reset();
@@ -160,7 +164,7 @@ void ClientSession::process_input() {
       break;
     }
     if (!parser_.args().empty()) {
-      handle_command(parser_.args(), parser_.raw(), parser_.was_inline());
+      handle_command(spec, parser_.args(), parser_.raw(), parser_.was_inline());
       silent_ = false;  // replies produced later (pushes, deliveries) follow their own flags
     }
     rbuf_.consume(consumed);
@@ -187,16 +191,14 @@ void ClientSession::process_input() {
   }
 }
 
-bool ClientSession::waits_for_order(std::span<const std::string_view> args) const {
-  if (queue_.empty() || args.empty()) return false;
+bool ClientSession::waits_for_order(const commands::CommandSpec* spec) const {
+  if (queue_.empty() || parser_.args().empty()) return false;
   if (long_in_flight_) return true;
   if (tx_.active) return false;  // queued inside MULTI, sent with EXEC on its own connection
-  const commands::CommandSpec* spec = commands::lookup(args);
   return spec != nullptr && spec->may_run_long();
 }
 
-bool ClientSession::pause_held(std::span<const std::string_view> args) {
-  const commands::CommandSpec* spec = commands::lookup(args);
+bool ClientSession::pause_held(const commands::CommandSpec* spec) {
   // Unknown commands, and what only looks at the connection, run; so do the UNPAUSE that
   // ends the pause and a QUIT/RESET.
   if (spec == nullptr || spec->routing == commands::Routing::Local) return false;
@@ -229,13 +231,13 @@ void ClientSession::maybe_resume() {
   }
 }
 
-void ClientSession::handle_command(std::span<const std::string_view> args, std::string_view raw,
+void ClientSession::handle_command(const commands::CommandSpec* spec,
+                                   std::span<const std::string_view> args, std::string_view raw,
                                    bool was_inline) {
   auto& stats = worker_.stats();
   worker_.count_command();
   silent_ = replies_off_ || skip_next_;
   skip_next_ = false;
-  const commands::CommandSpec* spec = commands::lookup(args);
   if (spec == nullptr) {
     stats.count_command(metrics::other_command(), metrics::CommandResult::Error, 0);
     reject(unknown_command_error(args));

@@ -127,12 +127,13 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
  private:
   friend class Subscriptions;
   void process_input();
-  bool waits_for_order(std::span<const std::string_view> args) const;
+  bool waits_for_order(const commands::CommandSpec* spec) const;
   // RESP2 subscribed mode only allows the subscription commands, PING, QUIT, RESET.
   bool subscribed_mode_allows(const commands::CommandSpec& spec,
                               std::span<const std::string_view> args);
-  void handle_command(std::span<const std::string_view> args, std::string_view raw,
-                      bool was_inline);
+  // spec: commands::lookup(args), done once by process_input (nullptr: unknown command).
+  void handle_command(const commands::CommandSpec* spec, std::span<const std::string_view> args,
+                      std::string_view raw, bool was_inline);
   void forward(const commands::CommandSpec& spec, std::span<const std::string_view> args,
                std::string_view raw, bool was_inline);
   // CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT: to the master of the slot its argument names.
@@ -180,7 +181,7 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   bool check_channels(const commands::CommandSpec& spec, std::span<const std::string_view> args);
   void maybe_resume();
   // CLIENT PAUSE in force for this command: true = hold it (and everything after it).
-  bool pause_held(std::span<const std::string_view> args);
+  bool pause_held(const commands::CommandSpec* spec);
   // Before AUTH the parser accepts only what AUTH/HELLO need; after it, the configured limits.
   void apply_parser_limits();
 

@@ -12,14 +12,24 @@
 
 namespace slotgate::router {
 
-const std::string* Router::any_master() {
-  if (!view_ || masters_.empty()) return nullptr;
+uint16_t Router::any_master() {
+  if (!view_ || masters_.empty()) return cluster::ClusterView::kNoNode;
   // Round-robin over masters, skipping those this worker cannot reach right now.
   for (size_t i = 0; i < masters_.size(); ++i) {
-    const std::string& addr = view_->node(masters_[next_master_++ % masters_.size()]).address;
-    if (!backends2_.is_down(addr) && !backends3_.is_down(addr)) return &addr;
+    const uint16_t index = masters_[next_master_++ % masters_.size()];
+    const std::string& addr = view_->node(index).address;
+    if (!backends2_.is_down(addr) && !backends3_.is_down(addr)) return index;
   }
-  return nullptr;
+  return cluster::ClusterView::kNoNode;
+}
+
+backend::BackendPool::Node& Router::pool_entry(int protocol, uint16_t view_node,
+                                               const std::string& address) {
+  backend::BackendPool& pool = backends(protocol);
+  if (view_node == cluster::ClusterView::kNoNode) return pool.node(address);
+  backend::BackendPool::Node*& entry = view_entries_[2 * size_t{view_node} + (protocol == 3)];
+  if (entry == nullptr) entry = &pool.node(address);
+  return *entry;
 }
 
 void Router::dispatch(Request* req) {
@@ -28,25 +38,27 @@ void Router::dispatch(Request* req) {
     return;
   }
   const std::string* address = nullptr;
+  uint16_t view_node = cluster::ClusterView::kNoNode;  // set when the view picked the node
   if (!req->target.empty()) {
     address = &req->target;
   } else if (!view_) {
     hold(req, "no cluster topology loaded yet");
     return;
   } else if (req->keyed) {
-    uint16_t owner = view_->master_of(req->slot);
-    if (owner == cluster::ClusterView::kNoNode) {
+    view_node = view_->master_of(req->slot);
+    if (view_node == cluster::ClusterView::kNoNode) {
       feedback_.cluster_degraded();
       hold(req, "no master owns the slot");
       return;
     }
-    address = &view_->node(owner).address;
+    address = &view_->node(view_node).address;
   } else {
-    address = any_master();
-    if (address == nullptr) {
+    view_node = any_master();
+    if (view_node == cluster::ClusterView::kNoNode) {
       hold(req, "no reachable master");
       return;
     }
+    address = &view_->node(view_node).address;
   }
   backend::BackendPool& pool = backends(req->protocol);
   if (req->dedicated != nullptr && pool.is_down(*address)) {
@@ -56,7 +68,10 @@ void Router::dispatch(Request* req) {
     hold(req, unreachable(pool, *address));
     return;
   }
-  if (pool.auth_failed(*address)) {
+  // Dedicated connections are not the pool's: they need no entry of it.
+  backend::BackendPool::Node* entry =
+      req->dedicated == nullptr ? &pool_entry(req->protocol, view_node, *address) : nullptr;
+  if (entry != nullptr ? pool.auth_failed(*entry) : pool.auth_failed(*address)) {
     fail_request(req,
                  fmt::format("ERR slotgate cannot authenticate to cluster node {}: check "
                              "cluster.username/cluster.password (REDIS_USERNAME/REDIS_PASSWORD)",
@@ -69,7 +84,7 @@ void Router::dispatch(Request* req) {
   } else if (req->spec != nullptr && req->spec->may_run_long()) {
     conn = pool.get_lane(*address);
   } else {
-    conn = pool.get(*address);
+    conn = pool.get(*entry);
   }
   if (conn == nullptr) {
     feedback_.node_unreachable(*address);

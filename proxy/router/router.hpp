@@ -113,8 +113,13 @@ class Router final : public backend::BackendEvents {
   // not the client's answer; the first error is kept for when EXEC's reply arrives.
   static void absorb_reply(Request* req, const resp::FrameScanner& info);
 
-  // keyed.cpp: a master that is reachable now, round-robin (keyless commands).
-  const std::string* any_master();
+  // keyed.cpp: the view index of a master that is reachable now, round-robin (keyless
+  // commands); ClusterView::kNoNode if none is.
+  uint16_t any_master();
+  // The pool's entry for a node: for a node of the view (view_node != kNoNode) kept in
+  // view_entries_, so a request costs no lookup by address.
+  backend::BackendPool::Node& pool_entry(int protocol, uint16_t view_node,
+                                         const std::string& address);
   static std::string unreachable(const backend::BackendPool& pool, const std::string& address);
 
   // redirects.cpp: a node's reply, before the client (or the split parent) gets it.
@@ -158,6 +163,9 @@ class Router final : public backend::BackendEvents {
   RequestPool pool_;
   std::shared_ptr<const cluster::ClusterView> view_;
   std::vector<uint16_t> masters_;  // master node indices of view_
+  // Per node index of view_, the RESP2 and the RESP3 pool's entry (2 * index + 0 or 1),
+  // filled on first use and cleared by set_view (pool entries live as long as the pools).
+  std::vector<backend::BackendPool::Node*> view_entries_;
   size_t next_master_ = 0;
   std::deque<Request*> held_;
   std::vector<uint32_t> key_scratch_;

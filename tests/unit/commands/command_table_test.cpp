@@ -61,6 +61,29 @@ TEST_CASE("lookup is case-insensitive and resolves subcommands") {
   CHECK(find_full("client|nosuch") == nullptr);
 }
 
+TEST_CASE("find() reaches every top-level command by its name in any case, and nothing else") {
+  for (const CommandSpec& c : all_commands()) {
+    std::string upper(c.name), mixed(c.name);
+    for (size_t i = 0; i < upper.size(); ++i) {
+      if (upper[i] >= 'a' && upper[i] <= 'z') upper[i] = static_cast<char>(upper[i] - 'a' + 'A');
+      if (i % 2 == 0) mixed[i] = upper[i];
+    }
+    CHECK(find(c.name) == &c);
+    CHECK(find(upper) == &c);
+    CHECK(find(mixed) == &c);
+    // Near misses: a prefix, an extension, one byte changed.
+    CHECK(find(c.name.substr(0, c.name.size() - 1)) != &c);
+    const std::string longer = std::string(c.name) + "x";  // lpush → lpushx is a command
+    const CommandSpec* found = find(longer);
+    CHECK((found == nullptr || found->name == longer));
+    std::string changed(c.name);
+    changed.back() = '#';
+    CHECK(find(changed) == nullptr);
+  }
+  CHECK(find("") == nullptr);
+  CHECK(find("get\r\n") == nullptr);
+}
+
 TEST_CASE("arity follows Redis: positive is exact, negative is a minimum") {
   const CommandSpec& get = spec_of("get k");
   CHECK(get.arity == 2);
