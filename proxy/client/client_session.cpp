@@ -48,6 +48,7 @@ ClientSession::ClientSession(SessionHost& worker, uint64_t id)
     : worker_(worker),
       id_(id),
       stream_(worker.loop(), *this),
+      rbuf_(worker.loop().buffers()),
       watch_link_(worker, /*sticky=*/true),
       blocking_link_(worker, /*sticky=*/false) {
   created_ms_ = last_activity_ms_ = worker.loop().now_ms();
@@ -472,6 +473,7 @@ bool ClientSession::subscribed() const {
 
 void ClientSession::tick() {
   if (subs_) subs_->tick();
+  rbuf_.trim();  // a read buffer grown by a big request is not kept by an idle client
   account_memory();
 }
 

@@ -121,6 +121,7 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   // net::StreamHandler
   std::span<char> read_space() override;
   void on_read(size_t n) override;
+  void on_read_nothing() override { rbuf_.trim(); }
   void on_closed(int status) override;
   void on_drained() override;
 
@@ -182,7 +183,8 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   SessionHost& worker_;
   uint64_t id_;
   net::TcpStream stream_;
-  net::ReadBuffer rbuf_{16 * 1024};
+  // Holds storage only while it holds unparsed bytes (the loop's BufferPool lends it).
+  net::ReadBuffer rbuf_;
   resp::RequestParser parser_;
   std::deque<router::Request*> queue_;
   std::string scratch_;

@@ -2,6 +2,7 @@
 // iteration" flush: streams that were written to during an iteration register
 // themselves and are flushed once, after all I/O callbacks of that iteration
 // ran, so many replies (or many pipelined backend requests) leave in one write.
+// Its connections draw their read and write buffers from its BufferPool.
 #pragma once
 
 #include <uv.h>
@@ -9,6 +10,8 @@
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "net/buffer_pool.hpp"
 
 namespace slotgate::net {
 
@@ -32,9 +35,14 @@ class Loop {
   void cancel_flush(TcpStream* stream);
   void flush_now();
 
+  // Spare connection buffers of this loop (loop thread only).
+  BufferPool& buffers() { return buffers_; }
+
  private:
   static void on_check(uv_check_t* handle);
 
+  // First member: handles closed while the loop shuts down still give their buffers back.
+  BufferPool buffers_;
   uv_loop_t loop_{};
   uv_check_t flush_check_{};
   std::vector<TcpStream*> dirty_;
