@@ -473,7 +473,9 @@ bool ClientSession::subscribed() const {
 
 void ClientSession::tick() {
   if (subs_) subs_->tick();
-  rbuf_.trim();  // a read buffer grown by a big request is not kept by an idle client
+  // An idle client keeps no buffer: a read buffer grown by a big request, the reply ring.
+  rbuf_.trim();
+  queue_.trim();
   account_memory();
 }
 
