@@ -41,7 +41,6 @@ class Loop {
  private:
   static void on_check(uv_check_t* handle);
 
-  // First member: handles closed while the loop shuts down still give their buffers back.
   BufferPool buffers_;
   uv_loop_t loop_{};
   uv_check_t flush_check_{};
