@@ -48,6 +48,7 @@ ClientSession::ClientSession(SessionHost& worker, uint64_t id)
     : worker_(worker),
       id_(id),
       stream_(worker.loop(), *this),
+      rbuf_(worker.loop().buffers()),
       watch_link_(worker, /*sticky=*/true),
       blocking_link_(worker, /*sticky=*/false) {
   created_ms_ = last_activity_ms_ = worker.loop().now_ms();
@@ -481,6 +482,9 @@ bool ClientSession::subscribed() const {
 
 void ClientSession::tick() {
   if (subs_) subs_->tick();
+  // An idle client keeps no buffer: a read buffer grown by a big request, the reply ring.
+  rbuf_.trim();
+  queue_.trim();
   account_memory();
 }
 

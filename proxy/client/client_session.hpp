@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "client/dedicated_link.hpp"
+#include "client/reply_queue.hpp"
 #include "cluster/slot.hpp"
 #include "net/read_buffer.hpp"
 #include "net/tcp_stream.hpp"
@@ -121,6 +121,7 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   // net::StreamHandler
   std::span<char> read_space() override;
   void on_read(size_t n) override;
+  void on_read_nothing() override { rbuf_.trim(); }
   void on_closed(int status) override;
   void on_drained() override;
 
@@ -188,9 +189,10 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   SessionHost& worker_;
   uint64_t id_;
   net::TcpStream stream_;
-  net::ReadBuffer rbuf_{16 * 1024};
+  // Holds storage only while it holds unparsed bytes (the loop's BufferPool lends it).
+  net::ReadBuffer rbuf_;
   resp::RequestParser parser_;
-  std::deque<router::Request*> queue_;
+  ReplyQueue<router::Request*> queue_;
   std::string scratch_;
   std::vector<uint32_t> key_scratch_;
   std::string peer_;

@@ -9,6 +9,8 @@
 // release_later(). Released objects are destroyed at the end of the iteration, after
 // the flush, from the loop itself (never from inside another object's callback), in
 // the order they were released; what their destructors release in turn goes too.
+//
+// Its connections draw their read and write buffers from its BufferPool.
 #pragma once
 
 #include <uv.h>
@@ -16,6 +18,8 @@
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "net/buffer_pool.hpp"
 
 namespace slotgate::net {
 
@@ -51,12 +55,15 @@ class Loop {
   // object can be on the stack (their own destructor, at shutdown).
   void destroy_released();
   size_t released_count() const { return released_.size(); }
+  // Spare connection buffers of this loop (loop thread only).
+  BufferPool& buffers() { return buffers_; }
 
  private:
   using Released = std::unique_ptr<void, void (*)(void*)>;
   void release_erased(Released object);
   static void on_check(uv_check_t* handle);
 
+  BufferPool buffers_;
   uv_loop_t loop_{};
   uv_check_t flush_check_{};
   std::vector<TcpStream*> dirty_;

@@ -9,11 +9,13 @@ namespace slotgate::net {
 
 // The libuv side of a stream. It lives until libuv's close callback, which may
 // come after the TcpStream is gone: callbacks check `owner` before using it.
+// The write and connect requests are allocated when first needed: an accepted
+// connection never connects, and most never fill the kernel's socket buffer.
 struct TcpStream::State {
   uv_tcp_t tcp{};
-  uv_write_t write_req{};
-  uv_connect_t connect_req{};
-  std::string inflight;  // bytes handed to uv_write, kept alive until its callback
+  std::unique_ptr<uv_write_t> write_req;
+  std::unique_ptr<uv_connect_t> connect_req;
+  std::string inflight;  // holds the bytes handed to uv_write until its callback
   TcpStream* owner = nullptr;
 };
 
@@ -63,8 +65,9 @@ int TcpStream::connect(const std::string& ip, uint16_t port) {
   int rc = uv_ip4_addr(ip.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
   if (rc != 0) rc = uv_ip6_addr(ip.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr));
   if (rc != 0) return rc;
-  state_->connect_req.data = state_;
-  rc = uv_tcp_connect(&state_->connect_req, &state_->tcp, reinterpret_cast<sockaddr*>(&addr),
+  if (!state_->connect_req) state_->connect_req = std::make_unique<uv_connect_t>();
+  state_->connect_req->data = state_;
+  rc = uv_tcp_connect(state_->connect_req.get(), &state_->tcp, reinterpret_cast<sockaddr*>(&addr),
                       &TcpStream::on_connect_cb);
   connecting_ = rc == 0;
   return rc;
@@ -86,6 +89,14 @@ void TcpStream::on_connect_cb(uv_connect_t* req, int status) {
   if (self->is_open() && !self->out_.empty()) self->mark_dirty();
 }
 
+void TcpStream::take_out_buffer() {
+  if (out_.capacity() <= std::string().capacity()) out_ = loop_.buffers().take_write();
+}
+
+void TcpStream::give_out_buffer() {
+  loop_.buffers().give_write(out_);
+}
+
 void TcpStream::mark_dirty() {
   if (dirty_ || !is_open()) return;
   dirty_ = true;
@@ -94,6 +105,7 @@ void TcpStream::mark_dirty() {
 
 void TcpStream::flush() {
   dirty_ = false;
+  if (is_open() && out_.empty()) give_out_buffer();
   if (!is_open() || out_.empty() || inflight_size_ != 0) return;
   // Not connected yet: the connect callback re-schedules the flush. (libuv would
   // queue the bytes, but then a refused connect would look like a lost write.)
@@ -109,27 +121,33 @@ void TcpStream::flush() {
     return;
   }
   if (written == out_.size()) {
-    out_.clear();
+    give_out_buffer();
     handler_.on_drained();
     return;
   }
-  // The kernel buffer is full: hand the rest to uv_write and keep it alive
-  // until the write callback; new output accumulates in out_ meanwhile.
-  state_->inflight.assign(out_, written, std::string::npos);
-  out_.clear();
-  inflight_size_ = state_->inflight.size();
-  uv_buf_t rest = uv_buf_init(state_->inflight.data(), static_cast<unsigned>(inflight_size_));
-  state_->write_req.data = state_;
-  int rc = uv_write(&state_->write_req, reinterpret_cast<uv_stream_t*>(&state_->tcp), &rest, 1,
+  // The kernel buffer is full: hand the rest to uv_write and keep it alive until the
+  // write callback (out_ itself moves there, no copy); new output accumulates in a
+  // fresh out_ meanwhile.
+  State* st = state_;
+  st->inflight.swap(out_);
+  give_out_buffer();
+  inflight_size_ = st->inflight.size() - written;
+  uv_buf_t rest = uv_buf_init(st->inflight.data() + written, static_cast<unsigned>(inflight_size_));
+  if (!st->write_req) st->write_req = std::make_unique<uv_write_t>();
+  st->write_req->data = st;
+  int rc = uv_write(st->write_req.get(), reinterpret_cast<uv_stream_t*>(&st->tcp), &rest, 1,
                     &TcpStream::on_write_cb);
   if (rc != 0) fail(rc);
 }
 
 void TcpStream::on_write_cb(uv_write_t* req, int status) {
   auto* st = static_cast<State*>(req->data);
-  st->inflight.clear();
   TcpStream* self = st->owner;
-  if (self == nullptr) return;
+  if (self == nullptr) {
+    std::string().swap(st->inflight);
+    return;
+  }
+  self->loop_.buffers().give_write(st->inflight);
   self->inflight_size_ = 0;
   if (status != 0) {
     self->fail(status);
@@ -158,7 +176,9 @@ void TcpStream::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   if (self == nullptr) return;
   if (nread > 0) {
     self->handler_.on_read(static_cast<size_t>(nread));
-  } else if (nread < 0) {
+  } else if (nread == 0) {
+    self->handler_.on_read_nothing();
+  } else {
     self->fail(static_cast<int>(nread));
   }
 }

@@ -1,6 +1,8 @@
 // net::TcpStream: a TCP connection (accepted or outgoing) with an owner-supplied
 // read buffer and a coalescing write buffer. Writes appended during one loop
-// iteration leave in a single uv_try_write/uv_write at the end of it.
+// iteration leave in a single uv_try_write/uv_write at the end of it. The write
+// buffer is taken from the loop's BufferPool when output is appended and given back
+// once the kernel has it all, so an idle connection holds no output storage.
 #pragma once
 
 #include <uv.h>
@@ -23,6 +25,9 @@ class StreamHandler {
   virtual std::span<char> read_space() = 0;
   // n bytes were read into the span last returned by read_space().
   virtual void on_read(size_t n) = 0;
+  // A read found nothing after all (a spurious wake-up): the span last returned by
+  // read_space() is unused, and may be given back.
+  virtual void on_read_nothing() {}
   // The peer closed, an error happened, or a connect failed (status is a libuv
   // error code; UV_EOF for an orderly close). The stream is unusable afterwards.
   virtual void on_closed(int status) = 0;
@@ -51,10 +56,13 @@ class TcpStream {
   int connect(const std::string& ip, uint16_t port);
 
   // Output buffer: append to it, then call mark_dirty() (or use write()).
-  std::string& out() { return out_; }
+  std::string& out() {
+    if (out_.empty()) take_out_buffer();
+    return out_;
+  }
   void mark_dirty();
   void write(std::string_view bytes) {
-    out_.append(bytes);
+    out().append(bytes);
     mark_dirty();
   }
   size_t pending_output() const { return out_.size() + inflight_size_; }
@@ -75,6 +83,10 @@ class TcpStream {
   static void on_write_cb(uv_write_t* req, int status);
   static void on_connect_cb(uv_connect_t* req, int status);
   void fail(int status);
+  // out_ is empty: give it the pool's storage (it may have none since its last drain).
+  void take_out_buffer();
+  // Everything written: out_'s storage goes back to the pool.
+  void give_out_buffer();
 
   Loop& loop_;
   StreamHandler& handler_;
