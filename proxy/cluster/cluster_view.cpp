@@ -3,8 +3,8 @@
 // topology_parse.cpp; ViewBuilder (view_builder.hpp) is implemented here.
 #include "cluster/cluster_view.hpp"
 
-#include <charconv>
 #include <algorithm>
+#include <charconv>
 #include <string>
 #include <tuple>
 #include <vector>
