@@ -215,7 +215,7 @@ void BackendConnection::fail(std::string_view why) {
   stream_->close();
   std::string reason(why);
   // Hand calls back oldest first so re-routed ones keep their relative order.
-  RingFifo<Outstanding> pending;
+  net::RingFifo<Outstanding> pending;
   pending.swap(inflight_);
   size_t unwritten_from = unwritten_from_;
   unwritten_from_ = 0;

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "backend/call.hpp"
-#include "backend/ring_fifo.hpp"
 #include "net/lookup.hpp"
 #include "net/read_buffer.hpp"
+#include "net/ring_fifo.hpp"
 #include "net/tcp_stream.hpp"
 #include "resp/frame_scanner.hpp"
 
@@ -149,7 +149,7 @@ class BackendConnection final : public net::StreamHandler {
   std::unique_ptr<net::TcpStream> stream_;
   std::unique_ptr<net::Timer> connect_timer_;
   net::Lookup lookup_;
-  RingFifo<Outstanding> inflight_;
+  net::RingFifo<Outstanding> inflight_;
   size_t unwritten_from_ = 0;  // inflight_[i] for i >= this has not been handed to the kernel yet
   net::ReadBuffer rbuf_{64 * 1024, 16 * 1024, 4u << 20};
   resp::FrameScanner scanner_;

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "client/dedicated_link.hpp"
-#include "client/reply_queue.hpp"
 #include "cluster/slot.hpp"
 #include "net/read_buffer.hpp"
+#include "net/ring_fifo.hpp"
 #include "net/tcp_stream.hpp"
 #include "resp/request_parser.hpp"
 #include "router/request.hpp"
@@ -192,7 +192,9 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   // Holds storage only while it holds unparsed bytes (the loop's BufferPool lends it).
   net::ReadBuffer rbuf_;
   resp::RequestParser parser_;
-  ReplyQueue<router::Request*> queue_;
+  // Requests in the order their replies are owed; a ring bigger than 16 is given back once
+  // it drains, trim() at the tick frees the rest (an idle client holds nothing here).
+  net::RingFifo<router::Request*, 16> queue_;
   std::string scratch_;
   std::vector<uint32_t> key_scratch_;
   std::string peer_;
