@@ -26,44 +26,22 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import selectors
 import signal
 import socket
 import sys
-import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 
 from harness import RedisCluster, Slotgate  # noqa: E402
-from harness import processes  # noqa: E402
+from harness.idle_clients import log_in, settled_rss  # noqa: E402
 from harness.slotgate import default_binary  # noqa: E402
 
 CLUSTER_PORT = 7650
 SLOTGATE_PORT = 7660
 PASSWORD = "idle-bench"
 MODES = ("plain", "hello+auth")
-
-
-def rss_kib(pid: int) -> int:
-    return processes.proc_status_kib(pid, "VmRSS")
-
-
-def connected_clients(gate: Slotgate) -> int:
-    """INFO clients' connected_clients, asked over a connection of its own (counted too)."""
-    with socket.create_connection((gate.host, gate.port), timeout=10) as s:
-        s.sendall(f"AUTH {PASSWORD}\r\nINFO clients\r\n".encode())
-        data = b""
-        while b"connected_clients:" not in data or not data.endswith(b"\r\n\r\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    for line in data.decode(errors="replace").splitlines():
-        if line.startswith("connected_clients:"):
-            return int(line.split(":", 1)[1]) - 1
-    raise RuntimeError(f"no connected_clients in INFO reply: {data[:200]!r}")
 
 
 def open_idle(gate: Slotgate, n: int, mode: str) -> list[socket.socket]:
@@ -74,51 +52,8 @@ def open_idle(gate: Slotgate, n: int, mode: str) -> list[socket.socket]:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         socks.append(s)
     if mode == "hello+auth":
-        greeting = f"AUTH {PASSWORD}\r\nHELLO 3\r\n".encode()
-        for s in socks:
-            s.sendall(greeting)
-        read_replies(socks)
+        log_in(socks, PASSWORD, timeout=120)
     return socks
-
-
-def read_replies(socks: list[socket.socket]) -> None:
-    """Waits until every socket got "+OK" and the HELLO map (ends with the modules entry)."""
-    sel = selectors.DefaultSelector()
-    got = {}
-    for s in socks:
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ)
-        got[s] = b""
-    pending = len(socks)
-    deadline = time.monotonic() + 120
-    while pending and time.monotonic() < deadline:
-        for key, _ in sel.select(timeout=1):
-            s = key.fileobj
-            chunk = s.recv(65536)
-            if not chunk:
-                raise RuntimeError("slotgate closed an idle connection during AUTH/HELLO")
-            got[s] += chunk
-            # HELLO 3's map ends with "modules" => an empty array.
-            if got[s].startswith(b"+OK\r\n") and got[s].endswith(b"$7\r\nmodules\r\n*0\r\n"):
-                sel.unregister(s)
-                pending -= 1
-            elif got[s].startswith(b"-"):
-                raise RuntimeError(f"AUTH/HELLO failed: {got[s][:200]!r}")
-    sel.close()
-    if pending:
-        raise RuntimeError(f"{pending} connections did not get their AUTH/HELLO replies")
-
-
-def wait_settled(gate: Slotgate, n: int) -> None:
-    """Until slotgate has accepted all n and its RSS stopped moving."""
-    processes.wait_until(lambda: connected_clients(gate) >= n, 60, f"slotgate to accept {n} clients")
-    last = rss_kib(gate.process.pid)
-    for _ in range(20):
-        time.sleep(0.5)
-        now = rss_kib(gate.process.pid)
-        if now == last:
-            return
-        last = now
 
 
 def measure(cluster: RedisCluster, binary: Path, mode: str, args) -> float:
@@ -136,11 +71,9 @@ def measure(cluster: RedisCluster, binary: Path, mode: str, args) -> float:
         warm = open_idle(gate, 50, "hello+auth")
         for s in warm:
             s.close()
-        wait_settled(gate, 0)
-        before = rss_kib(gate.process.pid)
+        before = settled_rss(gate, 0, PASSWORD, rounds=20, pause=0.5)
         socks = open_idle(gate, args.connections, mode)
-        wait_settled(gate, args.connections)
-        after = rss_kib(gate.process.pid)
+        after = settled_rss(gate, args.connections, PASSWORD, rounds=20, pause=0.5)
         per = (after - before) / args.connections
         print(f"{binary} {mode}: VmRSS {before} -> {after} KiB for {args.connections} "
               f"connections = {per:.2f} KiB each", file=sys.stderr)

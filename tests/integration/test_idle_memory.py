@@ -15,14 +15,12 @@ the binary under test is instrumented (it contains `__asan_init`).
 
 import functools
 import resource
-import selectors
 import socket
-import time
 from pathlib import Path
 
 import pytest
 
-from harness import processes
+from harness.idle_clients import log_in, settled_rss
 
 CONNECTIONS = 2000
 BOUND_KIB = 3.0
@@ -49,81 +47,22 @@ def gate(make_slotgate):
     return sg
 
 
-def rss_kib(sg):
-    return processes.proc_status_kib(sg.process.pid, "VmRSS")
-
-
-def connected_clients(sg):
-    """INFO clients' connected_clients, not counting the connection that asks."""
-    with socket.create_connection((sg.host, sg.port), timeout=10) as s:
-        s.sendall(f"AUTH {PASSWORD}\r\nINFO clients\r\n".encode())
-        data = b""
-        while not (b"connected_clients:" in data and data.endswith(b"\r\n\r\n")):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    for line in data.decode(errors="replace").splitlines():
-        if line.startswith("connected_clients:"):
-            return int(line.split(":", 1)[1]) - 1
-    raise AssertionError(f"no connected_clients in {data[:300]!r}")
-
-
-def settled_rss(sg, clients):
-    """slotgate's RSS once it has accepted `clients` connections and stopped growing."""
-    processes.wait_until(lambda: connected_clients(sg) >= clients, 30, f"slotgate to accept {clients} clients")
-    last = rss_kib(sg)
-    for _ in range(10):
-        time.sleep(0.3)
-        now = rss_kib(sg)
-        if now == last:
-            break
-        last = now
-    return last
-
-
-def log_in(socks):
-    """AUTH and HELLO 3 on every socket, waiting for both replies."""
-    sel = selectors.DefaultSelector()
-    got = {}
-    for s in socks:
-        s.sendall(f"AUTH {PASSWORD}\r\nHELLO 3\r\n".encode())
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ)
-        got[s] = b""
-    pending = len(socks)
-    deadline = time.monotonic() + 60
-    while pending and time.monotonic() < deadline:
-        for key, _ in sel.select(timeout=1):
-            s = key.fileobj
-            chunk = s.recv(65536)
-            assert chunk, "slotgate closed a connection during AUTH/HELLO"
-            got[s] += chunk
-            assert not got[s].startswith(b"-"), got[s]
-            # HELLO 3's map ends with its "modules" entry, an empty array.
-            if got[s].startswith(b"+OK\r\n%") and got[s].endswith(b"$7\r\nmodules\r\n*0\r\n"):
-                sel.unregister(s)
-                pending -= 1
-    sel.close()
-    assert pending == 0, f"{pending} connections did not get their AUTH/HELLO replies"
-
-
 def idle_cost_kib(sg, logged_in):
     """RSS growth per connection for CONNECTIONS idle connections."""
     # Warm up what any slotgate has once it served a few clients (backend connections,
     # the allocator's arenas), so the growth is the idle connections alone.
     warm = [socket.create_connection((sg.host, sg.port), timeout=10) for _ in range(20)]
-    log_in(warm)
+    log_in(warm, PASSWORD)
     for s in warm:
         s.close()
-    before = settled_rss(sg, 0)
+    before = settled_rss(sg, 0, PASSWORD)
     socks = []
     try:
         for _ in range(CONNECTIONS):
             socks.append(socket.create_connection((sg.host, sg.port), timeout=10))
         if logged_in:
-            log_in(socks)
-        after = settled_rss(sg, CONNECTIONS)
+            log_in(socks, PASSWORD)
+        after = settled_rss(sg, CONNECTIONS, PASSWORD)
     finally:
         for s in socks:
             s.close()
