@@ -67,6 +67,16 @@ def node_order(gate) -> list[str]:
     return [n["address"] for n in topology(gate)["nodes"]]
 
 
+def check_migrations_both_ways_with_the_promoted(cluster, gate, promoted) -> None:
+    """Once /topology shows `promoted` as a master: a migration from it and one into it show."""
+    keep_traffic_flowing(gate, cluster)
+    wait_until(lambda: by_address(gate)[promoted.address]["role"] == "master", 10,
+               f"{promoted.address} a master on /topology")
+    other = next(m for m in cluster.masters() if m.address != promoted.address)
+    check_migration_is_reported(cluster, gate, promoted, other)
+    check_migration_is_reported(cluster, gate, other, promoted)
+
+
 @pytest.mark.slow
 def test_after_cluster_failover_every_node_gives_the_same_topology_and_migrations_show(
         fresh_cluster, make_slotgate):
@@ -84,12 +94,7 @@ def test_after_cluster_failover_every_node_gives_the_same_topology_and_migration
     orders = {g.address: node_order(g) for g in gates}
     assert len({tuple(o) for o in orders.values()}) == 1, orders
     gate = gates[-1]
-    keep_traffic_flowing(gate, cluster)
-    wait_until(lambda: by_address(gate)[replica.address]["role"] == "master", 10,
-               f"{replica.address} a master on /topology")
-    other = next(m for m in cluster.masters() if m.address != replica.address)
-    check_migration_is_reported(cluster, gate, replica, other)
-    check_migration_is_reported(cluster, gate, other, replica)
+    check_migrations_both_ways_with_the_promoted(cluster, gate, replica)
 
 
 @pytest.mark.slow
@@ -100,9 +105,4 @@ def test_migration_from_the_promoted_master_is_reported_after_kill_of_a_master(f
     replica = cluster.replicas_of(old_master)[0]
     cluster.kill(old_master)
     cluster.wait_promoted(replica, timeout=60)
-    keep_traffic_flowing(gate, cluster)
-    wait_until(lambda: by_address(gate)[replica.address]["role"] == "master", 10,
-               f"{replica.address} a master on /topology")
-    other = next(m for m in cluster.masters() if m.address != replica.address)
-    check_migration_is_reported(cluster, gate, replica, other)
-    check_migration_is_reported(cluster, gate, other, replica)
+    check_migrations_both_ways_with_the_promoted(cluster, gate, replica)
