@@ -16,6 +16,7 @@
 
 #include "admin/admin_server.hpp"
 #include "cluster/event_log.hpp"
+#include "cluster/replica_monitor.hpp"
 #include "cluster/topology_refresher.hpp"
 #include "commands/command_doc.hpp"
 #include "config/command_line.hpp"
@@ -127,6 +128,23 @@ cluster::RefresherOptions refresher_options(const config::Config& cfg) {
   return o;
 }
 
+// Reads from replicas: the monitor runs while the configuration sends some reads to replicas.
+cluster::ReplicaMonitorOptions replica_monitor_options(const config::Config& cfg) {
+  cluster::ReplicaMonitorOptions o;
+  o.enabled = cfg.cluster.read_from != config::ReadFrom::Master;
+  for (const auto& u : cfg.clients.users) {
+    o.enabled =
+        o.enabled || u.read_from.value_or(config::ReadFrom::Master) != config::ReadFrom::Master;
+  }
+  o.max_lag_ms = static_cast<uint64_t>(cfg.cluster.max_replica_lag.count());
+  o.username = cfg.cluster.username;
+  o.password = cfg.cluster.password;
+  o.connect_timeout_ms = static_cast<uint64_t>(cfg.cluster.connect_timeout.count());
+  o.command_timeout_ms =
+      std::max<uint64_t>(static_cast<uint64_t>(cfg.cluster.command_timeout.count()), 1000);
+  return o;
+}
+
 using Workers = std::vector<std::unique_ptr<worker::Worker>>;
 
 // What the topology refresher tells the rest of the process: each new view goes to the
@@ -220,7 +238,8 @@ void log_started(const config::Config& cfg) {
 // SIGHUP: read the configuration again with the same command line and apply what can
 // change while clients are connected; log (and keep) what needs a restart.
 void reload(int argc, char** argv, worker::ServerState& state, cluster::EventLog& events,
-            cluster::TopologyRefresher& refresher, metrics::Metrics& metrics) {
+            cluster::TopologyRefresher& refresher, cluster::ReplicaMonitor& replicas,
+            metrics::Metrics& metrics) {
   auto next = config::from_command_line(argc, argv, SLOTGATE_VERSION);
   if (auto* exit = std::get_if<config::Exit>(&next)) {
     spdlog::error("SIGHUP: configuration not reloaded: {}",
@@ -249,6 +268,7 @@ void reload(int argc, char** argv, worker::ServerState& state, cluster::EventLog
   auto effective = std::make_shared<const config::Config>(plan.effective);
   setup_logging(effective->log);
   refresher.reconfigure(refresher_options(*effective));
+  replicas.reconfigure(replica_monitor_options(*effective));
   for (const std::string& name :
        refresher.keep_node_settings(effective->clients.config_set_allowed)) {
     const std::string line = "SIGHUP: forgot the remembered CONFIG SET " + name +
@@ -346,6 +366,12 @@ int main(int argc, char** argv) {
     spdlog::warn("could not load the cluster topology yet: {}", err);
   }
   refresher.start();
+  cluster::ReplicaMonitor replicas(
+      replica_monitor_options(*cfg), [&refresher] { return refresher.current(); },
+      [&refresher](const std::map<std::string, bool>& serves) {
+        refresher.set_replicas_serving(serves);
+      });
+  replicas.start();
 
   std::unique_ptr<admin::AdminServer> admin_server;
   std::atomic<bool> had_full_view{false};
@@ -368,12 +394,14 @@ int main(int argc, char** argv) {
   Shutdown shutdown(loop, workers, state, metrics);
   net::Signal sigterm(loop, SIGTERM, [&] { shutdown.begin_drain(); });
   net::Signal sigint(loop, SIGINT, [&] { shutdown.begin_drain(); });
-  net::Signal sighup(loop, SIGHUP, [&] { reload(argc, argv, state, events, refresher, metrics); });
+  net::Signal sighup(loop, SIGHUP,
+                     [&] { reload(argc, argv, state, events, refresher, replicas, metrics); });
   net::Timer watchdog(loop);
   watchdog.start(100, 100, [&] { shutdown.check(); });
   loop.run();
 
   for (auto& w : workers) w->join();
+  replicas.stop();
   refresher.stop();
   if (admin_server) admin_server->stop();
   workers.clear();

@@ -12,6 +12,7 @@ namespace slotgate::backend {
 
 namespace {
 constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
+constexpr std::string_view kReadOnly = "*1\r\n$8\r\nREADONLY\r\n";
 }  // namespace
 
 BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::string host,
@@ -102,6 +103,14 @@ void BackendConnection::send(Call* call) {
   stream_->mark_dirty();
 }
 
+void BackendConnection::send_readonly() {
+  if (readonly_) return;
+  readonly_ = true;
+  stream_->out().append(kReadOnly);
+  inflight_.push_back({nullptr, Kind::ReadOnly, 1, loop_.now_ms()});
+  stream_->mark_dirty();
+}
+
 void BackendConnection::send_raw(std::string_view wire) {
   stream_->out().append(wire);
   stream_->mark_dirty();
@@ -188,7 +197,8 @@ void BackendConnection::handle_frame(std::string_view frame) {
       events_.on_backend_ready(*this);
       return;
     case Kind::Asking:
-      return;  // +OK; an error here shows up again on the command itself
+    case Kind::ReadOnly:
+      return;  // +OK; an error here shows up again on the command itself (MOVED, followed)
     case Kind::Command:
       events_.on_backend_reply(o.call, frame, scanner_, *this);
       return;

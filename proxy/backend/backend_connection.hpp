@@ -101,6 +101,9 @@ class BackendConnection final : public net::StreamHandler {
 
   // Queues a call: its `wire` bytes are appended to the output buffer (after ASKING if asked).
   void send(Call* call);
+  // Sends READONLY (once; its reply is not a call's): a cluster replica serves reads after it.
+  void send_readonly();
+  bool readonly() const { return readonly_; }
   // Subscriber mode: every frame after the handshake goes to `sink`.
   void set_push_sink(PushSink* sink) { push_sink_ = sink; }
   // Sends raw command bytes whose replies go to the push sink.
@@ -130,7 +133,7 @@ class BackendConnection final : public net::StreamHandler {
   void on_flush() override;
 
  private:
-  enum class Kind : uint8_t { Command, Handshake, Asking };
+  enum class Kind : uint8_t { Command, Handshake, Asking, ReadOnly };
   struct Outstanding {
     Call* call;  // null for internal commands (AUTH, ASKING)
     Kind kind;
@@ -160,6 +163,7 @@ class BackendConnection final : public net::StreamHandler {
   bool closed_by_owner_ = false;
   bool dedicated_ = false;
   bool lane_ = false;
+  bool readonly_ = false;
   metrics::BackendStats* stats_ = nullptr;
   bool timed_out_ = false;
   PushSink* push_sink_ = nullptr;

@@ -30,7 +30,17 @@ BackendConnection* BackendPool::get(Node& n) {
   if (!conn) return nullptr;
   if (n.conn) loop_.release_later(std::move(n.conn));
   n.conn = std::move(conn);
+  if (n.readonly) n.conn->send_readonly();
   return n.conn.get();
+}
+
+void BackendPool::want_readonly(Node& n) {
+  if (n.readonly) return;
+  n.readonly = true;
+  if (n.conn && !n.conn->closed()) n.conn->send_readonly();
+  for (auto& lane : n.lanes) {
+    if (!lane->closed()) lane->send_readonly();
+  }
 }
 
 std::unique_ptr<BackendConnection> BackendPool::connect(const std::string& address) {
@@ -54,6 +64,7 @@ BackendConnection* BackendPool::get_lane(const std::string& address) {
   auto conn = connect(address);
   if (!conn) return nullptr;
   conn->mark_lane();
+  if (n.readonly) conn->send_readonly();
   n.lanes.push_back(std::move(conn));
   return n.lanes.back().get();
 }

@@ -39,6 +39,7 @@ class BackendPool {
     uint64_t down_until_ms = 0;
     bool auth_failed = false;
     std::string last_error;
+    bool readonly = false;  // its connections send READONLY (a replica serving reads)
   };
   // The entry for `address`, created if new.
   Node& node(const std::string& address);
@@ -53,6 +54,9 @@ class BackendPool {
   // kMaxLanes per node, the least busy lane is shared. nullptr like get().
   BackendConnection* get_lane(const std::string& address);
   static constexpr size_t kMaxLanes = 8;
+  // From now on the node's connections (the open ones too) send READONLY: a cluster replica then
+  // serves reads of its master's slots instead of answering MOVED.
+  void want_readonly(Node& n);
   bool is_down(const std::string& address) const;
   // Failed connection attempts since the last connection that worked.
   uint32_t failures(const std::string& address) const;

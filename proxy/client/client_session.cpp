@@ -395,6 +395,12 @@ router::Request* ClientSession::new_request(const commands::CommandSpec& spec) {
   req->started_ns = net::Loop::hrtime_ns();
   req->protocol = protocol_;
   req->silent = silent_;
+  // Reads after WATCH stay on the master: they must see what the transaction will see.
+  if (watching_) {
+    req->read_from = config::ReadFrom::Master;
+  } else if (user_) {
+    req->read_from = user_->read_from;
+  }
   if (closed_) {
     // A reply earlier in the same command closed the session (output limit): whatever the
     // command still sends is answered to nobody and the router returns it to the pool.

@@ -132,6 +132,33 @@ ClusterView::Ptr ClusterView::with_slot_moved(Slot slot, std::string_view host, 
   return copy;
 }
 
+ClusterView::Ptr ClusterView::with_replicas_serving(const std::map<std::string, bool>& serves,
+                                                    uint64_t version) const {
+  auto flag = [&serves](const Node& n) {
+    if (n.role != Role::Replica) return n.serves_reads;
+    auto it = serves.find(n.address);
+    return it != serves.end() && it->second;
+  };
+  bool changed = false;
+  for (const Node& n : nodes_) changed = changed || flag(n) != n.serves_reads;
+  if (!changed) return nullptr;
+  auto copy = std::make_shared<ClusterView>(*this);
+  copy->version_ = version;
+  copy->created_ = std::chrono::steady_clock::now();
+  for (Node& n : copy->nodes_) n.serves_reads = flag(n);
+  return copy;
+}
+
+std::vector<uint16_t> ClusterView::replicas_of(uint16_t master) const {
+  std::vector<uint16_t> out;
+  const std::string& id = nodes_[master].id;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].role == Role::Replica && nodes_[i].master_id == id)
+      out.push_back(static_cast<uint16_t>(i));
+  }
+  return out;
+}
+
 ClusterView::Ptr ClusterView::with_node_failed(std::string_view address, uint64_t version) const {
   auto copy = std::make_shared<ClusterView>(*this);
   copy->version_ = version;

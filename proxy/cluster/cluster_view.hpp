@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,10 @@ struct Node {
   // CLUSTER SHARDS "replication-offset" as the answering node knew it (-1 = unknown).
   // Information for operators only: views that differ in offsets alone are the same view.
   int64_t replication_offset = -1;
+  // Reads from replicas: this replica's master reports its link up and its lag within
+  // cluster.max_replica_lag (ReplicaMonitor, replica_monitor.hpp). A new view takes the flags over
+  // from the published one (TopologyRefresher), so a refresh never resets them.
+  bool serves_reads = false;
 };
 
 // "host:port", the one spelling of a node address used as a key everywhere (no brackets
@@ -108,6 +113,11 @@ class ClusterView {
   // A copy where the node at address is marked Failed (its slots lose their owner until a
   // refresh). An unknown address gives an unchanged copy with the new version.
   Ptr with_node_failed(std::string_view address, uint64_t version) const;
+  // A copy whose replicas carry serves_reads = serves[address] (false for replicas not named);
+  // null when no node's flag would change.
+  Ptr with_replicas_serving(const std::map<std::string, bool>& serves, uint64_t version) const;
+  // The replicas of the master at node index `master` (Role::Replica, master_id = its id).
+  std::vector<uint16_t> replicas_of(uint16_t master) const;
   // True when both views assign every slot to the same address (or both to none).
   bool same_slot_map(const ClusterView& other) const;
   // One-line summary for logs: "3 masters, 3 replicas, 16384/16384 slots".

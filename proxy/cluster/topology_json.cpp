@@ -137,6 +137,8 @@ std::string to_json(const ClusterView& view, std::chrono::steady_clock::time_poi
     append_json_string(out, to_string(node.health));
     out.append(",\"master_id\":");
     append_json_string(out, node.master_id);
+    if (node.role == Role::Replica)
+      out.append(",\"serves_reads\":").append(node.serves_reads ? "true" : "false");
     out.append(",\"slots\":[");
     bool first = true;
     for (const SlotRange& range : view.ranges_of(static_cast<uint16_t>(i))) {

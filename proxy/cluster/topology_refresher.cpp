@@ -414,7 +414,20 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
   return false;
 }
 
+void TopologyRefresher::set_replicas_serving(const std::map<std::string, bool>& serves) {
+  std::lock_guard lock(mu_);
+  replicas_serving_ = serves;
+  if (!view_) return;
+  if (auto flagged = view_->with_replicas_serving(serves, next_version_)) {
+    next_version_++;
+    publish_locked(std::move(flagged));
+  }
+}
+
 void TopologyRefresher::publish_locked(std::shared_ptr<const ClusterView> view) {
+  // A refresh or a MOVED patch builds its view without the replicas' read flags: take them over.
+  if (auto flagged = view->with_replicas_serving(replicas_serving_, view->version()))
+    view = std::move(flagged);
   view_ = std::move(view);
   if (hooks_.publish) hooks_.publish(view_);
 }

@@ -70,6 +70,9 @@ class TopologyRefresher final : public TopologyFeedback {
     return settings_.keep_only(allowed);
   }
   std::shared_ptr<const ClusterView> current() const;
+  // ReplicaMonitor's verdicts (replica address -> may serve reads): kept for every view published
+  // from now on, and a view with the new flags is published at once when a flag changes.
+  void set_replicas_serving(const std::map<std::string, bool>& serves);
   // Replication offsets by node address from the latest successful refresh (the published
   // view keeps the offsets of when it was built).
   std::map<std::string, int64_t> replication_offsets() const;
@@ -136,6 +139,7 @@ class TopologyRefresher final : public TopologyFeedback {
   std::shared_ptr<const ClusterView> reported_;
   bool reachable_ = true;
   std::map<std::string, int64_t> offsets_;
+  std::map<std::string, bool> replicas_serving_;  // see set_replicas_serving
   std::map<std::string, NodeMigrations> migrations_;
   NodeSettings settings_;  // has its own lock
   std::chrono::steady_clock::time_point

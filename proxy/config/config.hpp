@@ -13,6 +13,7 @@
 #include "config/cpu_limit.hpp"
 #include "config/host_port.hpp"
 #include "config/memory_limit.hpp"
+#include "config/read_from.hpp"
 
 namespace slotgate::config {
 
@@ -30,6 +31,8 @@ struct UserConfig {
   // Pub/Sub channel patterns (PUBLISH, SUBSCRIBE match them; PSUBSCRIBE must use one of them).
   // Default: ["*"] when keys is unrestricted, none otherwise.
   std::vector<std::string> channels{"*"};
+  // Where this user's reads go; nullopt = cluster.read_from.
+  std::optional<ReadFrom> read_from{};
   // True when one of the key patterns is "*" (the user is not limited to some keys).
   bool all_keys() const {
     for (const auto& k : keys) {
@@ -50,6 +53,10 @@ struct ClusterConfig {
   milliseconds failover_hold{20'000};
   uint64_t hold_queue_limit = 10'000;  // held requests per worker
   uint32_t max_redirects = 5;
+  // Reads from replicas (README "Reads from replicas"): where read-only commands go, and how far
+  // behind its master a replica may be (seconds since its last acknowledgement) to serve them.
+  ReadFrom read_from = ReadFrom::Master;
+  milliseconds max_replica_lag{5'000};
   bool operator==(const ClusterConfig&) const = default;
 };
 

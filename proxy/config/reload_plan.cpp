@@ -118,6 +118,9 @@ ReloadPlan plan_reload(const Config& running, const Config& wanted) {
   p.live("cluster.failover_hold", rc.failover_hold, nc.failover_hold);
   p.live("cluster.hold_queue_limit", rc.hold_queue_limit, nc.hold_queue_limit);
   p.live("cluster.max_redirects", rc.max_redirects, nc.max_redirects);
+  p.live("cluster.read_from", std::string(to_string(rc.read_from)),
+         std::string(to_string(nc.read_from)));
+  p.live("cluster.max_replica_lag", rc.max_replica_lag, nc.max_replica_lag);
   p.secret("clients.password", rl.password, nl.password);
   if (rl.users != nl.users) {
     std::vector<std::string> names;

@@ -334,7 +334,9 @@ class Loader {
              {"command_timeout", &Loader::on_command_timeout},
              {"failover_hold", &Loader::on_failover_hold},
              {"hold_queue_limit", &Loader::on_hold_queue_limit},
-             {"max_redirects", &Loader::on_max_redirects}});
+             {"max_redirects", &Loader::on_max_redirects},
+             {"read_from", &Loader::on_read_from},
+             {"max_replica_lag", &Loader::on_max_replica_lag}});
   }
   void on_seeds(const YAML::Node& n, const std::string& p) {
     auto list = scalar_list(n, p);
@@ -376,6 +378,24 @@ class Loader {
   }
   void on_max_redirects(const YAML::Node& n, const std::string& p) {
     integer(n, p, config_.cluster.max_redirects, 0, 100);
+  }
+
+  void on_read_from(const YAML::Node& n, const std::string& p) {
+    std::optional<ReadFrom> v;
+    read_from(n, p, v);
+    if (v) config_.cluster.read_from = *v;
+  }
+  void read_from(const YAML::Node& n, const std::string& p, std::optional<ReadFrom>& out) {
+    auto v = scalar(n, p);
+    if (!v) return;
+    out = parse_read_from(lower(*v));
+    if (!out) error(n, p, "expected master, prefer-replica, replica or nearest; got '" + *v + "'");
+  }
+  void on_max_replica_lag(const YAML::Node& n, const std::string& p) {
+    // Redis reports a replica's lag in whole seconds: below 1s only a lag of 0 would qualify.
+    duration(n, p, config_.cluster.max_replica_lag, false);
+    if (config_.cluster.max_replica_lag < milliseconds(1000))
+      error(n, p, "must be at least 1s (Redis reports a replica's lag in whole seconds)");
   }
 
   // ---- clients ------------------------------------------------------------
@@ -446,7 +466,8 @@ class Loader {
                {"readonly", &Loader::on_user_readonly},
                {"keys", &Loader::on_user_keys},
                {"scripts", &Loader::on_user_scripts},
-               {"channels", &Loader::on_user_channels}});
+               {"channels", &Loader::on_user_channels},
+               {"read_from", &Loader::on_user_read_from}});
       if (errors_.size() != before) continue;
       // A user limited to key patterns gets nothing that reaches past them unless the file says
       // so: scripts can read any key, and keyspace notifications name every key.
@@ -487,6 +508,9 @@ class Loader {
     const size_t before = errors_.size();
     boolean(n, p, v);
     if (errors_.size() == before) user_scripts_ = v;
+  }
+  void on_user_read_from(const YAML::Node& n, const std::string& p) {
+    read_from(n, p, user_.read_from);
   }
   void on_user_channels(const YAML::Node& n, const std::string& p) {
     if (auto list = scalar_list(n, p)) user_channels_ = std::move(*list);

@@ -36,6 +36,7 @@ struct BackendStats {
   // From a request being sent to the node until its reply
   // (slotgate_backend_request_duration_seconds).
   LatencyHistogram latency;
+  double recent_latency_s = 0;  // weighted mean of the latest latencies (read_from nearest)
   // Error kinds are a handful of fixed words ("timeout", "connection", ...): a
   // short vector searched linearly beats a map and allocates once per kind.
   std::vector<std::pair<std::string, uint64_t>> errors;

@@ -12,6 +12,12 @@
 
 namespace slotgate::router {
 
+namespace {
+constexpr std::string_view kNoReplica =
+    "ERR no replica of the slot's master can serve reads now (read_from: replica): replicas are "
+    "down, not in sync, or lag more than max_replica_lag";
+}  // namespace
+
 uint16_t Router::any_master() {
   if (!view_ || masters_.empty()) return cluster::ClusterView::kNoNode;
   // Round-robin over masters, skipping those this worker cannot reach right now.
@@ -51,6 +57,11 @@ void Router::dispatch(Request* req) {
       hold(req, "no master owns the slot");
       return;
     }
+    view_node = read_node(req, view_node);
+    if (view_node == cluster::ClusterView::kNoNode) {
+      fail_request(req, kNoReplica);
+      return;
+    }
     address = &view_->node(view_node).address;
   } else {
     view_node = any_master();
@@ -78,6 +89,10 @@ void Router::dispatch(Request* req) {
                              *address));
     return;
   }
+  // A replica serves reads of its slots only after READONLY on the connection (cluster mode).
+  if (entry != nullptr && view_node != cluster::ClusterView::kNoNode && !view_->single_node() &&
+      view_->node(view_node).role == cluster::Role::Replica)
+    pool.want_readonly(*entry);
   backend::BackendConnection* conn = nullptr;
   if (req->dedicated != nullptr) {
     conn = req->dedicated->dedicated_connection(*address, req->protocol);

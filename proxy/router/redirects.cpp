@@ -70,8 +70,12 @@ bool Router::redirect(Request* req, std::string_view error_text, const std::stri
 void Router::on_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
                       backend::BackendConnection& from) {
   if (req->sent_ns != 0) {
-    node_stats(from).latency.observe(static_cast<double>(net::Loop::hrtime_ns() - req->sent_ns) /
-                                     1e9);
+    metrics::BackendStats& node = node_stats(from);
+    const double seconds = static_cast<double>(net::Loop::hrtime_ns() - req->sent_ns) / 1e9;
+    node.latency.observe(seconds);
+    // read_from nearest compares nodes by this (an exponentially weighted mean).
+    node.recent_latency_s =
+        node.recent_latency_s == 0 ? seconds : 0.9 * node.recent_latency_s + 0.1 * seconds;
     req->sent_ns = 0;
   }
   req->target.clear();

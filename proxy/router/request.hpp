@@ -41,12 +41,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "backend/call.hpp"
 #include "cluster/slot.hpp"
+#include "config/read_from.hpp"
 #include "resp/value.hpp"
 
 namespace slotgate::commands {
@@ -114,7 +116,10 @@ struct Request : backend::Call {
   cluster::Slot slot = 0;
   bool keyed = false;      // false: any master may serve it
   bool read_only = false;  // safe to retry when the outcome is unknown
-  std::string target;      // forced backend address (after MOVED/ASK); empty = from the view
+  // Where a read may go (the client's user's read_from; nullopt = cluster.read_from). Only
+  // read_only keyed requests on shared connections outside transactions use it (read_from.cpp).
+  std::optional<config::ReadFrom> read_from;
+  std::string target;  // forced backend address (after MOVED/ASK); empty = from the view
   uint8_t redirects = 0;
   uint8_t retries = 0;
   uint64_t started_ns = 0;
@@ -153,6 +158,7 @@ struct Request : backend::Call {
     slot = 0;
     keyed = false;
     read_only = false;
+    read_from.reset();
     target.clear();
     asking = false;
     replies = 1;

@@ -54,6 +54,7 @@ void Router::set_view(std::shared_ptr<const cluster::ClusterView> view) {
   view_ = std::move(view);
   masters_ = view_ ? view_->master_indices() : std::vector<uint16_t>{};
   view_entries_.assign(view_ ? 2 * view_->nodes().size() : 0, nullptr);
+  index_replicas();
   scan_order_.clear();
   if (view_) {
     std::vector<int> first_slot(view_->nodes().size(), -1);

@@ -24,6 +24,7 @@
 #include "backend/backend_pool.hpp"
 #include "cluster/cluster_view.hpp"
 #include "cluster/topology_feedback.hpp"
+#include "config/read_from.hpp"
 #include "router/request.hpp"
 
 namespace slotgate::net {
@@ -43,6 +44,7 @@ struct RouterOptions {
   uint64_t connect_timeout_ms = 1000;
   size_t hold_queue_limit = 10000;
   int max_redirects = 5;
+  config::ReadFrom read_from = config::ReadFrom::Master;  // cluster.read_from
 };
 
 class Router final : public backend::BackendEvents {
@@ -121,6 +123,16 @@ class Router final : public backend::BackendEvents {
   backend::BackendPool::Node& pool_entry(int protocol, uint16_t view_node,
                                          const std::string& address);
   static std::string unreachable(const backend::BackendPool& pool, const std::string& address);
+
+  // read_from.cpp: reads from replicas. The node that serves a keyed read whose slot's master is
+  // `master`: the master itself, a replica of it, or kNoNode when read_from is replica and none
+  // qualifies (the request is then failed with kNoReplica).
+  uint16_t read_node(const Request* req, uint16_t master);
+  // The replicas of each node of view_ that serve reads (by node index; empty for replicas).
+  void index_replicas();
+  std::vector<std::vector<uint16_t>> serving_replicas_;
+  size_t next_replica_ = 0;
+  uint32_t nearest_probe_ = 0;
 
   // redirects.cpp: a node's reply, before the client (or the split parent) gets it.
   void on_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,

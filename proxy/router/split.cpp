@@ -25,6 +25,7 @@ Request* Router::new_part(Request* parent, uint32_t index) {
   part->part_index = index;
   part->spec = parent->spec;
   part->read_only = parent->read_only;
+  part->read_from = parent->read_from;
   part->started_ns = parent->started_ns;
   part->deadline_ms = parent->deadline_ms;
   part->protocol = parent->protocol;

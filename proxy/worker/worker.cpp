@@ -31,6 +31,7 @@ router::RouterOptions router_options(const config::Config& cfg) {
   o.connect_timeout_ms = static_cast<uint64_t>(cfg.cluster.connect_timeout.count());
   o.hold_queue_limit = cfg.cluster.hold_queue_limit;
   o.max_redirects = static_cast<int>(cfg.cluster.max_redirects);
+  o.read_from = cfg.cluster.read_from;
   return o;
 }
 }  // namespace

@@ -60,7 +60,7 @@ TEST_CASE("to_json renders version, age, coverage and each node with its slot ra
             std::string(40, 'b') +
             "\",\"address\":\"we\\\"ird\\\\host:6380\",\"role\":\"replica\","
             "\"health\":\"online\",\"master_id\":\"" +
-            master_id + "\",\"slots\":[]}]}");
+            master_id + "\",\"serves_reads\":false,\"slots\":[]}]}");
 }
 
 TEST_CASE("to_json of an empty view, with a clock that went backwards", "[json]") {
