@@ -1,7 +1,8 @@
 // Reads from replicas (read_from): which node serves a read-only keyed command. The replicas of a
 // slot's master that qualify are those the view marks serves_reads (ReplicaMonitor: link up, lag
-// within max_replica_lag), online, and not in this worker's connect backoff. Writes, transactions,
-// WATCH and blocking commands (dedicated connections) and redirected requests never come here.
+// within max_replica_lag), not failed, and not in this worker's connect backoff. Writes,
+// transactions, WATCH and blocking commands (dedicated connections) and redirected requests never
+// come here.
 #include <limits>
 
 #include "metrics/worker_stats.hpp"
@@ -15,7 +16,9 @@ void Router::index_replicas() {
   for (uint16_t m : masters_) {
     for (uint16_t r : view_->replicas_of(m)) {
       const cluster::Node& n = view_->node(r);
-      if (n.serves_reads && n.health == cluster::Health::Online) serving_replicas_[m].push_back(r);
+      // Not Health::Online: CLUSTER SHARDS calls a replica "loading" until its offset is
+      // non-zero (a new cluster before any write); its master's word (serves_reads) decides.
+      if (n.serves_reads && n.health != cluster::Health::Failed) serving_replicas_[m].push_back(r);
     }
   }
 }
