@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <set>
 
 #include "resp/integer_text.hpp"
 
@@ -109,9 +110,11 @@ std::map<std::string, bool> ReplicaMonitor::poll(const ReplicaMonitorOptions& o)
   std::map<std::string, bool> verdicts;
   ClusterView::Ptr view = current_();
   if (!view) return verdicts;
+  std::set<std::string> polled;
   for (uint16_t m : view->master_indices()) {
     const std::vector<uint16_t> replicas = view->replicas_of(m);
     if (replicas.empty()) continue;
+    polled.insert(view->node(m).address);
     bool answered = false;
     const std::vector<ReplicaLink> links = ask_master(view->node(m), o, answered);
     for (uint16_t r : replicas) {
@@ -135,6 +138,8 @@ std::map<std::string, bool> ReplicaMonitor::poll(const ReplicaMonitorOptions& o)
       }
     }
   }
+  // Connections to nodes that are no longer masters with replicas are closed.
+  std::erase_if(conns_, [&polled](const auto& entry) { return !polled.contains(entry.first); });
   return verdicts;
 }
 
