@@ -105,6 +105,14 @@ def keys_of(cluster: RedisCluster, master, n: int = 6) -> list[str]:
     return out
 
 
+def write_and_replicate(cluster: RedisCluster, client, keys: list[str]) -> None:
+    """Each key set to its own name, and on every replica before the test reads."""
+    for k in keys:
+        client.set(k, k)
+    for m in cluster.masters():
+        cluster.wait_replicated(m)
+
+
 def read_lands_on_master(cluster: RedisCluster, client, key: str) -> bool:
     master = cluster.master_for_key(key)
     before = calls(master, "get")
@@ -114,10 +122,7 @@ def read_lands_on_master(cluster: RedisCluster, client, key: str) -> bool:
 
 def test_reads_spread_over_the_replicas_and_writes_stay_on_the_masters(gate, rcluster, client):
     keys = [f"spread:{i}" for i in range(30)]
-    for k in keys:
-        client.set(k, k)
-    for m in rcluster.masters():
-        rcluster.wait_replicated(m)
+    write_and_replicate(rcluster, client, keys)
     reset_stats(rcluster)
     for _ in range(4):
         for k in keys:
@@ -192,10 +197,7 @@ def test_a_user_with_read_from_master_reads_from_masters(gate, rcluster):
 
 def test_sighup_switches_read_from(gate, rcluster, client):
     keys = [f"hup:{i}" for i in range(12)]
-    for k in keys:
-        client.set(k, k)
-    for m in rcluster.masters():
-        rcluster.wait_replicated(m)
+    write_and_replicate(rcluster, client, keys)
     try:
         gate.rewrite_config(gate_config(rcluster, "master"))
         gate.send_signal(1)
@@ -221,9 +223,7 @@ def test_a_lagging_replica_is_left_out_until_it_catches_up(gate, rcluster, clien
     master = rcluster.masters()[0]
     sleeper = rcluster.replicas_of(master)[0]
     keys = keys_of(rcluster, master)
-    for k in keys:
-        client.set(k, "v")
-    rcluster.wait_replicated(master)
+    write_and_replicate(rcluster, client, keys)
     # DEBUG SLEEP stops the replica (no replies, no acknowledgements to its master): its master
     # reports a growing lag. The command is sent without waiting for its reply.
     s = socket.create_connection((sleeper.host, sleeper.port))
@@ -235,7 +235,7 @@ def test_a_lagging_replica_is_left_out_until_it_catches_up(gate, rcluster, clien
         started = time.monotonic()
         for _ in range(4):
             for k in keys:
-                assert client.get(k) == "v"
+                assert client.get(k) == k
         assert time.monotonic() - started < 1.0
     finally:
         s.close()
@@ -246,13 +246,11 @@ def test_replicas_killed_reads_fall_back_to_the_master_without_errors(gate, rclu
     master = rcluster.masters()[1]
     replicas = rcluster.replicas_of(master)
     keys = keys_of(rcluster, master)
-    for k in keys:
-        client.set(k, "v")
-    rcluster.wait_replicated(master)
+    write_and_replicate(rcluster, client, keys)
     strict = redis.Redis(host="127.0.0.1", port=GATE_PORT, username="strict", password="pw",
                          decode_responses=True, socket_timeout=5)
     try:
-        assert strict.get(keys[0]) == "v"
+        assert strict.get(keys[0]) == keys[0]
         for r in replicas:
             rcluster.kill(r)
         # From the kill on, prefer-replica reads never fail: in flight ones are retried, the
@@ -260,11 +258,11 @@ def test_replicas_killed_reads_fall_back_to_the_master_without_errors(gate, rclu
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:
             for k in keys:
-                assert client.get(k) == "v"
+                assert client.get(k) == k
         wait_until(lambda: not serving(gate) & {r.address for r in replicas}, 5,
                    "the killed replicas to stop serving reads")
         for k in keys:
-            assert client.get(k) == "v"
+            assert client.get(k) == k
         # read_from: replica never falls back to the master: a clear error instead.
         with pytest.raises(redis.ResponseError, match="no replica .* can serve reads"):
             strict.get(keys[0])
