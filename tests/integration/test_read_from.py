@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def gate_config(cluster: RedisCluster, read_from: str = "prefer-replica") -> str
             f"  failover_hold: 5s\n"
             "clients:\n  password: dpw\n  users:\n"
             "    - {name: primary, password: pw, read_from: master}\n"
-            "    - {name: strict, password: pw, read_from: replica}\n")
+            "    - {name: strict, password: pw, read_from: replica}\n"
+            "    - {name: near, password: pw, read_from: nearest}\n")
 
 
 @pytest.fixture(scope="module")
@@ -220,6 +222,41 @@ def test_sighup_switches_read_from(gate, rcluster, client):
     for k in keys:
         assert client.get(k) == k
     assert sum(calls(m, "get") for m in rcluster.masters()) == 0
+
+
+def test_nearest_prefers_the_node_that_answers_fastest(gate, rcluster):
+    master = rcluster.masters()[2]
+    keys = keys_of(rcluster, master)
+    near = redis.Redis(host="127.0.0.1", port=GATE_PORT, username="near", password="pw",
+                       decode_responses=True, socket_timeout=5)
+    write_and_replicate(rcluster, near, keys)
+    stop = threading.Event()
+
+    def slow_down(node) -> None:
+        # 50 ms stalls with short gaps: the replica keeps its link (and qualifies) but answers
+        # late; the master answers at once.
+        c = node.client()
+        while not stop.is_set():
+            c.execute_command("DEBUG", "SLEEP", "0.05")
+            time.sleep(0.01)
+    threads = [threading.Thread(target=slow_down, args=(r,)) for r in rcluster.replicas_of(master)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(2):
+            for k in keys:
+                near.get(k)  # every node measured once
+        reset_stats(rcluster)
+        for _ in range(10):
+            for k in keys:
+                assert near.get(k) == k
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        near.close()
+    # Round robin would give the master a third; nearest gives it all but the re-measurements.
+    assert calls(master, "get") >= 0.8 * 10 * len(keys)
 
 
 def test_a_lagging_replica_is_left_out_until_it_catches_up(gate, rcluster, client):
