@@ -64,6 +64,8 @@ def gate(rcluster, logdir):
     stopped_by_test = not g.is_running()
     code = g.stop()
     assert stopped_by_test or code in (0, None), f"{g} exited with {code}:\n{g.log_tail(40)}"
+    for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+        assert marker not in g.log_text(), g.log_tail(120)
 
 
 @pytest.fixture
