@@ -182,6 +182,7 @@ bool channel_allowed(const AclUser& u, std::string_view channel, bool is_pattern
 // the user may not run are cleared from an allow-everything set.
 void apply_shorthand(AclUser& u, const config::UserConfig& cfg) {
   u.enabled = true;
+  u.from_shorthand = true;
   u.commands.assign(acl_command_count(), true);
   u.command_rules = {"+@all"};
   for (const std::string& k : cfg.keys) (void)add_key_pattern(u, "~" + k);
@@ -199,10 +200,7 @@ void apply_shorthand(AclUser& u, const config::UserConfig& cfg) {
                        (cfg.readonly || limited)) ||
                       (scripting && !cfg.scripts) || (cfg.readonly && writes) ||
                       (limited && c->has_trait(commands::kAnyKey));
-    if (deny && !c->has(commands::kNoAuth)) {
-      u.commands[acl_command_index(*c)] = false;
-      u.command_rules.push_back("-" + std::string(c->name));
-    }
+    if (deny && !c->has(commands::kNoAuth)) u.commands[acl_command_index(*c)] = false;
   }
 }
 
@@ -231,6 +229,12 @@ std::string AclUser::describe() const {
   if (command_rules.empty() || command_rules.front() != "+@all") out += " -@all";
   for (const std::string& r : command_rules) {
     if (r != "-@all") out += " " + r;
+  }
+  if (from_shorthand) {
+    // Written out here rather than kept: a session holds its user, and this list is long.
+    for (const CommandSpec* c : command_index().specs) {
+      if (!allows(*c)) out += " -" + std::string(c->name);
+    }
   }
   return out;
 }

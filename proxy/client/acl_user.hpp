@@ -39,6 +39,7 @@ struct AclUser {
   std::vector<std::string> channels;
   std::vector<bool> commands;              // indexed by acl_command_index()
   std::vector<std::string> command_rules;  // as given, for ACL LIST / GETUSER
+  bool from_shorthand = false;             // readonly/keys/...: describe() lists what is denied
 
   AclUser();  // Redis's fresh user: off, no password, no keys, channels or commands
   bool allows(const commands::CommandSpec& spec) const;

@@ -92,6 +92,33 @@ void ClientSession::reset_state() {
   apply_parser_limits();
 }
 
+namespace {
+
+// The permissions of a configured user, built once per configuration and worker thread and
+// shared by its sessions (a reload rebinds every session: one build per user, not per session).
+std::shared_ptr<const AclUser> shared_acl_user(const std::shared_ptr<const config::Config>& cfg,
+                                               const config::UserConfig& user) {
+  struct Cache {
+    std::weak_ptr<const config::Config> cfg;
+    std::vector<std::pair<const config::UserConfig*, std::shared_ptr<const AclUser>>> users;
+  };
+  static thread_local Cache cache;
+  if (cache.cfg.owner_before(cfg) || cfg.owner_before(cache.cfg) || cache.cfg.expired()) {
+    cache.cfg = cfg;
+    cache.users.clear();
+  }
+  for (const auto& [u, acl] : cache.users) {
+    if (u == &user) return acl;
+  }
+  AclBuild built = build_acl_user(user);  // checked when the configuration was loaded
+  if (!built.user) return nullptr;
+  auto acl = std::make_shared<const AclUser>(std::move(*built.user));
+  cache.users.emplace_back(&user, acl);
+  return acl;
+}
+
+}  // namespace
+
 void ClientSession::set_authenticated(const config::UserConfig* user,
                                       std::shared_ptr<const AclUser> acl) {
   authenticated_ = true;
@@ -101,7 +128,8 @@ void ClientSession::set_authenticated(const config::UserConfig* user,
     acl_.reset();
   } else {
     user_ = std::shared_ptr<const config::UserConfig>(worker_.config_snapshot(), user);
-    acl_ = acl ? std::move(acl) : std::make_shared<const AclUser>(*build_acl_user(*user).user);
+    acl_ = shared_acl_user(worker_.config_snapshot(), *user);
+    if (!acl_) acl_ = std::move(acl);
   }
   apply_parser_limits();
 }
@@ -110,15 +138,14 @@ std::string_view ClientSession::rebind_user(const std::shared_ptr<const config::
   if (!user_) return {};
   for (const auto& u : cfg->clients.users) {
     if (u.name == user_->name) {
-      AclBuild built = build_acl_user(u);  // checked when the configuration was loaded
-      if (!built.user) return "its rules no longer load";
-      if ((built.user->channels != acl_->channels ||
-           built.user->all_channels != acl_->all_channels) &&
-          subs_ && subs_->active()) {
+      std::shared_ptr<const AclUser> acl = shared_acl_user(cfg, u);
+      if (!acl) return "its rules no longer load";
+      if ((acl->channels != acl_->channels || acl->all_channels != acl_->all_channels) && subs_ &&
+          subs_->active()) {
         return "its channel permissions changed while subscribed";
       }
       user_ = std::shared_ptr<const config::UserConfig>(cfg, &u);
-      acl_ = std::make_shared<const AclUser>(std::move(*built.user));
+      acl_ = std::move(acl);
       return {};
     }
   }
