@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "admin/admin_server.hpp"
+#include "client/acl_user.hpp"
 #include "cluster/event_log.hpp"
 #include "cluster/replica_monitor.hpp"
 #include "cluster/topology_refresher.hpp"
@@ -335,6 +336,8 @@ class Shutdown {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Users' ACL rules name commands and categories: the config part checks them through this.
+  config::set_users_validator(&client::check_acl_users);
   if (argc == 2 && std::string_view(argv[1]) == "--command-table") {
     // The README's command table (docs are generated from the table, not written twice).
     std::fputs(commands::handling_markdown().c_str(), stdout);

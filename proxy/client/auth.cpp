@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "text/glob.hpp"
+#include "config/password_hash.hpp"
 
 namespace slotgate::client {
 
@@ -47,17 +47,17 @@ std::string log_escaped(std::string_view text, size_t max_len) {
   return out;
 }
 
-bool key_allowed(const config::UserConfig& user, std::string_view key) {
-  return std::any_of(user.keys.begin(), user.keys.end(), [&](const std::string& p) {
-    return text::glob_match(p, key, text::Case::Sensitive);
-  });
-}
-
-bool channel_allowed(const config::UserConfig& user, std::string_view channel, bool is_pattern) {
-  return std::any_of(user.channels.begin(), user.channels.end(), [&](const std::string& p) {
-    return p == "*" ||
-           (is_pattern ? p == channel : text::glob_match(p, channel, text::Case::Sensitive));
-  });
+bool acl_password_matches(const AclUser& user, std::string_view password) {
+  const std::string given = config::sha256_hex(password);
+  bool found = false;
+  for (const std::string& h : user.password_hashes) {
+    unsigned char diff = h.size() == given.size() ? 0 : 1;
+    for (size_t i = 0; i < given.size() && i < h.size(); ++i) {
+      diff |= static_cast<unsigned char>(given[i] ^ h[i]);
+    }
+    found = found || diff == 0;
+  }
+  return user.nopass || found;
 }
 
 AuthResult authenticate(const config::ClientsConfig& clients, std::string_view user,
@@ -65,21 +65,25 @@ AuthResult authenticate(const config::ClientsConfig& clients, std::string_view u
   if (user.empty() || user == "default") {
     if (clients.password.empty()) {
       // Redis answers AUTH <pw> this way when the default user has no password.
-      if (user.empty() && clients.users.empty()) return {AuthOutcome::NoPasswordConfigured};
-      return {AuthOutcome::WrongPass};
+      if (user.empty() && clients.users.empty())
+        return {AuthOutcome::NoPasswordConfigured, nullptr, {}};
+      return {AuthOutcome::WrongPass, nullptr, {}};
     }
-    return {password_matches(password, clients.password) ? AuthOutcome::Ok
-                                                         : AuthOutcome::WrongPass};
+    return {password_matches(password, clients.password) ? AuthOutcome::Ok : AuthOutcome::WrongPass,
+            nullptr,
+            {}};
   }
   for (const auto& u : clients.users) {
-    if (u.name == user) {
-      return {password_matches(password, u.password) ? AuthOutcome::Ok : AuthOutcome::WrongPass,
-              &u};
+    if (u.name != user) continue;
+    AclBuild built = build_acl_user(u);  // checked when the configuration was loaded
+    if (!built.user || !acl_password_matches(*built.user, password) || !built.user->enabled) {
+      return {AuthOutcome::WrongPass, &u, {}};
     }
+    return {AuthOutcome::Ok, &u, std::make_shared<const AclUser>(std::move(*built.user))};
   }
   // Unknown users take as long as known ones.
   (void)password_matches(password, clients.password);
-  return {AuthOutcome::WrongPass};
+  return {AuthOutcome::WrongPass, nullptr, {}};
 }
 
 }  // namespace slotgate::client

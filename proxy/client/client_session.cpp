@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "client/acl_log.hpp"
+#include "client/acl_user.hpp"
 #include "client/auth.hpp"
 #include "client/local_commands.hpp"
 #include "client/session_directory.hpp"
@@ -85,17 +87,49 @@ void ClientSession::reset_state() {
   protocol_ = 2;
   authenticated_ = !auth_required(worker_.config().clients);
   user_.reset();
+  acl_.reset();
   worker_.sessions().set_user(id_, {});
   apply_parser_limits();
 }
 
-void ClientSession::set_authenticated(const config::UserConfig* user) {
+namespace {
+
+// The permissions of a configured user, built once per configuration and worker thread and
+// shared by its sessions (a reload rebinds every session: one build per user, not per session).
+std::shared_ptr<const AclUser> shared_acl_user(const std::shared_ptr<const config::Config>& cfg,
+                                               const config::UserConfig& user) {
+  struct Cache {
+    std::weak_ptr<const config::Config> cfg;
+    std::vector<std::pair<const config::UserConfig*, std::shared_ptr<const AclUser>>> users;
+  };
+  static thread_local Cache cache;
+  if (cache.cfg.owner_before(cfg) || cfg.owner_before(cache.cfg) || cache.cfg.expired()) {
+    cache.cfg = cfg;
+    cache.users.clear();
+  }
+  for (const auto& [u, acl] : cache.users) {
+    if (u == &user) return acl;
+  }
+  AclBuild built = build_acl_user(user);  // checked when the configuration was loaded
+  if (!built.user) return nullptr;
+  auto acl = std::make_shared<const AclUser>(std::move(*built.user));
+  cache.users.emplace_back(&user, acl);
+  return acl;
+}
+
+}  // namespace
+
+void ClientSession::set_authenticated(const config::UserConfig* user,
+                                      std::shared_ptr<const AclUser> acl) {
   authenticated_ = true;
   worker_.sessions().set_user(id_, user == nullptr ? std::string() : user->name);
   if (user == nullptr) {
     user_.reset();
+    acl_.reset();
   } else {
     user_ = std::shared_ptr<const config::UserConfig>(worker_.config_snapshot(), user);
+    acl_ = shared_acl_user(worker_.config_snapshot(), *user);
+    if (!acl_) acl_ = std::move(acl);
   }
   apply_parser_limits();
 }
@@ -104,10 +138,14 @@ std::string_view ClientSession::rebind_user(const std::shared_ptr<const config::
   if (!user_) return {};
   for (const auto& u : cfg->clients.users) {
     if (u.name == user_->name) {
-      if (u.channels != user_->channels && subs_ && subs_->active()) {
+      std::shared_ptr<const AclUser> acl = shared_acl_user(cfg, u);
+      if (!acl) return "its rules no longer load";
+      if ((acl->channels != acl_->channels || acl->all_channels != acl_->all_channels) && subs_ &&
+          subs_->active()) {
         return "its channel permissions changed while subscribed";
       }
       user_ = std::shared_ptr<const config::UserConfig>(cfg, &u);
+      acl_ = std::move(acl);
       return {};
     }
   }
@@ -335,56 +373,31 @@ bool ClientSession::admit(const commands::CommandSpec& spec,
 
 bool ClientSession::check_permissions(const commands::CommandSpec& spec,
                                       std::span<const std::string_view> args) {
-  const config::UserConfig& u = *user_;
-  auto no_command = [&] {
-    reject(fmt::format("NOPERM User {} has no permissions to run the '{}' command", u.name,
-                       spec.name));
-    return false;
-  };
-  const bool limited = !u.all_keys();
-  // Administrative commands (CONFIG, SLOWLOG, LATENCY, ...) show or change what every client
-  // sees: not for a user that is read-only or limited to some keys. CLIENT LIST is the
-  // exception: it answers with the user's own sessions only (and CLIENT KILL, for a user
-  // allowed to run it, reaches only those).
-  if (spec.has(commands::kAdmin) && !spec.has_trait(commands::kOwnSessions) &&
-      (u.readonly || limited)) {
-    return no_command();
-  }
-  // Scripts and functions can touch keys they do not declare.
-  bool scripting = (spec.acl_categories & commands::kAcl_scripting) != 0;
-  if (scripting && !u.scripts) return no_command();
-  // A read-only user runs what Redis flags read-only or flags neither way; EVAL and FCALL can
-  // write without saying so, so only their _RO forms are allowed.
-  bool writes = spec.has(commands::kWrite) ||
-                (scripting && !spec.has(commands::kReadOnly) && spec.has_keys());
-  if (u.readonly && writes) return no_command();
-  // KEYS, SCAN, FLUSHALL...: their keys are not in the arguments and cannot be checked.
-  if (limited && spec.has_trait(commands::kAnyKey)) return no_command();
-  if (spec.channels != commands::ChannelArgs::None && !check_channels(spec, args)) return false;
-  key_scratch_.clear();
-  if (!commands::key_positions(spec, args, key_scratch_)) return true;
-  for (uint32_t k : key_scratch_) {
-    if (!key_allowed(u, args[k])) {
-      reject("NOPERM No permissions to access a key");
-      return false;
-    }
-  }
-  return true;
+  const AclVerdict v = check_acl(*acl_, spec, args, key_refs_scratch_);
+  if (v.denial == AclDenial::None) return true;
+  static constexpr std::string_view kReason[] = {"", "command", "key", "channel"};
+  log_acl_denial(kReason[static_cast<size_t>(v.denial)],
+                 v.denial == AclDenial::Command ? spec.name : args[v.arg], user_->name);
+  worker_.stats().acl_denials++;
+  reject(acl_denial_text(v.denial, spec));
+  return false;
 }
 
-bool ClientSession::check_channels(const commands::CommandSpec& spec,
-                                   std::span<const std::string_view> args) {
-  using commands::ChannelArgs;
-  const size_t last =
-      spec.channels == ChannelArgs::First ? std::min<size_t>(2, args.size()) : args.size();
-  const bool patterns = spec.channels == ChannelArgs::AllPatterns;
-  for (size_t i = 1; i < last; ++i) {
-    if (!channel_allowed(*user_, args[i], patterns)) {
-      reject("NOPERM No permissions to access a channel");
-      return false;
-    }
-  }
-  return true;
+bool ClientSession::in_transaction() const {
+  return tx_.active;
+}
+
+void ClientSession::log_acl_denial(std::string_view reason, std::string_view object,
+                                   std::string_view user) {
+  AclLogEntry e;
+  e.reason = reason;
+  e.context = tx_.active ? "multi" : "toplevel";
+  e.object = object;
+  e.username = user;
+  e.client_info = fmt::format("id={} addr={} laddr={} name={} user={} resp={}", id_, peer_,
+                              local_address(), name_, user_ ? user_->name : "default", protocol_);
+  e.created_ms = worker_.loop().now_ms();
+  worker_.acl_log().add(std::move(e));
 }
 
 router::Request* ClientSession::new_request(const commands::CommandSpec& spec) {

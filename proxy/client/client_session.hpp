@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client/acl_user.hpp"
 #include "client/dedicated_link.hpp"
 #include "cluster/slot.hpp"
 #include "net/read_buffer.hpp"
@@ -56,8 +57,13 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   bool authenticated() const { return authenticated_; }
   // `user` points into the worker's current configuration (null = the default user); the
   // session keeps that configuration alive for as long as it holds the user.
-  void set_authenticated(const config::UserConfig* user);
+  void set_authenticated(const config::UserConfig* user, std::shared_ptr<const AclUser> acl = {});
   const config::UserConfig* user() const { return user_.get(); }
+  // The named user's permissions (null = the default user: everything).
+  const AclUser* acl() const { return acl_.get(); }
+  bool in_transaction() const;
+  // A denial or failed AUTH for ACL LOG (context: toplevel or multi).
+  void log_acl_denial(std::string_view reason, std::string_view object, std::string_view user);
   // After a reload: the session's user is looked up by name in `cfg` and its permissions follow
   // the new entry. Returns why the session cannot go on (the worker then closes it), or an
   // empty view: the user is gone, or its channels changed while it is subscribed (existing
@@ -179,7 +185,6 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   bool admit(const commands::CommandSpec& spec, std::span<const std::string_view> args);
   bool config_set_allowed(std::span<const std::string_view> args);
   bool check_permissions(const commands::CommandSpec& spec, std::span<const std::string_view> args);
-  bool check_channels(const commands::CommandSpec& spec, std::span<const std::string_view> args);
   void maybe_resume();
   // CLIENT PAUSE in force for this command: true = hold it (and everything after it).
   bool pause_held(const commands::CommandSpec* spec);
@@ -197,11 +202,13 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   net::RingFifo<router::Request*, 16> queue_;
   std::string scratch_;
   std::vector<uint32_t> key_scratch_;
+  std::vector<commands::KeyRef> key_refs_scratch_;
   std::string peer_;
   std::string name_, lib_name_, lib_ver_;
   // The authenticated named user: an immutable entry of the configuration it was read from,
   // kept alive by this pointer across reloads (aliasing the configuration's shared_ptr).
   std::shared_ptr<const config::UserConfig> user_;
+  std::shared_ptr<const AclUser> acl_;  // built from user_ at AUTH and at each reload
   uint64_t created_ms_ = 0;
   uint64_t last_activity_ms_ = 0;
   int protocol_ = 2;

@@ -9,7 +9,10 @@
 #include <chrono>
 #include <string>
 
+#include "client/acl_log.hpp"
+#include "client/acl_user.hpp"
 #include "client/auth.hpp"
+#include "client/auth_throttle.hpp"
 #include "client/client_session.hpp"
 #include "client/session_directory.hpp"
 #include "client/session_host.hpp"
@@ -17,6 +20,7 @@
 #include "commands/command_reply.hpp"
 #include "commands/command_table.hpp"
 #include "config/config.hpp"
+#include "config/password_hash.hpp"
 #include "metrics/worker_stats.hpp"
 #include "net/loop.hpp"
 #include "resp/integer_text.hpp"
@@ -66,12 +70,31 @@ void note_auth_failure(Ctx& c, std::string_view user) {
   }
 }
 
+AuthThrottleLimits auth_limits(const config::ClientsConfig& clients) {
+  return {clients.auth_max_failures, static_cast<uint64_t>(clients.auth_failure_window.count()),
+          static_cast<uint64_t>(clients.auth_block_time.count())};
+}
+
 // Shared by AUTH and HELLO … AUTH: true when the credentials were accepted.
 bool try_auth(Ctx& c, std::string_view user, std::string_view password) {
+  AuthThrottle& throttle = c.s.worker().auth_throttle();
+  const std::string_view from = peer_host(c.s.peer());
+  const uint64_t now = c.s.worker().loop().now_ms();
+  const AuthThrottleLimits limits = auth_limits(cfg(c).clients);
+  if (!throttle.allowed(from, now, limits)) {
+    // Not even checked: a password cannot be guessed faster than the limit allows.
+    c.s.worker().stats().auth_throttled++;
+    c.error("ERR too many failed authentication attempts from this address; try again later");
+    return false;
+  }
   AuthResult r = authenticate(cfg(c).clients, user, password);
+  if (r.outcome == AuthOutcome::WrongPass) {
+    throttle.failed(from, now, limits);
+    c.s.log_acl_denial("auth", "AUTH", user.empty() ? std::string_view("default") : user);
+  }
   switch (r.outcome) {
     case AuthOutcome::Ok:
-      c.s.set_authenticated(r.user);
+      c.s.set_authenticated(r.user, std::move(r.acl));
       return true;
     case AuthOutcome::NoPasswordConfigured:
       c.error(
@@ -512,6 +535,143 @@ void cmd_acl_whoami(Ctx& c) {
   resp::append_bulk(c.out, c.s.user() ? std::string_view(c.s.user()->name) : "default");
 }
 
+// ---- ACL: slotgate's own users (clients.users) and denials ----
+
+void cmd_acl_cat(Ctx& c) {
+  std::vector<Value> names;
+  if (c.args.size() == 2) {
+    for (std::string_view n : commands::acl_category_names())
+      names.push_back(Value::bulk(std::string(n)));
+  } else if (c.args.size() == 3) {
+    const uint64_t bit = commands::acl_category_bit(c.args[2]);
+    if (bit == 0) {
+      c.error(fmt::format("ERR Unknown category '{}'", log_escaped(c.args[2], 128)));
+      return;
+    }
+    for (const commands::CommandSpec& top : commands::all_commands()) {
+      if ((top.acl_categories & bit) != 0) names.push_back(Value::bulk(std::string(top.name)));
+      for (const commands::CommandSpec& sub : top.subs()) {
+        if ((sub.acl_categories & bit) != 0) names.push_back(Value::bulk(std::string(sub.name)));
+      }
+    }
+  } else {
+    c.error("ERR wrong number of arguments for 'acl|cat' command");
+    return;
+  }
+  c.value(Value::array(std::move(names)));
+}
+
+// Each configured user as its rules built it; the default user as clients.password makes it.
+template <typename F>
+void for_each_acl_user(Ctx& c, F&& f) {
+  AclUser def;
+  def.name = "default";
+  for (std::string_view r : {"on", "~*", "&*", "+@all"}) (void)apply_acl_rule(def, r);
+  if (cfg(c).clients.password.empty()) {
+    (void)apply_acl_rule(def, "nopass");
+  } else {
+    (void)apply_acl_rule(def, "#" + config::sha256_hex(cfg(c).clients.password));
+  }
+  f(def);
+  for (const config::UserConfig& u : cfg(c).clients.users) {
+    AclBuild b = build_acl_user(u);
+    if (b.user) f(*b.user);
+  }
+}
+
+void cmd_acl_list(Ctx& c) {
+  std::vector<Value> lines;
+  for_each_acl_user(c, [&](const AclUser& u) {
+    lines.push_back(Value::bulk("user " + u.name + " " + u.describe()));
+  });
+  c.value(Value::array(std::move(lines)));
+}
+
+void cmd_acl_users(Ctx& c) {
+  std::vector<Value> names;
+  for_each_acl_user(c, [&](const AclUser& u) { names.push_back(Value::bulk(u.name)); });
+  c.value(Value::array(std::move(names)));
+}
+
+void cmd_acl_getuser(Ctx& c) {
+  std::optional<Value> found;
+  for_each_acl_user(c, [&](const AclUser& u) {
+    if (u.name != c.args[2]) return;
+    // "on nopass #h ~k resetchannels &c -@all +get": split into Redis's fields.
+    std::vector<Value> flags, passwords;
+    std::string keys, channels, commands_text;
+    auto add = [](std::string& to, std::string_view word) {
+      if (!to.empty()) to += ' ';
+      to += word;
+    };
+    flags.push_back(Value::bulk(u.enabled ? "on" : "off"));
+    if (u.nopass) flags.push_back(Value::bulk("nopass"));
+    for (const std::string& h : u.password_hashes) passwords.push_back(Value::bulk(h));
+    const std::string all = u.describe();
+    for (std::string_view w : split_acl_rules(all)) {
+      if (w[0] == '~' || w[0] == '%') {
+        add(keys, w);
+      } else if (w[0] == '&') {
+        add(channels, w);
+      } else if (w[0] == '+' || w[0] == '-') {
+        add(commands_text, w);
+      }
+    }
+    std::vector<Value> kv;
+    for (auto& [k, v] : std::initializer_list<std::pair<const char*, Value>>{
+             {"flags", Value::array(std::move(flags))},
+             {"passwords", Value::array(std::move(passwords))},
+             {"commands", Value::bulk(commands_text)},
+             {"keys", Value::bulk(keys)},
+             {"channels", Value::bulk(channels)},
+             {"selectors", Value::array({})}}) {
+      kv.push_back(Value::bulk(k));
+      kv.push_back(v);
+    }
+    found = c.proto() >= 3 ? Value::map(std::move(kv)) : Value::array(std::move(kv));
+  });
+  c.value(found ? *found : Value::null());
+}
+
+void cmd_acl_log(Ctx& c) {
+  AclLog& log = c.s.worker().acl_log();
+  size_t count = 10;
+  if (c.args.size() == 3) {
+    if (iequals(c.args[2], "reset")) {
+      log.reset();
+      c.ok();
+      return;
+    }
+    auto n = resp::parse_integer(c.args[2]);
+    if (!n || *n < 0) {
+      c.error("ERR value is out of range, must be positive");
+      return;
+    }
+    count = static_cast<size_t>(*n);
+  } else if (c.args.size() > 3) {
+    c.error("ERR syntax error");
+    return;
+  }
+  const uint64_t now = c.s.worker().loop().now_ms();
+  std::vector<Value> entries;
+  for (const AclLogEntry& e : log.newest(count)) {
+    std::vector<Value> kv;
+    auto field = [&](const char* k, Value v) {
+      kv.push_back(Value::bulk(k));
+      kv.push_back(std::move(v));
+    };
+    field("count", Value::integer_of(static_cast<long long>(e.count)));
+    field("reason", Value::bulk(e.reason));
+    field("context", Value::bulk(e.context));
+    field("object", Value::bulk(e.object));
+    field("username", Value::bulk(e.username));
+    field("age-seconds", Value::bulk(fmt::format("{:.3f}", (now - e.created_ms) / 1000.0)));
+    field("client-info", Value::bulk(e.client_info));
+    entries.push_back(c.proto() >= 3 ? Value::map(std::move(kv)) : Value::array(std::move(kv)));
+  }
+  c.value(Value::array(std::move(entries)));
+}
+
 void cmd_command_count(Ctx& c) {
   c.value(commands::command_count_reply());
 }
@@ -649,6 +809,11 @@ constexpr Handler kHandlers[] = {
     cmd_ok,                       // Ok
     cmd_info,                     // Info
     cmd_acl_whoami,               // AclWhoami
+    cmd_acl_cat,                  // AclCat
+    cmd_acl_getuser,              // AclGetuser
+    cmd_acl_list,                 // AclList
+    cmd_acl_users,                // AclUsers
+    cmd_acl_log,                  // AclLog
     cmd_client_setname,           // ClientSetname
     cmd_client_getname,           // ClientGetname
     cmd_client_id,                // ClientId

@@ -29,6 +29,8 @@ class Router;
 
 namespace slotgate::client {
 
+class AclLog;
+class AuthThrottle;
 class ClientSession;
 class SessionDirectory;
 
@@ -91,6 +93,9 @@ class SessionHost {
   virtual std::string redis_version() const = 0;
   // Counts a failed AUTH/HELLO proxy-wide; returns the new total.
   virtual uint64_t count_auth_failure() = 0;
+  // Thread-safe: slotgate's ACL LOG and the per-address AUTH failure table.
+  virtual AclLog& acl_log() = 0;
+  virtual AuthThrottle& auth_throttle() = 0;
   virtual ProxyInfo proxy_info() const = 0;
 };
 

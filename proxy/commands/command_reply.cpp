@@ -232,10 +232,7 @@ Value command_list_reply(std::span<const std::string_view> filter) {
   const std::string_view arg = filter[2];
   if (iequals(kind, "module")) return Value::array({});  // slotgate loads no modules
   if (iequals(kind, "aclcat")) {
-    uint64_t bit = 0;
-    for (const Named& n : kAclNames) {
-      if (iequals(n.name, arg)) bit = n.bit;
-    }
+    const uint64_t bit = acl_category_bit(arg);
     if (bit == 0) return Value::array({});
     collect_names(
         all_commands(), [bit](const CommandSpec& s) { return (s.acl_categories & bit) != 0; }, out);
@@ -298,6 +295,22 @@ Value command_reply(std::span<const std::string_view> args, int protocol) {
   }
   return Value::error("ERR wrong number of arguments for '" + std::string(spec->name) +
                       "' command");
+}
+
+uint64_t acl_category_bit(std::string_view name) {
+  for (const Named& n : kAclNames) {
+    if (text::iequals(n.name, name)) return n.bit;
+  }
+  return 0;
+}
+
+std::span<const std::string_view> acl_category_names() {
+  static const auto names = [] {
+    std::vector<std::string_view> v;
+    for (const Named& n : kAclNames) v.push_back(n.name);
+    return v;
+  }();
+  return names;
 }
 
 }  // namespace slotgate::commands

@@ -26,4 +26,9 @@ resp::Value command_getkeys_reply(std::span<const std::string_view> cmd_args, bo
 // One COMMAND INFO entry (also used for subcommands).
 resp::Value command_info_entry(const CommandSpec& spec, int protocol = 2);
 
+// ACL categories by name ("read", no '@'; case-insensitive): the bit, or 0 when unknown.
+uint64_t acl_category_bit(std::string_view name);
+// Every ACL category name, in the order ACL CAT lists them.
+std::span<const std::string_view> acl_category_names();
+
 }  // namespace slotgate::commands

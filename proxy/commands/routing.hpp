@@ -117,6 +117,11 @@ enum class LocalHandler : uint8_t {
   Ok,  // READONLY READWRITE ASKING
   Info,
   AclWhoami,
+  AclCat,
+  AclGetuser,
+  AclList,
+  AclUsers,
+  AclLog,
   ClientSetname,
   ClientGetname,
   ClientId,

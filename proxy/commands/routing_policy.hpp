@@ -37,7 +37,8 @@ inline constexpr std::string_view kPerNode =
 inline constexpr std::string_view kReplication =
     "replication is managed on the cluster nodes, not through slotgate";
 inline constexpr std::string_view kAcl =
-    "slotgate has its own users (see its config); manage cluster ACLs on the nodes";
+    "slotgate's users come from its configuration file (clients.users); edit it and send "
+    "SIGHUP";
 inline constexpr std::string_view kOneDb = "a Redis Cluster has only database 0";
 inline constexpr std::string_view kClientState =
     "it changes the server-side connection, which slotgate shares between clients";
@@ -59,6 +60,12 @@ inline constexpr Policy kPolicies[] = {
           LocalHandler::Ok),  // slotgate never shows ASK; answering OK keeps clients happy
     local("info", LocalHandler::Info),  // proxy sections plus the keyspace merged from the masters
     local("acl|whoami", LocalHandler::AclWhoami),
+    // slotgate's own users (clients.users) and its own denials
+    local("acl|cat", LocalHandler::AclCat),
+    local("acl|getuser", LocalHandler::AclGetuser),
+    local("acl|list", LocalHandler::AclList),
+    local("acl|users", LocalHandler::AclUsers),
+    local("acl|log", LocalHandler::AclLog),
     local("client|setname", LocalHandler::ClientSetname),
     local("client|getname", LocalHandler::ClientGetname),
     local("client|id", LocalHandler::ClientId),
@@ -156,7 +163,6 @@ inline constexpr Policy kPolicies[] = {
     {"function|list", Routing::AnyNode},
     {"function|stats", Routing::AnyNode},
     {"module|list", Routing::AnyNode},
-    {"acl|cat", Routing::AnyNode},
     {"acl|genpass", Routing::AnyNode},
 
     {"scan", Routing::Scan},
@@ -233,12 +239,8 @@ inline constexpr Policy kPolicies[] = {
     {"cluster|slaves", Routing::Refused, Merge::None, policy_text::kTopology},
     {"acl|setuser", Routing::Refused, Merge::None, policy_text::kAcl},
     {"acl|deluser", Routing::Refused, Merge::None, policy_text::kAcl},
-    {"acl|getuser", Routing::Refused, Merge::None, policy_text::kAcl},
-    {"acl|list", Routing::Refused, Merge::None, policy_text::kAcl},
-    {"acl|users", Routing::Refused, Merge::None, policy_text::kAcl},
     {"acl|load", Routing::Refused, Merge::None, policy_text::kAcl},
     {"acl|save", Routing::Refused, Merge::None, policy_text::kAcl},
-    {"acl|log", Routing::Refused, Merge::None, policy_text::kAcl},
     {"acl|dryrun", Routing::Refused, Merge::None, policy_text::kAcl},
 };
 

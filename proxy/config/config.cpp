@@ -1,11 +1,24 @@
 #include "config/config.hpp"
 
+#include <atomic>
+
 #include <cctype>
 #include <cstdio>
 
 #include "text/ascii.hpp"
 
 namespace slotgate::config {
+
+namespace {
+std::atomic<UsersValidator> g_users_validator{nullptr};
+}  // namespace
+
+void set_users_validator(UsersValidator v) {
+  g_users_validator.store(v);
+}
+UsersValidator users_validator() {
+  return g_users_validator.load();
+}
 
 HostPort Config::announce_address() const {
   if (announce) return *announce;

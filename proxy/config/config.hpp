@@ -22,7 +22,8 @@ using std::chrono::milliseconds;
 // A named client user (AUTH user pw).
 struct UserConfig {
   std::string name;
-  std::string password;
+  // SHA-256 (hex) of `password:`; the password itself is never kept.
+  std::string password_sha256;
   bool readonly = false;
   std::vector<std::string> keys{"*"};  // glob patterns the user may touch
   // EVAL/FCALL/SCRIPT/FUNCTION: scripts can touch keys they do not declare. Default: true only
@@ -33,6 +34,9 @@ struct UserConfig {
   std::vector<std::string> channels{"*"};
   // Where this user's reads go; nullopt = cluster.read_from.
   std::optional<ReadFrom> read_from{};
+  // Redis ACL rules (ACL SETUSER modifiers), applied in order to a fresh user; passwords in
+  // them (">pw", "<pw") are kept as their hashes ("#…", "!…"). Empty: the shorthand above.
+  std::vector<std::string> rules;
   // True when one of the key patterns is "*" (the user is not limited to some keys).
   bool all_keys() const {
     for (const auto& k : keys) {
@@ -71,10 +75,21 @@ struct BackendConfig {
   bool operator==(const BackendConfig&) const = default;
 };
 
+// Checks users' `rules` against the command table (the config part does not know commands):
+// set by the program before configuration is loaded; returns an error naming the user and rule.
+using UsersValidator = std::string (*)(const struct ClientsConfig&);
+void set_users_validator(UsersValidator v);
+UsersValidator users_validator();
+
 struct ClientsConfig {
   std::string password;  // default-user password (env SLOTGATE_PASSWORD overrides)
   std::vector<UserConfig> users;
   uint64_t max_clients = 10'000;
+  // AUTH failures per client address: after auth_max_failures within auth_failure_window,
+  // AUTH from that address is refused unchecked for auth_block_time. 0 = no limit.
+  uint32_t auth_max_failures = 10;
+  milliseconds auth_failure_window{60'000};
+  milliseconds auth_block_time{60'000};
   milliseconds idle_timeout{0};  // 0 = never
   uint64_t max_request_size = 512ULL << 20;
   uint64_t max_pipeline_size = 1ULL << 30;

@@ -129,6 +129,9 @@ ReloadPlan plan_reload(const Config& running, const Config& wanted) {
   }
   p.live("clients.max_clients", rl.max_clients, nl.max_clients);
   p.live("clients.idle_timeout", rl.idle_timeout, nl.idle_timeout);
+  p.live("clients.auth_max_failures", rl.auth_max_failures, nl.auth_max_failures);
+  p.live("clients.auth_failure_window", rl.auth_failure_window, nl.auth_failure_window);
+  p.live("clients.auth_block_time", rl.auth_block_time, nl.auth_block_time);
   p.size("clients.max_request_size", rl.max_request_size, nl.max_request_size);
   p.size("clients.max_pipeline_size", rl.max_pipeline_size, nl.max_pipeline_size);
   p.size("clients.output_buffer_limit", rl.output_buffer_limit, nl.output_buffer_limit);

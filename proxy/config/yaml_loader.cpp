@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "config/env_expand.hpp"
+#include "config/password_hash.hpp"
 #include "config/units.hpp"
 #include "text/ascii.hpp"
 
@@ -406,6 +407,9 @@ class Loader {
             {{"password", &Loader::on_clients_password},
              {"users", &Loader::on_users},
              {"max_clients", &Loader::on_max_clients},
+             {"auth_max_failures", &Loader::on_auth_max_failures},
+             {"auth_failure_window", &Loader::on_auth_failure_window},
+             {"auth_block_time", &Loader::on_auth_block_time},
              {"idle_timeout", &Loader::on_idle_timeout},
              {"max_request_size", &Loader::on_max_request_size},
              {"max_pipeline_size", &Loader::on_max_pipeline_size},
@@ -419,6 +423,17 @@ class Loader {
   }
   void on_max_clients(const YAML::Node& n, const std::string& p) {
     integer(n, p, config_.clients.max_clients, 1, 10'000'000);
+  }
+  void on_auth_max_failures(const YAML::Node& n, const std::string& p) {
+    uint64_t v = config_.clients.auth_max_failures;
+    integer(n, p, v, 0, 1'000'000);
+    config_.clients.auth_max_failures = static_cast<uint32_t>(v);
+  }
+  void on_auth_failure_window(const YAML::Node& n, const std::string& p) {
+    duration(n, p, config_.clients.auth_failure_window, false);
+  }
+  void on_auth_block_time(const YAML::Node& n, const std::string& p) {
+    duration(n, p, config_.clients.auth_block_time, false);
   }
   void on_idle_timeout(const YAML::Node& n, const std::string& p) {
     duration(n, p, config_.clients.idle_timeout, true);
@@ -467,8 +482,15 @@ class Loader {
                {"keys", &Loader::on_user_keys},
                {"scripts", &Loader::on_user_scripts},
                {"channels", &Loader::on_user_channels},
-               {"read_from", &Loader::on_user_read_from}});
+               {"read_from", &Loader::on_user_read_from},
+               {"rules", &Loader::on_user_rules}});
       if (errors_.size() != before) continue;
+      if (!user_.rules.empty() && (u["readonly"] || u["keys"] || u["scripts"] || u["channels"])) {
+        error(u, up,
+              "user '" + user_.name +
+                  "': rules replace readonly/keys/scripts/channels; use one or the other");
+        continue;
+      }
       // A user limited to key patterns gets nothing that reaches past them unless the file says
       // so: scripts can read any key, and keyspace notifications name every key.
       user_.scripts = user_scripts_.value_or(user_.all_keys());
@@ -478,7 +500,7 @@ class Loader {
         error(u, up, "a user needs a name");
       } else if (user_.name == "default") {
         error(u, up, "'default' is the user of clients.password; choose another name");
-      } else if (user_.password.empty()) {
+      } else if (user_.password_sha256.empty() && user_.rules.empty()) {
         error(u, up, "user '" + user_.name + "' needs a password");
       } else if (std::any_of(users.begin(), users.end(),
                              [&](const UserConfig& o) { return o.name == user_.name; })) {
@@ -488,6 +510,9 @@ class Loader {
       }
     }
     config_.clients.users = std::move(users);
+    if (auto check = users_validator(); check != nullptr) {
+      if (std::string err = check(config_.clients); !err.empty()) error(n, p, err);
+    }
   }
   void on_user_name(const YAML::Node& n, const std::string& p) {
     auto v = scalar(n, p);
@@ -496,7 +521,29 @@ class Loader {
       return error(n, p, "a user name cannot contain spaces or control characters");
     user_.name = std::move(*v);
   }
-  void on_user_password(const YAML::Node& n, const std::string& p) { string(n, p, user_.password); }
+  void on_user_password(const YAML::Node& n, const std::string& p) {
+    std::string pw;
+    string(n, p, pw);
+    if (!pw.empty()) user_.password_sha256 = sha256_hex(pw);
+  }
+  // A string ("on >pw ~* +@all") or a list of rules; plain passwords become their hashes here.
+  void on_user_rules(const YAML::Node& n, const std::string& p) {
+    std::vector<std::string> rules;
+    if (n.IsScalar()) {
+      std::istringstream in(n.Scalar());
+      for (std::string r; in >> r;) rules.push_back(std::move(r));
+    } else if (auto list = scalar_list(n, p)) {
+      rules = std::move(*list);
+    } else {
+      return;
+    }
+    for (std::string& r : rules) {
+      if (!r.empty() && (r[0] == '>' || r[0] == '<')) {
+        r = std::string(r[0] == '>' ? "#" : "!") + sha256_hex(std::string_view(r).substr(1));
+      }
+    }
+    user_.rules = std::move(rules);
+  }
   void on_user_readonly(const YAML::Node& n, const std::string& p) {
     boolean(n, p, user_.readonly);
   }

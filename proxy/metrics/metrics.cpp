@@ -66,6 +66,15 @@ Metrics::Metrics(std::string_view version)
                             .Help("Clients closed because all clients together used more than "
                                   "clients.max_memory (the biggest one goes first)")
                             .Register(registry_)),
+      acl_denials_(BuildCounter()
+                       .Name("slotgate_acl_denials_total")
+                       .Help("Commands refused with NOPERM by a user's ACL rules")
+                       .Register(registry_)),
+      auth_throttled_(BuildCounter()
+                          .Name("slotgate_auth_throttled_total")
+                          .Help("AUTH attempts refused unchecked: too many failures from the "
+                                "client's address")
+                          .Register(registry_)),
       client_memory_limit_(BuildGauge()
                                .Name("slotgate_client_memory_limit_bytes")
                                .Help("clients.max_memory in force (auto resolved): above it the "
@@ -192,6 +201,8 @@ Metrics::Metrics(std::string_view version)
   connections_rejected_.Add({});
   client_memory_.Add({});
   client_evictions_.Add({});
+  acl_denials_.Add({});
+  auth_throttled_.Add({});
   for (const char* kind : {"moved", "ask", "unconfirmed"}) redirections_.Add({{"kind", kind}});
   for (const char* kind : {"tryagain", "clusterdown", "loading"})
     cluster_errors_.Add({{"kind", kind}});
@@ -235,6 +246,8 @@ void Metrics::publish_scalars(const WorkerStats& stats, StatsCounters& was) {
     client_memory_.Add({}).Increment(static_cast<double>(d));
   }
   add(client_evictions_, stats.client_evictions, was.client_evictions);
+  add(acl_denials_, stats.acl_denials, was.acl_denials);
+  add(auth_throttled_, stats.auth_throttled, was.auth_throttled);
   add(connections_accepted_, stats.connections_accepted, was.connections_accepted);
   add(connections_rejected_, stats.connections_rejected, was.connections_rejected);
   add(redirections_, {{"kind", "moved"}}, stats.moved, was.moved);
@@ -262,6 +275,8 @@ void Metrics::publish_scalars(const WorkerStats& stats, StatsCounters& was) {
   was.connections_open = stats.connections_open;
   was.client_memory = stats.client_memory;
   was.client_evictions = stats.client_evictions;
+  was.acl_denials = stats.acl_denials;
+  was.auth_throttled = stats.auth_throttled;
   was.moved = stats.moved;
   was.ask = stats.ask;
   was.redirects_unconfirmed = stats.redirects_unconfirmed;

@@ -59,6 +59,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& connections_rejected_;
   prometheus::Family<prometheus::Gauge>& client_memory_;
   prometheus::Family<prometheus::Counter>& client_evictions_;
+  prometheus::Family<prometheus::Counter>& acl_denials_;
+  prometheus::Family<prometheus::Counter>& auth_throttled_;
   prometheus::Family<prometheus::Gauge>& client_memory_limit_;
   prometheus::Family<prometheus::Counter>& commands_;
   prometheus::Family<prometheus::Histogram>& command_duration_;

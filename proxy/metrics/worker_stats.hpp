@@ -59,6 +59,9 @@ struct StatsCounters {
   // clients together went over clients.max_memory.
   int64_t client_memory = 0;
   uint64_t client_evictions = 0;
+  // NOPERM answers (ACL rules), and AUTH attempts refused unchecked (too many failures from
+  // the address).
+  uint64_t acl_denials = 0, auth_throttled = 0;
   uint64_t moved = 0, ask = 0, tryagain = 0, clusterdown = 0, loading = 0;
   uint64_t redirects_unconfirmed = 0;  // MOVED/ASK to a node the view did not know
   uint64_t held_requests = 0, held_expired = 0;

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "client/acl_log.hpp"
+#include "client/auth_throttle.hpp"
 #include "client/client_memory.hpp"
 #include "client/session_directory.hpp"
 #include "config/config.hpp"
@@ -74,6 +76,9 @@ class ServerState {
   client::ClientMemoryBudget client_memory;
   // Every open session, for CLIENT KILL / CLIENT UNBLOCK across workers.
   client::SessionDirectory sessions;
+  // ACL LOG and AUTH failures per source address, proxy-wide.
+  client::AclLog acl_log;
+  client::AuthThrottle auth_throttle;
 
  private:
   mutable std::mutex mu_;

@@ -107,6 +107,8 @@ class Worker final : public client::SessionHost {
   client::SessionDirectory& sessions() override { return state_.sessions; }
   std::string redis_version() const override { return state_.redis_version(); }
   uint64_t count_auth_failure() override { return state_.auth_failures.fetch_add(1) + 1; }
+  client::AclLog& acl_log() override { return state_.acl_log; }
+  client::AuthThrottle& auth_throttle() override { return state_.auth_throttle; }
   client::ProxyInfo proxy_info() const override;
 
  private:

@@ -51,13 +51,13 @@ USERS = BASE_USERS + """\
       keys: ["news:*"]
       channels: ["news.*"]
 """
-NO_KEY = "NOPERM No permissions to access a key"
-NO_CHANNEL = "NOPERM No permissions to access a channel"
+NO_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"
+NO_CHANNEL = "NOPERM this user has no permissions to access one of the channels used as arguments"
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 
 
 def no_command(user: str, command: str) -> str:
-    return f"NOPERM User {user} has no permissions to run the '{command}' command"
+    return f"NOPERM this user has no permissions to run the '{command}' command"
 
 
 def uid() -> str:

@@ -27,12 +27,12 @@ clients:
       keys: ["song*"]
       scripts: true  # a key-limited user runs scripts only when allowed to
 """
-NO_KEY_PERMISSION = "NOPERM No permissions to access a key"
+NO_KEY_PERMISSION = "NOPERM this user has no permissions to access one of the keys used as arguments"
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 
 
 def no_command_permission(user: str, command: str) -> str:
-    return f"NOPERM User {user} has no permissions to run the '{command}' command"
+    return f"NOPERM this user has no permissions to run the '{command}' command"
 
 
 @pytest.fixture

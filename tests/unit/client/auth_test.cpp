@@ -4,8 +4,6 @@
 #include "client/auth.hpp"
 
 using namespace slotgate;
-using client::channel_allowed;
-using client::key_allowed;
 using client::log_escaped;
 using client::password_matches;
 
@@ -26,23 +24,4 @@ TEST_CASE("a client's text is escaped before it reaches the log") {
   CHECK(log_escaped("q'\"\\") == "q\\x27\\x22\\x5c");
   CHECK(log_escaped(std::string(100, 'u'), 8) == "uuuuuuuu...");
   CHECK(log_escaped("\xff") == "\\xff");
-}
-
-TEST_CASE("users' key and channel patterns") {
-  config::UserConfig u;
-  u.keys = {"report:*"};
-  u.channels = {"news.*"};
-  CHECK(key_allowed(u, "report:1"));
-  CHECK_FALSE(key_allowed(u, "secret"));
-  CHECK(channel_allowed(u, "news.sport", false));
-  CHECK_FALSE(channel_allowed(u, "gossip", false));
-  // PSUBSCRIBE: the pattern itself must be one the user has.
-  CHECK(channel_allowed(u, "news.*", true));
-  CHECK_FALSE(channel_allowed(u, "*", true));
-  CHECK_FALSE(channel_allowed(u, "news.[a]*", true));
-  u.channels = {"*"};
-  CHECK(channel_allowed(u, "*", true));
-  CHECK(channel_allowed(u, "anything", false));
-  u.channels = {};
-  CHECK_FALSE(channel_allowed(u, "news.sport", false));
 }

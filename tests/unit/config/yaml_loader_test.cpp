@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "config/env_expand.hpp"
+#include "config/password_hash.hpp"
 #include "config/yaml_loader.hpp"
 
 using namespace slotgate::config;
@@ -103,8 +104,10 @@ shutdown_grace: 3s
   CHECK(c.clients.password == "hello");
   REQUIRE(c.clients.users.size() == 2);
   // Limited to key patterns: no scripts and no channels unless the file says so.
-  CHECK(c.clients.users[0] == UserConfig{"app", "pw1", true, {"app:*", "shared:*"}, false, {}});
-  CHECK(c.clients.users[1] == UserConfig{"admin", "pw2", false, {"*"}});
+  CHECK(c.clients.users[0] ==
+        UserConfig{"app", sha256_hex("pw1"), true, {"app:*", "shared:*"}, false, {}, {}});
+  CHECK(c.clients.users[1] ==
+        UserConfig{"admin", sha256_hex("pw2"), false, {"*"}, true, {"*"}, {}});
   CHECK(c.clients.max_clients == 20);
   CHECK(c.clients.idle_timeout == milliseconds(300'000));
   CHECK(c.clients.max_request_size == 1ULL << 20);
