@@ -66,7 +66,7 @@ TEST_CASE("secrets are reported as changed, never printed") {
   Config a, b;
   b.cluster.password = "hunter2";
   b.clients.password = "letmein";
-  b.clients.users = {UserConfig{"app", "pw", false, {"*"}, true, {"*"}, {}}};
+  b.clients.users = {UserConfig{"app", "pw", false, {"*"}, true, {"*"}, {}, {}}};
   const ReloadPlan p = plan_reload(a, b);
   CHECK(p.applied == std::vector<std::string>{"cluster.password: changed",
                                               "clients.password: changed",

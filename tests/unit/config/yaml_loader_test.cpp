@@ -105,9 +105,9 @@ shutdown_grace: 3s
   REQUIRE(c.clients.users.size() == 2);
   // Limited to key patterns: no scripts and no channels unless the file says so.
   CHECK(c.clients.users[0] ==
-        UserConfig{"app", sha256_hex("pw1"), true, {"app:*", "shared:*"}, false, {}, {}});
+        UserConfig{"app", sha256_hex("pw1"), true, {"app:*", "shared:*"}, false, {}, {}, {}});
   CHECK(c.clients.users[1] ==
-        UserConfig{"admin", sha256_hex("pw2"), false, {"*"}, true, {"*"}, {}});
+        UserConfig{"admin", sha256_hex("pw2"), false, {"*"}, true, {"*"}, {}, {}});
   CHECK(c.clients.max_clients == 20);
   CHECK(c.clients.idle_timeout == milliseconds(300'000));
   CHECK(c.clients.max_request_size == 1ULL << 20);
