@@ -24,6 +24,7 @@
 #include "metrics/metrics.hpp"
 #include "net/loop.hpp"
 #include "net/timer.hpp"
+#include "worker/client_tls.hpp"
 #include "worker/server_state.hpp"
 #include "worker/worker.hpp"
 
@@ -165,6 +166,12 @@ bool start_listening(Workers& workers, const config::Config& cfg, worker::Server
       std::string err = workers.back()->listen(address, /*reuse_port=*/true, node);
       if (!err.empty()) {
         spdlog::critical("{}", err);
+        return false;
+      }
+    }
+    if (cfg.tls_listen) {
+      if (std::string err = workers.back()->listen_tls(*cfg.tls_listen); !err.empty()) {
+        spdlog::critical("tls_listen: {}", err);
         return false;
       }
     }
@@ -335,6 +342,14 @@ int main(int argc, char** argv) {
   cluster::EventLog events;  // for the admin page and /events
   metrics.set_client_limits(cfg->clients.max_clients, cfg->effective_client_max_memory());
   Workers workers;
+  worker::ClientTls client_tls(state, metrics);
+  if (cfg->tls_listen) {
+    if (std::string err = client_tls.load(cfg->tls); !err.empty()) {
+      spdlog::critical("{}", err);
+      return 1;
+    }
+    spdlog::info("TLS clients on {}", cfg->tls_listen->to_string());
+  }
   cluster::TopologyRefresher refresher(refresher_options(*cfg),
                                        refresher_hooks(workers, metrics, state, events));
   refresher.keep_node_settings(cfg->clients.config_set_allowed);
@@ -368,9 +383,18 @@ int main(int argc, char** argv) {
   Shutdown shutdown(loop, workers, state, metrics);
   net::Signal sigterm(loop, SIGTERM, [&] { shutdown.begin_drain(); });
   net::Signal sigint(loop, SIGINT, [&] { shutdown.begin_drain(); });
-  net::Signal sighup(loop, SIGHUP, [&] { reload(argc, argv, state, events, refresher, metrics); });
+  net::Signal sighup(loop, SIGHUP, [&] {
+    reload(argc, argv, state, events, refresher, metrics);
+    client_tls.reload(state.config()->tls, "SIGHUP");
+  });
   net::Timer watchdog(loop);
   watchdog.start(100, 100, [&] { shutdown.check(); });
+  // Certificates rotated in place (a Secret's symlink swap) are noticed without a SIGHUP.
+  net::Timer cert_watch(loop);
+  if (const auto every = static_cast<uint64_t>(cfg->tls.watch_interval.count());
+      cfg->tls_listen && every > 0) {
+    cert_watch.start(every, every, [&] { client_tls.check_files(state.config()->tls); });
+  }
   loop.run();
 
   for (auto& w : workers) w->join();

@@ -73,6 +73,21 @@ std::string Worker::listen(const config::HostPort& address, bool reuse_port, uin
   return {};
 }
 
+std::string Worker::listen_tls(const config::HostPort& address) {
+  auto result = net::TcpListener::listen(loop_, address.host, address.port, /*reuse_port=*/true,
+                                         [this] { on_connection(0, /*tls=*/true); });
+  if (auto* err = std::get_if<std::string>(&result)) return *err;
+  tls_listener_ = std::move(std::get<std::unique_ptr<net::TcpListener>>(result));
+  return {};
+}
+
+void Worker::close_listeners() {
+  for (auto& l : listeners_) {
+    if (l) l->close();
+  }
+  if (tls_listener_) tls_listener_->close();
+}
+
 void Worker::start_thread() {
   thread_ = std::thread([this] {
     tick_timer_->start(kTickMs, kTickMs, [this] { tick(); });
@@ -217,18 +232,14 @@ void Worker::on_wake() {
   if (view) router_->set_view(std::move(view));
   if (drain && !draining_) {
     draining_ = true;
-    for (auto& l : listeners_) {
-      if (l) l->close();
-    }
+    close_listeners();
     // Closing an idle session removes it from sessions_: collect first.
     std::vector<ClientSession*> open;
     for (auto& [ptr, s] : sessions_) open.push_back(ptr);
     for (ClientSession* s : open) s->close_when_idle();
   }
   if (stop) {
-    for (auto& l : listeners_) {
-      if (l) l->close();
-    }
+    close_listeners();
     std::vector<ClientSession*> open;
     for (auto& [ptr, s] : sessions_) open.push_back(ptr);
     for (ClientSession* s : open) s->close("shutdown");
@@ -263,9 +274,11 @@ void Worker::apply_config() {
   }
 }
 
-void Worker::on_connection(uint32_t node_index) {
+void Worker::on_connection(uint32_t node_index, bool tls) {
   auto session = std::make_unique<ClientSession>(*this, state_.next_client_id.fetch_add(1));
-  if (listeners_[node_index]->accept_into(session->stream().raw()) != 0) return;
+  net::TcpListener& listener = tls ? *tls_listener_ : *listeners_[node_index];
+  if (listener.accept_into(session->stream().raw()) != 0) return;
+  if (tls) session->stream().use_tls(std::make_unique<net::TlsChannel>(state_.client_tls()));
   session->set_node_index(node_index);
   stats_.connections_accepted++;
   state_.total_connections.fetch_add(1, std::memory_order_relaxed);
