@@ -179,6 +179,17 @@ bool start_listening(Workers& workers, const config::Config& cfg, worker::Server
   return true;
 }
 
+// The certificate for tls_listen, before any worker accepts. False (logged) when it cannot load.
+bool load_client_tls(worker::ClientTls& client_tls, const config::Config& cfg) {
+  if (!cfg.tls_listen) return true;
+  if (std::string err = client_tls.load(cfg.tls); !err.empty()) {
+    spdlog::critical("{}", err);
+    return false;
+  }
+  spdlog::info("TLS clients on {}", cfg.tls_listen->to_string());
+  return true;
+}
+
 admin::AdminHooks admin_hooks(const config::Config& cfg, Workers& workers,
                               cluster::TopologyRefresher& refresher, worker::ServerState& state,
                               metrics::Metrics& metrics, cluster::EventLog& events,
@@ -343,13 +354,7 @@ int main(int argc, char** argv) {
   metrics.set_client_limits(cfg->clients.max_clients, cfg->effective_client_max_memory());
   Workers workers;
   worker::ClientTls client_tls(state, metrics);
-  if (cfg->tls_listen) {
-    if (std::string err = client_tls.load(cfg->tls); !err.empty()) {
-      spdlog::critical("{}", err);
-      return 1;
-    }
-    spdlog::info("TLS clients on {}", cfg->tls_listen->to_string());
-  }
+  if (!load_client_tls(client_tls, *cfg)) return 1;
   cluster::TopologyRefresher refresher(refresher_options(*cfg),
                                        refresher_hooks(workers, metrics, state, events));
   refresher.keep_node_settings(cfg->clients.config_set_allowed);
