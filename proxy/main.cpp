@@ -112,8 +112,11 @@ void setup_logging(const config::LogConfig& log) {
   }
 }
 
-cluster::RefresherOptions refresher_options(const config::Config& cfg) {
+cluster::RefresherOptions refresher_options(const config::Config& cfg,
+                                            const worker::ServerState& state) {
   cluster::RefresherOptions o;
+  o.tls = state.backend_tls();
+  o.tls_server_name = cfg.cluster.tls.server_name;
   for (const auto& s : cfg.cluster.seeds) o.seeds.push_back(s.to_string());
   if (cfg.backend.kind == config::BackendKind::Standalone && cfg.backend.address) {
     o.standalone = true;
@@ -187,6 +190,18 @@ bool load_client_tls(worker::ClientTls& client_tls, const config::Config& cfg) {
     return false;
   }
   spdlog::info("TLS clients on {}", cfg.tls_listen->to_string());
+  return true;
+}
+
+// cluster.tls: one client context for every connection to the nodes.
+bool load_cluster_tls(worker::ServerState& state, const config::Config& cfg) {
+  if (!cfg.cluster.tls.enabled) return true;
+  auto made = net::TlsContext::create(worker::cluster_tls_options(cfg.cluster.tls));
+  if (auto* err = std::get_if<std::string>(&made)) {
+    spdlog::critical("cluster.tls: {}", *err);
+    return false;
+  }
+  state.set_backend_tls(std::get<std::shared_ptr<const net::TlsContext>>(made));
   return true;
 }
 
@@ -266,7 +281,7 @@ void reload(int argc, char** argv, worker::ServerState& state, cluster::EventLog
   // runs, so the announced address always names a port that is open.
   auto effective = std::make_shared<const config::Config>(plan.effective);
   setup_logging(effective->log);
-  refresher.reconfigure(refresher_options(*effective));
+  refresher.reconfigure(refresher_options(*effective, state));
   for (const std::string& name :
        refresher.keep_node_settings(effective->clients.config_set_allowed)) {
     const std::string line = "SIGHUP: forgot the remembered CONFIG SET " + name +
@@ -355,7 +370,8 @@ int main(int argc, char** argv) {
   Workers workers;
   worker::ClientTls client_tls(state, metrics);
   if (!load_client_tls(client_tls, *cfg)) return 1;
-  cluster::TopologyRefresher refresher(refresher_options(*cfg),
+  if (!load_cluster_tls(state, *cfg)) return 1;
+  cluster::TopologyRefresher refresher(refresher_options(*cfg, state),
                                        refresher_hooks(workers, metrics, state, events));
   refresher.keep_node_settings(cfg->clients.config_set_allowed);
   if (!start_listening(workers, *cfg, state, refresher, metrics)) return 1;

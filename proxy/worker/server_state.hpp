@@ -46,6 +46,15 @@ class ServerState {
     std::lock_guard lock(mu_);
     client_tls_ = std::move(tls);
   }
+  // cluster.tls, built once at start (changing it needs a restart); nullptr = plain.
+  std::shared_ptr<const net::TlsContext> backend_tls() const {
+    std::lock_guard lock(mu_);
+    return backend_tls_;
+  }
+  void set_backend_tls(std::shared_ptr<const net::TlsContext> tls) {
+    std::lock_guard lock(mu_);
+    backend_tls_ = std::move(tls);
+  }
   uint64_t config_generation() const { return config_generation_.load(std::memory_order_acquire); }
 
   // The Redis version of the cluster (learned at discovery), shown by HELLO and INFO.
@@ -90,6 +99,7 @@ class ServerState {
   mutable std::mutex mu_;
   std::shared_ptr<const config::Config> config_;
   std::shared_ptr<const net::TlsContext> client_tls_;
+  std::shared_ptr<const net::TlsContext> backend_tls_;
   std::atomic<uint64_t> config_generation_{0};
   std::string redis_version_ = "7.0.15";
   std::vector<Worker*> workers_;

@@ -42,7 +42,9 @@ Worker::Worker(int index, ServerState& state, cluster::TopologyFeedback& feedbac
   stats_.worker = index;
   router_ = std::make_unique<router::Router>(
       loop_, router_options(*config_),
-      backend::Credentials{config_->cluster.username, config_->cluster.password}, stats_, feedback);
+      backend::Credentials{config_->cluster.username, config_->cluster.password,
+                           state_.backend_tls(), config_->cluster.tls.server_name},
+      stats_, feedback);
   tick_timer_ = std::make_unique<net::Timer>(loop_);
   wake_ = std::make_unique<net::Async>(loop_, [this] { on_wake(); });
   evict_timer_ = std::make_unique<net::Timer>(loop_);
@@ -257,8 +259,9 @@ void Worker::apply_config() {
   client_memory_limit_ = config_->effective_client_max_memory();
   client_memory_step_ = ClientMemoryBudget::step_for(client_memory_limit_);
   router_->set_options(router_options(*config_));
-  router_->set_credentials(
-      backend::Credentials{config_->cluster.username, config_->cluster.password});
+  router_->set_credentials(backend::Credentials{config_->cluster.username,
+                                                config_->cluster.password, state_.backend_tls(),
+                                                config_->cluster.tls.server_name});
   // Sessions keep their user's entry alive, but a user the new configuration no longer has may
   // not go on: close its sessions. Users that remain take their new permissions.
   std::vector<std::pair<ClientSession*, std::string_view>> orphaned;
