@@ -27,7 +27,7 @@ bool same_view(const ClusterView& a, const ClusterView& b) {
 }  // namespace
 
 TopologyRefresher::TopologyRefresher(RefresherOptions options, Hooks hooks)
-    : options_(std::move(options)), hooks_(std::move(hooks)) {}
+    : options_(std::move(options)), hooks_(std::move(hooks)), tls_ports_(options_.tls != nullptr) {}
 
 TopologyRefresher::~TopologyRefresher() {
   stop();
@@ -239,7 +239,7 @@ ClusterView::Result TopologyRefresher::ask_topology(ControlConnection& conn, con
     version = next_version_;
   }
   const auto& v = std::get<resp::Value>(reply);
-  if (!v.is_error()) return ClusterView::from_shards(v, c.ip, version);
+  if (!v.is_error()) return ClusterView::from_shards(v, c.ip, version, tls_ports_);
   // Older servers have no CLUSTER SHARDS: CLUSTER SLOTS says the same, minus health.
   const std::string_view slots_cmd[] = {"CLUSTER", "SLOTS"};
   auto slots = conn.command(slots_cmd, command_timeout_ms);

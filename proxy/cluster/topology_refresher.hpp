@@ -138,6 +138,8 @@ class TopologyRefresher final : public TopologyFeedback {
 
   RefresherOptions options_;
   Hooks hooks_;
+  // cluster.tls (fixed until a restart): nodes are reached on the tls-port they announce.
+  const bool tls_ports_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::shared_ptr<const ClusterView> view_;
