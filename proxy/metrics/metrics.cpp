@@ -363,10 +363,7 @@ std::string Metrics::render_text() {
 void Metrics::publish_tls(const WorkerStats& stats, StatsCounters& was) {
   add(tls_handshakes_, {{"side", "client"}}, stats.tls_handshakes_client,
       was.tls_handshakes_client);
-  add(tls_handshakes_, {{"side", "backend"}}, stats.tls_handshakes_backend,
-      was.tls_handshakes_backend);
   was.tls_handshakes_client = stats.tls_handshakes_client;
-  was.tls_handshakes_backend = stats.tls_handshakes_backend;
   for (const auto& [key, n] : stats.tls_failures) {
     uint64_t before = 0;
     for (const auto& [k, m] : was.tls_failures) {

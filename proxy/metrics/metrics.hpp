@@ -99,7 +99,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& tls_handshakes_ =
       prometheus::BuildCounter()
           .Name("slotgate_tls_handshakes_total")
-          .Help("TLS handshakes completed, by side (client: clients -> slotgate; backend)")
+          .Help("TLS handshakes completed, by side (client: clients -> slotgate)")
           .Register(registry_);
   prometheus::Family<prometheus::Counter>& tls_failures_ =
       prometheus::BuildCounter()

@@ -69,9 +69,9 @@ struct StatsCounters {
   double held_oldest_seconds = 0;
   std::vector<CommandStats> commands = std::vector<CommandStats>(command_slots());
   BackendStatsMap backends;
-  // TLS handshakes by side ("client": clients -> slotgate, "backend": slotgate -> nodes);
-  // failures by "side reason" (a handful of fixed words, see net::TlsChannel).
-  uint64_t tls_handshakes_client = 0, tls_handshakes_backend = 0;
+  // TLS handshakes of clients (side "client"); failures by "side reason" (a handful of fixed
+  // words, see net::TlsChannel). Failed handshakes with nodes are backend connection failures.
+  uint64_t tls_handshakes_client = 0;
   std::vector<std::pair<std::string, uint64_t>> tls_failures;
 };
 
