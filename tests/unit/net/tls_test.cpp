@@ -14,12 +14,23 @@ using namespace slotgate::net;
 
 namespace {
 
+// Removes the certificates when the test program ends.
+struct TempDir {
+  std::string path;
+  ~TempDir() {
+    std::error_code ignored;
+    if (!path.empty()) std::filesystem::remove_all(path, ignored);
+  }
+};
+
 const std::string& cert_dir() {
+  static TempDir created;
   static const std::string dir = [] {
     std::string d =
         (std::filesystem::temp_directory_path() / ("sg_tls_unit_" + std::to_string(::getpid())))
             .string();
     std::string cmd = "python3 " SLOTGATE_SOURCE_DIR "/tests/harness/tls_certs.py " + d;
+    created.path = d;
     REQUIRE(std::system(cmd.c_str()) == 0);
     return d;
   }();
