@@ -11,7 +11,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates cmake g++ make pkg-config \
       libuv1-dev libhiredis-dev libyaml-cpp-dev prometheus-cpp-dev \
-      libspdlog-dev libfmt-dev libcli11-dev catch2 node-llhttp \
+      libspdlog-dev libfmt-dev libcli11-dev libssl-dev catch2 node-llhttp \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build reads (CMakeLists.txt globs tests/unit at configure time).
@@ -26,7 +26,7 @@ FROM debian:bookworm-slim
 # Runtime libraries only: keep this list in step with `ldd slotgate` (checked below).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libuv1 libhiredis0.14 libyaml-cpp0.7 libprometheus-cpp-core1.0 libspdlog1.10 libfmt9 \
+      libuv1 libhiredis0.14 libyaml-cpp0.7 libprometheus-cpp-core1.0 libspdlog1.10 libfmt9 libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 slotgate \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \

@@ -26,6 +26,7 @@
 #include "metrics/metrics.hpp"
 #include "net/loop.hpp"
 #include "net/timer.hpp"
+#include "worker/client_tls.hpp"
 #include "worker/server_state.hpp"
 #include "worker/worker.hpp"
 
@@ -113,8 +114,11 @@ void setup_logging(const config::LogConfig& log) {
   }
 }
 
-cluster::RefresherOptions refresher_options(const config::Config& cfg) {
+cluster::RefresherOptions refresher_options(const config::Config& cfg,
+                                            const worker::ServerState& state) {
   cluster::RefresherOptions o;
+  o.tls = state.backend_tls();
+  o.tls_server_name = cfg.cluster.tls.server_name;
   for (const auto& s : cfg.cluster.seeds) o.seeds.push_back(s.to_string());
   if (cfg.backend.kind == config::BackendKind::Standalone && cfg.backend.address) {
     o.standalone = true;
@@ -187,7 +191,36 @@ bool start_listening(Workers& workers, const config::Config& cfg, worker::Server
         return false;
       }
     }
+    if (cfg.tls_listen) {
+      if (std::string err = workers.back()->listen_tls(*cfg.tls_listen); !err.empty()) {
+        spdlog::critical("tls_listen: {}", err);
+        return false;
+      }
+    }
   }
+  return true;
+}
+
+// The certificate for tls_listen, before any worker accepts. False (logged) when it cannot load.
+bool load_client_tls(worker::ClientTls& client_tls, const config::Config& cfg) {
+  if (!cfg.tls_listen) return true;
+  if (std::string err = client_tls.load(cfg.tls); !err.empty()) {
+    spdlog::critical("{}", err);
+    return false;
+  }
+  spdlog::info("TLS clients on {}", cfg.tls_listen->to_string());
+  return true;
+}
+
+// cluster.tls: one client context for every connection to the nodes.
+bool load_cluster_tls(worker::ServerState& state, const config::Config& cfg) {
+  if (!cfg.cluster.tls.enabled) return true;
+  auto made = net::TlsContext::create(worker::cluster_tls_options(cfg.cluster.tls));
+  if (auto* err = std::get_if<std::string>(&made)) {
+    spdlog::critical("cluster.tls: {}", *err);
+    return false;
+  }
+  state.set_backend_tls(std::get<std::shared_ptr<const net::TlsContext>>(made));
   return true;
 }
 
@@ -268,7 +301,7 @@ void reload(int argc, char** argv, worker::ServerState& state, cluster::EventLog
   // runs, so the announced address always names a port that is open.
   auto effective = std::make_shared<const config::Config>(plan.effective);
   setup_logging(effective->log);
-  refresher.reconfigure(refresher_options(*effective));
+  refresher.reconfigure(refresher_options(*effective, state));
   replicas.reconfigure(replica_monitor_options(*effective));
   for (const std::string& name :
        refresher.keep_node_settings(effective->clients.config_set_allowed)) {
@@ -358,7 +391,10 @@ int main(int argc, char** argv) {
   cluster::EventLog events;  // for the admin page and /events
   metrics.set_client_limits(cfg->clients.max_clients, cfg->effective_client_max_memory());
   Workers workers;
-  cluster::TopologyRefresher refresher(refresher_options(*cfg),
+  worker::ClientTls client_tls(state, metrics);
+  if (!load_client_tls(client_tls, *cfg)) return 1;
+  if (!load_cluster_tls(state, *cfg)) return 1;
+  cluster::TopologyRefresher refresher(refresher_options(*cfg, state),
                                        refresher_hooks(workers, metrics, state, events));
   refresher.keep_node_settings(cfg->clients.config_set_allowed);
   if (!start_listening(workers, *cfg, state, refresher, metrics)) return 1;
@@ -397,10 +433,18 @@ int main(int argc, char** argv) {
   Shutdown shutdown(loop, workers, state, metrics);
   net::Signal sigterm(loop, SIGTERM, [&] { shutdown.begin_drain(); });
   net::Signal sigint(loop, SIGINT, [&] { shutdown.begin_drain(); });
-  net::Signal sighup(loop, SIGHUP,
-                     [&] { reload(argc, argv, state, events, refresher, replicas, metrics); });
+  net::Signal sighup(loop, SIGHUP, [&] {
+    reload(argc, argv, state, events, refresher, replicas, metrics);
+    client_tls.reload(state.config()->tls, "SIGHUP");
+  });
   net::Timer watchdog(loop);
   watchdog.start(100, 100, [&] { shutdown.check(); });
+  // Certificates rotated in place (a Secret's symlink swap) are noticed without a SIGHUP.
+  net::Timer cert_watch(loop);
+  if (const auto every = static_cast<uint64_t>(cfg->tls.watch_interval.count());
+      cfg->tls_listen && every > 0) {
+    cert_watch.start(every, every, [&] { client_tls.check_files(state.config()->tls); });
+  }
   loop.run();
 
   for (auto& w : workers) w->join();

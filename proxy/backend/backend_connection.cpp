@@ -51,6 +51,10 @@ BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::
   } else {
     ready_ = true;
   }
+  if (creds.tls) {
+    stream_->use_tls(std::make_unique<net::TlsChannel>(
+        creds.tls, creds.tls_server_name.empty() ? host_ : creds.tls_server_name));
+  }
   connect_timer_->start(connect_timeout_ms, 0, [this] {
     fail(lookup_.pending() ? "timeout looking up " + host_ : std::string("connect timeout"));
   });
@@ -119,6 +123,11 @@ void BackendConnection::send_raw(std::string_view wire) {
 void BackendConnection::close_quietly() {
   closed_by_owner_ = true;
   fail("closed by its owner");
+}
+
+void BackendConnection::on_tls_handshake(bool ok) {
+  // A failure is reported by the close that follows; its reason is the TLS one.
+  if (!ok) tls_failure_ = stream_->tls()->error();
 }
 
 void BackendConnection::on_connected() {
@@ -206,6 +215,10 @@ void BackendConnection::handle_frame(std::string_view frame) {
 }
 
 void BackendConnection::on_closed(int status) {
+  if (!tls_failure_.empty()) {
+    fail("TLS handshake failed: " + tls_failure_);
+    return;
+  }
   fail(net::is_end_of_stream(status) ? std::string("connection closed by the node")
                                      : "connection error: " + net::error_text(status));
 }

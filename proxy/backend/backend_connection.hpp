@@ -22,6 +22,7 @@
 #include "net/read_buffer.hpp"
 #include "net/ring_fifo.hpp"
 #include "net/tcp_stream.hpp"
+#include "net/tls.hpp"
 #include "resp/frame_scanner.hpp"
 
 namespace slotgate::net {
@@ -38,6 +39,10 @@ namespace slotgate::backend {
 struct Credentials {
   std::string username;
   std::string password;
+  // cluster.tls: every connection handshakes first (nullptr = plain). The node's certificate
+  // must name tls_server_name, or else the host the node announced.
+  std::shared_ptr<const net::TlsContext> tls;
+  std::string tls_server_name;
 };
 
 class BackendConnection;
@@ -130,6 +135,7 @@ class BackendConnection final : public net::StreamHandler {
   void on_read(size_t n) override;
   void on_closed(int status) override;
   void on_connected() override;
+  void on_tls_handshake(bool ok) override;
   void on_flush() override;
 
  private:
@@ -150,6 +156,7 @@ class BackendConnection final : public net::StreamHandler {
   int protocol_;
   BackendEvents& events_;
   std::unique_ptr<net::TcpStream> stream_;
+  std::string tls_failure_;  // why the TLS handshake failed, for the close that follows
   std::unique_ptr<net::Timer> connect_timer_;
   net::Lookup lookup_;
   net::RingFifo<Outstanding> inflight_;

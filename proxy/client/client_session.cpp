@@ -500,6 +500,11 @@ bool ClientSession::subscribed() const {
 }
 
 void ClientSession::tick() {
+  if (tls_handshake_overdue(worker_.loop().now_ms())) {
+    worker_.stats().count_tls_failure("client", "timeout");
+    close("TLS handshake timeout");
+    return;
+  }
   if (subs_) subs_->tick();
   // An idle client keeps no buffer: a read buffer grown by a big request, the reply ring.
   rbuf_.trim();

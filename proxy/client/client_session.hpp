@@ -130,6 +130,10 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   void on_read_nothing() override { rbuf_.trim(); }
   void on_closed(int status) override;
   void on_drained() override;
+  // client/tls_login.cpp: counts the handshake, logs a failure, logs in a mapped certificate.
+  void on_tls_handshake(bool ok) override;
+  // A TLS client that has not finished its handshake within tls.handshake_timeout.
+  bool tls_handshake_overdue(uint64_t now_ms) const;
 
  private:
   friend class Subscriptions;

@@ -70,8 +70,10 @@ class ClusterView {
   // as information. A node whose endpoint is empty, "?" or null is reached at fallback_host.
   // An error reply (e.g. a server older than 7.0) or a malformed reply gives an error string.
   static Result from_shards(const resp::Value& reply, uint64_t version);
+  // tls_port: reach nodes on the "tls-port" they announce (cluster.tls), "port" otherwise
+  // (each falls back to the other when a node announces only one).
   static Result from_shards(const resp::Value& reply, std::string_view fallback_host,
-                            uint64_t version);
+                            uint64_t version, bool tls_port = false);
   // Build from CLUSTER SLOTS (RESP2: [[start,end,[host,port,id,...],[replica...]...],...]).
   // An empty/null/"?" host in a node entry means "the address we asked" -> fallback_host.
   static Result from_slots(const resp::Value& reply, std::string_view fallback_host,

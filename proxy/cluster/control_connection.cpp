@@ -33,7 +33,7 @@ ControlConnection::~ControlConnection() {
 }
 
 ControlConnection::ControlConnection(ControlConnection&& other) noexcept
-    : fd_(other.fd_), reader_(std::move(other.reader_)) {
+    : fd_(other.fd_), reader_(std::move(other.reader_)), tls_(std::move(other.tls_)) {
   other.fd_ = -1;
 }
 
@@ -42,6 +42,7 @@ ControlConnection& ControlConnection::operator=(ControlConnection&& other) noexc
     if (fd_ >= 0) ::close(fd_);
     fd_ = other.fd_;
     reader_ = std::move(other.reader_);
+    tls_ = std::move(other.tls_);
     other.fd_ = -1;
   }
   return *this;
@@ -59,11 +60,10 @@ std::vector<std::string> resolve_all(const std::string& host) {
   return out;
 }
 
-std::variant<ControlConnection, std::string> ControlConnection::open(const std::string& ip,
-                                                                     uint16_t port,
-                                                                     const std::string& username,
-                                                                     const std::string& password,
-                                                                     uint64_t timeout_ms) {
+std::variant<ControlConnection, std::string> ControlConnection::open(
+    const std::string& ip, uint16_t port, const std::string& username, const std::string& password,
+    uint64_t timeout_ms, const std::shared_ptr<const net::TlsContext>& tls,
+    const std::string& server_name) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
@@ -95,6 +95,12 @@ std::variant<ControlConnection, std::string> ControlConnection::open(const std::
   socklen_t elen = sizeof err;
   ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
   if (rc < 0 || err != 0) return std::string("connect: ") + std::strerror(err ? err : errno);
+  if (tls) {
+    conn.tls_ = std::make_unique<net::TlsChannel>(tls, server_name.empty() ? ip : server_name);
+    if (std::string e = conn.handshake(Clock::now() + std::chrono::milliseconds(timeout_ms));
+        !e.empty())
+      return e;
+  }
   if (!password.empty()) {
     std::variant<resp::Value, std::string> r;
     if (username.empty()) {
@@ -117,9 +123,47 @@ std::variant<resp::Value, std::string> ControlConnection::command(
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   std::string out;
   resp::append_command(out, args);
+  if (std::string e = send_all(out, deadline); !e.empty()) return e;
+  char buf[16384];
+  resp::Value v;
+  for (;;) {
+    auto st = reader_.next(v);
+    if (st == resp::Resp2Reader::Status::Value) return v;
+    if (st == resp::Resp2Reader::Status::Error) return "protocol error: " + reader_.error();
+    auto got = receive(buf, deadline);
+    if (auto* e = std::get_if<std::string>(&got)) return *e;
+    reader_.feed(std::string_view(buf, std::get<size_t>(got)));
+  }
+}
+
+std::string ControlConnection::handshake(Deadline deadline) {
+  char buf[16384];
+  for (;;) {
+    net::TlsChannel::Progress progress = tls_->handshake();
+    std::string wire;
+    tls_->take_output(wire);
+    if (!wire.empty()) send_raw(wire, deadline);
+    if (progress == net::TlsChannel::Progress::Done) return {};
+    if (progress == net::TlsChannel::Progress::Failed)
+      return "TLS handshake failed (" + std::string(tls_->failure_class()) + "): " + tls_->error();
+    auto got = receive_raw(buf, deadline);
+    if (auto* e = std::get_if<std::string>(&got)) return "TLS handshake: " + *e;
+    tls_->feed(std::span<const char>(buf, std::get<size_t>(got)));
+  }
+}
+
+std::string ControlConnection::send_all(std::string_view bytes, Deadline deadline) {
+  if (!tls_) return send_raw(bytes, deadline);
+  if (!tls_->write(bytes)) return "TLS: " + tls_->error();
+  std::string wire;
+  tls_->take_output(wire);
+  return send_raw(wire, deadline);
+}
+
+std::string ControlConnection::send_raw(std::string_view bytes, Deadline deadline) {
   size_t sent = 0;
-  while (sent < out.size()) {
-    ssize_t n = ::send(fd_, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+  while (sent < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<size_t>(n);
       continue;
@@ -129,22 +173,37 @@ std::variant<resp::Value, std::string> ControlConnection::command(
     pollfd pfd{fd_, POLLOUT, 0};
     if (::poll(&pfd, 1, remaining_ms(deadline)) <= 0) return std::string("send timeout");
   }
-  char buf[16384];
-  resp::Value v;
+  return {};
+}
+
+std::variant<size_t, std::string> ControlConnection::receive(std::span<char> buf,
+                                                             Deadline deadline) {
+  if (!tls_) return receive_raw(buf, deadline);
   for (;;) {
-    auto st = reader_.next(v);
-    if (st == resp::Resp2Reader::Status::Value) return v;
-    if (st == resp::Resp2Reader::Status::Error) return "protocol error: " + reader_.error();
+    const long n = tls_->read(buf);
+    if (n > 0) return static_cast<size_t>(n);
+    if (n < 0) return "TLS: " + tls_->error();
+    std::string wire;  // a TLS 1.3 key update asks for an answer
+    tls_->take_output(wire);
+    if (!wire.empty()) send_raw(wire, deadline);
+    char raw[16384];
+    auto got = receive_raw(raw, deadline);
+    if (auto* e = std::get_if<std::string>(&got)) return *e;
+    tls_->feed(std::span<const char>(raw, std::get<size_t>(got)));
+  }
+}
+
+std::variant<size_t, std::string> ControlConnection::receive_raw(std::span<char> buf,
+                                                                 Deadline deadline) {
+  for (;;) {
     pollfd pfd{fd_, POLLIN, 0};
     int rc = ::poll(&pfd, 1, remaining_ms(deadline));
     if (rc <= 0) return std::string("reply timeout");
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
     if (n == 0) return std::string("connection closed");
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) continue;
-      return std::string("recv: ") + std::strerror(errno);
-    }
-    reader_.feed(std::string_view(buf, static_cast<size_t>(n)));
+    if (n > 0) return static_cast<size_t>(n);
+    if (errno == EAGAIN || errno == EINTR) continue;
+    return std::string("recv: ") + std::strerror(errno);
   }
 }
 

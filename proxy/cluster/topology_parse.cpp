@@ -93,7 +93,7 @@ struct ShardNode {
 };
 
 std::optional<std::string> parse_shard(const Value& shard, std::string_view fallback_host,
-                                       ViewBuilder& builder) {
+                                       bool tls_port, ViewBuilder& builder) {
   if (!is_record(shard)) return "CLUSTER SHARDS: a shard is not a map";
   const Value* slots = field(shard, "slots");
   const Value* nodes = field(shard, "nodes");
@@ -109,8 +109,9 @@ std::optional<std::string> parse_shard(const Value& shard, std::string_view fall
     if (!is_record(entry)) return "CLUSTER SHARDS: a node entry is not a map";
     const std::string_view id = text_of(field(entry, "id"));
     if (id.empty()) return "CLUSTER SHARDS: a node entry has no id";
-    auto port = port_of(field(entry, "port"));
-    if (!port) port = port_of(field(entry, "tls-port"));
+    const char* first = tls_port ? "tls-port" : "port";
+    auto port = port_of(field(entry, first));
+    if (!port || *port == 0) port = port_of(field(entry, tls_port ? "port" : "tls-port"));
     if (!port) return "CLUSTER SHARDS: node " + std::string(id) + " has no valid port";
 
     const std::string_view role_text = text_of(field(entry, "role"));
@@ -272,12 +273,13 @@ ClusterView::Result ClusterView::from_shards(const resp::Value& reply, uint64_t 
 }
 
 ClusterView::Result ClusterView::from_shards(const resp::Value& reply,
-                                             std::string_view fallback_host, uint64_t version) {
+                                             std::string_view fallback_host, uint64_t version,
+                                             bool tls_port) {
   if (reply.is_error()) return error_reply("CLUSTER SHARDS", reply);
   if (!is_list(reply)) return std::string("CLUSTER SHARDS: reply is not an array");
   ViewBuilder builder(version);
   for (const Value& shard : reply.elements) {
-    if (auto error = parse_shard(shard, fallback_host, builder)) return std::move(*error);
+    if (auto error = parse_shard(shard, fallback_host, tls_port, builder)) return std::move(*error);
   }
   return builder.finish();
 }

@@ -27,7 +27,7 @@ bool same_view(const ClusterView& a, const ClusterView& b) {
 }  // namespace
 
 TopologyRefresher::TopologyRefresher(RefresherOptions options, Hooks hooks)
-    : options_(std::move(options)), hooks_(std::move(hooks)) {}
+    : options_(std::move(options)), hooks_(std::move(hooks)), tls_ports_(options_.tls != nullptr) {}
 
 TopologyRefresher::~TopologyRefresher() {
   stop();
@@ -53,8 +53,8 @@ void TopologyRefresher::reconfigure(const RefresherOptions& next) {
 
 TopologyRefresher::NodeAccess TopologyRefresher::node_access() const {
   std::lock_guard lock(mu_);
-  return {options_.username, options_.password, options_.connect_timeout_ms,
-          options_.command_timeout_ms};
+  return {options_.username,           options_.password, options_.connect_timeout_ms,
+          options_.command_timeout_ms, options_.tls,      options_.tls_server_name};
 }
 
 std::shared_ptr<const ClusterView> TopologyRefresher::current() const {
@@ -122,8 +122,9 @@ std::variant<resp::Value, std::string> TopologyRefresher::command_on(
     const Node& node, std::span<const std::string_view> args, const NodeAccess& access) {
   const auto ips = resolve_all(node.host);
   if (ips.empty()) return std::string("cannot resolve " + node.host);
-  auto opened = ControlConnection::open(ips.front(), node.port, access.username, access.password,
-                                        access.connect_timeout_ms);
+  auto opened =
+      ControlConnection::open(ips.front(), node.port, access.username, access.password,
+                              access.connect_timeout_ms, access.tls, access.server_name(node.host));
   if (auto* e = std::get_if<std::string>(&opened)) return *e;
   return std::get<ControlConnection>(opened).command(args, access.command_timeout_ms);
 }
@@ -238,7 +239,7 @@ ClusterView::Result TopologyRefresher::ask_topology(ControlConnection& conn, con
     version = next_version_;
   }
   const auto& v = std::get<resp::Value>(reply);
-  if (!v.is_error()) return ClusterView::from_shards(v, c.ip, version);
+  if (!v.is_error()) return ClusterView::from_shards(v, c.ip, version, tls_ports_);
   // Older servers have no CLUSTER SHARDS: CLUSTER SLOTS says the same, minus health.
   const std::string_view slots_cmd[] = {"CLUSTER", "SLOTS"};
   auto slots = conn.command(slots_cmd, command_timeout_ms);
@@ -381,8 +382,12 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
   const NodeAccess access = node_access();
   std::vector<std::string> errors;
   for (const Candidate& c : candidates()) {
-    auto opened = ControlConnection::open(c.ip, c.port, access.username, access.password,
-                                          access.connect_timeout_ms);
+    std::string host;
+    uint16_t ignored_port = 0;
+    if (!split_address(c.label, host, ignored_port)) host = c.ip;
+    auto opened =
+        ControlConnection::open(c.ip, c.port, access.username, access.password,
+                                access.connect_timeout_ms, access.tls, access.server_name(host));
     if (auto* e = std::get_if<std::string>(&opened)) {
       errors.push_back(c.label + ": " + *e);
       continue;

@@ -24,6 +24,7 @@
 #include "cluster/slot_migrations.hpp"
 #include "cluster/topology_feedback.hpp"
 #include "cluster/view_changes.hpp"
+#include "net/tls.hpp"
 #include "resp/value.hpp"
 
 namespace slotgate::cluster {
@@ -41,6 +42,9 @@ struct RefresherOptions {
   uint64_t fast_interval_ms = 200;
   uint64_t connect_timeout_ms = 1000;
   uint64_t command_timeout_ms = 2000;
+  // cluster.tls: every topology connection handshakes with it (nullptr = plain).
+  std::shared_ptr<const net::TlsContext> tls;
+  std::string tls_server_name;  // "" = each node's announced name
 };
 
 class TopologyRefresher final : public TopologyFeedback {
@@ -101,6 +105,12 @@ class TopologyRefresher final : public TopologyFeedback {
     std::string password;
     uint64_t connect_timeout_ms = 0;
     uint64_t command_timeout_ms = 0;
+    std::shared_ptr<const net::TlsContext> tls;
+    std::string tls_server_name;
+    // What the node's certificate must name: the configured server_name, else `host`.
+    std::string server_name(const std::string& host) const {
+      return tls_server_name.empty() ? host : tls_server_name;
+    }
   };
   NodeAccess node_access() const;
   bool refresh(std::string_view trigger, std::string& error);
@@ -131,6 +141,8 @@ class TopologyRefresher final : public TopologyFeedback {
 
   RefresherOptions options_;
   Hooks hooks_;
+  // cluster.tls (fixed until a restart): nodes are reached on the tls-port they announce.
+  const bool tls_ports_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::shared_ptr<const ClusterView> view_;

@@ -47,6 +47,18 @@ struct UserConfig {
   bool operator==(const UserConfig&) const = default;
 };
 
+// slotgate -> nodes over TLS (cluster.tls). Used for every backend, dedicated and topology
+// connection; nodes that announce a tls-port are reached on it.
+struct ClusterTlsConfig {
+  bool enabled = false;
+  std::string ca_file;    // "" = the system's CAs
+  std::string cert_file;  // client certificate for nodes with tls-auth-clients (optional)
+  std::string key_file;
+  std::string server_name;  // "" = each node's announced hostname or IP
+  bool insecure_skip_verify = false;
+  bool operator==(const ClusterTlsConfig&) const = default;
+};
+
 struct ClusterConfig {
   std::vector<HostPort> seeds{HostPort{"127.0.0.1", 7000}};
   std::string username;  // backend ACL user (env REDIS_USERNAME overrides)
@@ -61,6 +73,7 @@ struct ClusterConfig {
   // behind its master a replica may be (seconds since its last acknowledgement) to serve them.
   ReadFrom read_from = ReadFrom::Master;
   milliseconds max_replica_lag{5'000};
+  ClusterTlsConfig tls;
   bool operator==(const ClusterConfig&) const = default;
 };
 
@@ -105,6 +118,24 @@ struct ClientsConfig {
   bool operator==(const ClientsConfig&) const = default;
 };
 
+// Clients -> slotgate over TLS (the `tls:` section, served on `tls_listen`).
+struct TlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;               // verifies client certificates
+  std::string client_auth = "none";  // none | optional | required
+  std::string min_version = "TLSv1.2";
+  std::string ciphers;       // TLS 1.2 cipher list, "" = forward-secret AEAD only
+  std::string ciphersuites;  // TLS 1.3, "" = OpenSSL's default
+  milliseconds handshake_timeout{10'000};
+  // How often the certificate files are checked for a change (0 = only on SIGHUP).
+  milliseconds watch_interval{5'000};
+  // A verified client certificate whose CN or DNS/email SAN is a key here is logged in as
+  // that user without AUTH.
+  std::vector<std::pair<std::string, std::string>> cert_users;
+  bool operator==(const TlsConfig&) const = default;
+};
+
 struct AdminConfig {
   // Loopback by default: the admin port tells anyone who reaches it the cluster's
   // layout. A pod opens it (0.0.0.0) for probes and scraping in its config file.
@@ -124,9 +155,10 @@ struct LogConfig {
 
 struct Config {
   HostPort listen{"0.0.0.0", 6379};
-  std::optional<HostPort> announce;  // nullopt = derived from listen, see announce_address()
-  unsigned workers = 0;              // 0 = auto (usable CPUs, see cpu_limit.hpp)
-  std::string node_id;               // 40 lower-case hex digits, or empty = derived
+  std::optional<HostPort> tls_listen;  // nullopt = no TLS listener (needs the tls: section)
+  std::optional<HostPort> announce;    // nullopt = derived from listen, see announce_address()
+  unsigned workers = 0;                // 0 = auto (usable CPUs, see cpu_limit.hpp)
+  std::string node_id;                 // 40 lower-case hex digits, or empty = derived
   // How many masters the cluster emulation shows. 1 (the default): one node that
   // owns every slot. N > 1: slotgate also listens on the N-1 ports after `listen`
   // (all equivalent) and shows N masters splitting the slots, for tools that
@@ -136,6 +168,7 @@ struct Config {
   ClusterConfig cluster;
   ClientsConfig clients;
   AdminConfig admin;
+  TlsConfig tls;
   LogConfig log;
   milliseconds shutdown_grace{25'000};
 

@@ -84,6 +84,9 @@ ReloadPlan plan_reload(const Config& running, const Config& wanted) {
   p.restart("admin.listen", running.admin.listen, wanted.admin.listen);
   p.restart("admin.topology", running.admin.topology, wanted.admin.topology);
   p.restart("emulated_nodes", running.emulated_nodes, wanted.emulated_nodes);
+  p.restart("tls_listen", running.tls_listen, wanted.tls_listen);
+  if (running.cluster.tls != wanted.cluster.tls)
+    p.plan.need_restart.push_back("cluster.tls: changed");
   if (running.backend != wanted.backend) {
     // The kind decides how the topology is found; the refresher is built once at start-up.
     auto show_backend = [](const BackendConfig& b) {
@@ -99,6 +102,8 @@ ReloadPlan plan_reload(const Config& running, const Config& wanted) {
   p.plan.effective.admin = running.admin;
   p.plan.effective.emulated_nodes = running.emulated_nodes;
   p.plan.effective.backend = running.backend;
+  p.plan.effective.tls_listen = running.tls_listen;
+  p.plan.effective.cluster.tls = running.cluster.tls;
   const Config& next = p.plan.effective;
   const ClusterConfig& rc = running.cluster;
   const ClusterConfig& nc = next.cluster;
@@ -138,6 +143,8 @@ ReloadPlan plan_reload(const Config& running, const Config& wanted) {
   p.live("clients.max_memory", show_size_or_auto(rl.max_memory), show_size_or_auto(nl.max_memory));
   p.live("clients.config_set_allowed", rl.config_set_allowed, nl.config_set_allowed);
   p.live("clients.resp3", rl.resp3, nl.resp3);
+  // The files themselves are re-read on every SIGHUP and when they change (main.cpp).
+  if (running.tls != next.tls) p.plan.applied.push_back("tls: changed");
   p.live("log.level", running.log.level, next.log.level);
   p.live("log.format", running.log.format, next.log.format);
   p.live("shutdown_grace", running.shutdown_grace, next.shutdown_grace);

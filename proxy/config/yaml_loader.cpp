@@ -254,6 +254,8 @@ class Loader {
   void top_level(const YAML::Node& root) {
     section(root, "",
             {{"listen", &Loader::on_listen},
+             {"tls_listen", &Loader::on_tls_listen},
+             {"tls", &Loader::on_tls},
              {"announce", &Loader::on_announce},
              {"workers", &Loader::on_workers},
              {"node_id", &Loader::on_node_id},
@@ -337,7 +339,8 @@ class Loader {
              {"hold_queue_limit", &Loader::on_hold_queue_limit},
              {"max_redirects", &Loader::on_max_redirects},
              {"read_from", &Loader::on_read_from},
-             {"max_replica_lag", &Loader::on_max_replica_lag}});
+             {"max_replica_lag", &Loader::on_max_replica_lag},
+             {"tls", &Loader::on_cluster_tls}});
   }
   void on_seeds(const YAML::Node& n, const std::string& p) {
     auto list = scalar_list(n, p);
@@ -563,6 +566,101 @@ class Loader {
     if (auto list = scalar_list(n, p)) user_channels_ = std::move(*list);
   }
 
+  // ---- tls, cluster.tls ---------------------------------------------------
+
+  void on_tls_listen(const YAML::Node& n, const std::string& p) {
+    optional_host_port(n, p, config_.tls_listen);
+  }
+  void on_tls(const YAML::Node& n, const std::string& p) {
+    if (!expect_map(n, p)) return;
+    section(n, p,
+            {{"cert_file", &Loader::on_tls_cert_file},
+             {"key_file", &Loader::on_tls_key_file},
+             {"ca_file", &Loader::on_tls_ca_file},
+             {"client_auth", &Loader::on_tls_client_auth},
+             {"min_version", &Loader::on_tls_min_version},
+             {"ciphers", &Loader::on_tls_ciphers},
+             {"ciphersuites", &Loader::on_tls_ciphersuites},
+             {"handshake_timeout", &Loader::on_tls_handshake_timeout},
+             {"watch_interval", &Loader::on_tls_watch_interval},
+             {"cert_users", &Loader::on_tls_cert_users}});
+  }
+  void on_tls_cert_file(const YAML::Node& n, const std::string& p) {
+    string(n, p, config_.tls.cert_file);
+  }
+  void on_tls_key_file(const YAML::Node& n, const std::string& p) {
+    string(n, p, config_.tls.key_file);
+  }
+  void on_tls_ca_file(const YAML::Node& n, const std::string& p) {
+    string(n, p, config_.tls.ca_file);
+  }
+  void on_tls_client_auth(const YAML::Node& n, const std::string& p) {
+    auto v = scalar(n, p);
+    if (!v) return;
+    const std::string mode = lower(*v);
+    if (mode != "none" && mode != "optional" && mode != "required")
+      return error(n, p, "expected none, optional or required, got '" + *v + "'");
+    config_.tls.client_auth = mode;
+  }
+  void on_tls_min_version(const YAML::Node& n, const std::string& p) {
+    auto v = scalar(n, p);
+    if (!v) return;
+    if (*v != "TLSv1.2" && *v != "TLSv1.3")
+      return error(n, p, "expected TLSv1.2 or TLSv1.3, got '" + *v + "'");
+    config_.tls.min_version = *v;
+  }
+  void on_tls_ciphers(const YAML::Node& n, const std::string& p) {
+    string(n, p, config_.tls.ciphers);
+  }
+  void on_tls_ciphersuites(const YAML::Node& n, const std::string& p) {
+    string(n, p, config_.tls.ciphersuites);
+  }
+  void on_tls_handshake_timeout(const YAML::Node& n, const std::string& p) {
+    duration(n, p, config_.tls.handshake_timeout, false);
+  }
+  void on_tls_watch_interval(const YAML::Node& n, const std::string& p) {
+    duration(n, p, config_.tls.watch_interval, true);
+  }
+  void on_tls_cert_users(const YAML::Node& n, const std::string& p) {
+    if (!n.IsMap()) return error(n, p, "expected a mapping of certificate name: user");
+    config_.tls.cert_users.clear();
+    for (const auto& entry : n) {
+      const std::string name = entry.first.Scalar();
+      if (auto user = scalar(entry.second, join_path(p, name)))
+        config_.tls.cert_users.emplace_back(name, *user);
+    }
+  }
+
+  void on_cluster_tls(const YAML::Node& n, const std::string& p) {
+    if (!expect_map(n, p)) return;
+    config_.cluster.tls.enabled = true;
+    section(n, p,
+            {{"enabled", &Loader::on_cluster_tls_enabled},
+             {"ca_file", &Loader::on_cluster_tls_ca_file},
+             {"cert_file", &Loader::on_cluster_tls_cert_file},
+             {"key_file", &Loader::on_cluster_tls_key_file},
+             {"server_name", &Loader::on_cluster_tls_server_name},
+             {"insecure_skip_verify", &Loader::on_cluster_tls_insecure}});
+  }
+  void on_cluster_tls_enabled(const YAML::Node& n, const std::string& p) {
+    boolean(n, p, config_.cluster.tls.enabled);
+  }
+  void on_cluster_tls_ca_file(const YAML::Node& n, const std::string& p) {
+    string(n, p, config_.cluster.tls.ca_file);
+  }
+  void on_cluster_tls_cert_file(const YAML::Node& n, const std::string& p) {
+    string(n, p, config_.cluster.tls.cert_file);
+  }
+  void on_cluster_tls_key_file(const YAML::Node& n, const std::string& p) {
+    string(n, p, config_.cluster.tls.key_file);
+  }
+  void on_cluster_tls_server_name(const YAML::Node& n, const std::string& p) {
+    string(n, p, config_.cluster.tls.server_name);
+  }
+  void on_cluster_tls_insecure(const YAML::Node& n, const std::string& p) {
+    boolean(n, p, config_.cluster.tls.insecure_skip_verify);
+  }
+
   // ---- admin, log ---------------------------------------------------------
 
   void on_admin(const YAML::Node& n, const std::string& p) {
@@ -624,6 +722,23 @@ std::vector<std::string> validate(const Config& config) {
     errors.push_back("admin.listen (" + config.admin.listen->to_string() +
                      ") uses the same port as listen (" + config.listen.to_string() + ")");
   }
+  const TlsConfig& t = config.tls;
+  if (config.tls_listen && (t.cert_file.empty() || t.key_file.empty()))
+    errors.push_back("tls_listen: needs tls.cert_file and tls.key_file");
+  if (t.client_auth != "none" && t.ca_file.empty())
+    errors.push_back("tls.client_auth " + t.client_auth + ": needs tls.ca_file");
+  if (config.tls_listen && config.tls_listen->port == config.listen.port)
+    errors.push_back("tls_listen (" + config.tls_listen->to_string() +
+                     ") uses the same port as listen");
+  for (const auto& [name, user] : t.cert_users) {
+    bool known = false;
+    for (const auto& u : c.users) known = known || u.name == user;
+    if (!known)
+      errors.push_back("tls.cert_users." + name + ": no user '" + user + "' in clients.users");
+  }
+  const ClusterTlsConfig& ct = config.cluster.tls;
+  if (ct.cert_file.empty() != ct.key_file.empty())
+    errors.push_back("cluster.tls: cert_file and key_file go together");
   if (config.cluster.seeds.empty()) errors.push_back("cluster.seeds: at least one seed is needed");
   if (config.backend.kind == BackendKind::Standalone && !config.backend.address) {
     errors.push_back(

@@ -235,6 +235,7 @@ void Metrics::publish(WorkerStats& stats) {
   publish_scalars(stats, was);
   publish_commands(stats, was);
   publish_backends(stats, was);
+  publish_tls(stats, was);
 }
 
 // Connections, redirections, holds, bytes: add the differences, then remember the values.
@@ -372,6 +373,26 @@ std::vector<prometheus::MetricFamily> Metrics::collect() {
 
 std::string Metrics::render_text() {
   return prometheus::TextSerializer().Serialize(collect());
+}
+
+void Metrics::publish_tls(const WorkerStats& stats, StatsCounters& was) {
+  add(tls_handshakes_, {{"side", "client"}}, stats.tls_handshakes_client,
+      was.tls_handshakes_client);
+  was.tls_handshakes_client = stats.tls_handshakes_client;
+  for (const auto& [key, n] : stats.tls_failures) {
+    uint64_t before = 0;
+    for (const auto& [k, m] : was.tls_failures) {
+      if (k == key) before = m;
+    }
+    const size_t space = key.find(' ');
+    add(tls_failures_, {{"side", key.substr(0, space)}, {"reason", key.substr(space + 1)}}, n,
+        before);
+  }
+  was.tls_failures = stats.tls_failures;
+}
+
+void Metrics::count_tls_reload(bool ok) {
+  tls_reloads_.Add({{"result", ok ? "ok" : "failed"}}).Increment();
 }
 
 }  // namespace slotgate::metrics

@@ -40,6 +40,8 @@ class Metrics {
   void set_draining(bool draining);
   // clients.max_clients and the resolved clients.max_memory, at start and on SIGHUP.
   void set_client_limits(uint64_t max_clients, uint64_t max_memory);
+  // A changed certificate could not be loaded (the previous one stays in use).
+  void count_tls_reload(bool ok);
 
   // Prometheus text exposition format 0.0.4.
   std::string render_text();
@@ -50,6 +52,7 @@ class Metrics {
   void publish_scalars(const WorkerStats& stats, StatsCounters& was);
   void publish_commands(const WorkerStats& stats, StatsCounters& was);
   void publish_backends(const WorkerStats& stats, StatsCounters& was);
+  void publish_tls(const WorkerStats& stats, StatsCounters& was);
   static int64_t now_ns();
 
   prometheus::Registry registry_;
@@ -95,6 +98,21 @@ class Metrics {
   const int64_t started_ns_;
   std::atomic<int64_t> view_set_at_ns_{0};   // 0 = no view yet
   std::atomic<int64_t> refreshed_at_ns_{0};  // last successful refresh; 0 = none yet
+  prometheus::Family<prometheus::Counter>& tls_handshakes_ =
+      prometheus::BuildCounter()
+          .Name("slotgate_tls_handshakes_total")
+          .Help("TLS handshakes completed, by side (client: clients -> slotgate)")
+          .Register(registry_);
+  prometheus::Family<prometheus::Counter>& tls_failures_ =
+      prometheus::BuildCounter()
+          .Name("slotgate_tls_handshake_failures_total")
+          .Help("TLS handshakes that failed, by side and reason")
+          .Register(registry_);
+  prometheus::Family<prometheus::Counter>& tls_reloads_ =
+      prometheus::BuildCounter()
+          .Name("slotgate_tls_certificate_reloads_total")
+          .Help("Certificate reloads (SIGHUP or changed files), by result")
+          .Register(registry_);
 };
 
 }  // namespace slotgate::metrics

@@ -54,4 +54,15 @@ void WorkerStats::count_backend_error(std::string_view address, std::string_view
   b.errors.emplace_back(std::string(kind), 1);
 }
 
+void WorkerStats::count_tls_failure(std::string_view side, std::string_view reason) {
+  std::string key = std::string(side) + " " + std::string(reason);
+  for (auto& [k, n] : tls_failures) {
+    if (k == key) {
+      ++n;
+      return;
+    }
+  }
+  tls_failures.emplace_back(std::move(key), 1);
+}
+
 }  // namespace slotgate::metrics

@@ -73,6 +73,10 @@ struct StatsCounters {
   double held_oldest_seconds = 0;
   std::vector<CommandStats> commands = std::vector<CommandStats>(command_slots());
   BackendStatsMap backends;
+  // TLS handshakes of clients (side "client"); failures by "side reason" (a handful of fixed
+  // words, see net::TlsChannel). Failed handshakes with nodes are backend connection failures.
+  uint64_t tls_handshakes_client = 0;
+  std::vector<std::pair<std::string, uint64_t>> tls_failures;
 };
 
 class Metrics;
@@ -96,6 +100,8 @@ class WorkerStats : public StatsCounters {
   void count_backend_connection_closed(std::string_view address);
 
   const CommandStats& command(std::string_view name) const;
+  // side: "client" or "backend"; reason: net::TlsChannel::failure_class() or "timeout".
+  void count_tls_failure(std::string_view side, std::string_view reason);
 
   // The node's counters, created the first time. Entries are never removed, so the
   // reference stays valid for the worker's life: the router keeps it per connection

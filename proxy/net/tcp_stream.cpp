@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include "net/loop.hpp"
+#include "net/tls.hpp"
 
 namespace slotgate::net {
 
@@ -28,6 +29,11 @@ TcpStream::TcpStream(Loop& loop, StreamHandler& handler)
 
 TcpStream::~TcpStream() {
   close();
+  if (tls_in_) loop_.buffers().give_read(std::move(tls_in_));
+}
+
+void TcpStream::use_tls(std::unique_ptr<TlsChannel> channel) {
+  tls_ = std::move(channel);
 }
 
 uv_tcp_t* TcpStream::raw() {
@@ -49,6 +55,7 @@ void TcpStream::close() {
 void TcpStream::start_reading() {
   if (!is_open() || reading_) return;
   reading_ = true;
+  if (tls_read_pending_) mark_dirty();
   int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&state_->tcp), &TcpStream::on_alloc,
                          &TcpStream::on_read_cb);
   if (rc != 0) fail(rc);
@@ -67,6 +74,7 @@ int TcpStream::connect(const std::string& ip, uint16_t port) {
   if (rc != 0) return rc;
   if (!state_->connect_req) state_->connect_req = std::make_unique<uv_connect_t>();
   state_->connect_req->data = state_;
+  outgoing_ = true;
   rc = uv_tcp_connect(state_->connect_req.get(), &state_->tcp, reinterpret_cast<sockaddr*>(&addr),
                       &TcpStream::on_connect_cb);
   connecting_ = rc == 0;
@@ -85,6 +93,17 @@ void TcpStream::on_connect_cb(uv_connect_t* req, int status) {
   self->set_nodelay(true);
   self->start_reading();
   if (!self->is_open()) return;
+  if (self->tls_) {
+    // The client speaks first: its hello leaves with the next flush; on_connected
+    // waits for the end of the handshake.
+    if (self->tls_->handshake() == TlsChannel::Progress::Failed) {
+      self->handler_.on_tls_handshake(false);
+      self->fail(UV_EPROTO);
+      return;
+    }
+    self->mark_dirty();
+    return;
+  }
   self->handler_.on_connected();
   if (self->is_open() && !self->out_.empty()) self->mark_dirty();
 }
@@ -105,13 +124,21 @@ void TcpStream::mark_dirty() {
 
 void TcpStream::flush() {
   dirty_ = false;
+  if (tls_) {
+    flush_tls();
+    return;
+  }
   if (is_open() && out_.empty()) give_out_buffer();
   if (!is_open() || out_.empty() || inflight_size_ != 0) return;
   // Not connected yet: the connect callback re-schedules the flush. (libuv would
   // queue the bytes, but then a refused connect would look like a lost write.)
   if (connecting_ || uv_is_writable(reinterpret_cast<uv_stream_t*>(&state_->tcp)) == 0) return;
   handler_.on_flush();
-  uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  send(out_);
+}
+
+void TcpStream::send(std::string& bytes) {
+  uv_buf_t buf = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
   int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&state_->tcp), &buf, 1);
   size_t written = 0;
   if (n >= 0) {
@@ -120,17 +147,17 @@ void TcpStream::flush() {
     fail(n);
     return;
   }
-  if (written == out_.size()) {
-    give_out_buffer();
-    handler_.on_drained();
+  if (written == bytes.size()) {
+    loop_.buffers().give_write(bytes);
+    if (out_.empty()) handler_.on_drained();
     return;
   }
   // The kernel buffer is full: hand the rest to uv_write and keep it alive until the
   // write callback (out_ itself moves there, no copy); new output accumulates in a
   // fresh out_ meanwhile.
   State* st = state_;
-  st->inflight.swap(out_);
-  give_out_buffer();
+  st->inflight.swap(bytes);
+  loop_.buffers().give_write(bytes);
   inflight_size_ = st->inflight.size() - written;
   uv_buf_t rest = uv_buf_init(st->inflight.data() + written, static_cast<unsigned>(inflight_size_));
   if (!st->write_req) st->write_req = std::make_unique<uv_write_t>();
@@ -153,7 +180,7 @@ void TcpStream::on_write_cb(uv_write_t* req, int status) {
     self->fail(status);
     return;
   }
-  if (!self->out_.empty()) {
+  if (!self->out_.empty() || !self->tls_wire_.empty()) {
     self->mark_dirty();
   } else {
     self->handler_.on_drained();
@@ -166,7 +193,14 @@ void TcpStream::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
     *buf = uv_buf_init(nullptr, 0);
     return;
   }
-  std::span<char> space = st->owner->handler_.read_space();
+  TcpStream* self = st->owner;
+  if (self->tls_) {
+    // Ciphertext lands in a pool buffer; plaintext goes to the owner's read space.
+    if (!self->tls_in_) self->tls_in_ = self->loop_.buffers().take_read();
+    *buf = uv_buf_init(self->tls_in_.get(), static_cast<unsigned>(BufferPool::kBufferSize));
+    return;
+  }
+  std::span<char> space = self->handler_.read_space();
   *buf = uv_buf_init(space.data(), static_cast<unsigned>(space.size()));
 }
 
@@ -174,6 +208,12 @@ void TcpStream::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   auto* st = static_cast<State*>(s->data);
   TcpStream* self = st->owner;
   if (self == nullptr) return;
+  if (self->tls_) {
+    if (nread > 0) self->on_tls_bytes(static_cast<size_t>(nread));
+    if (self->tls_in_) self->loop_.buffers().give_read(std::move(self->tls_in_));
+    if (nread < 0) self->fail(static_cast<int>(nread));
+    return;
+  }
   if (nread > 0) {
     self->handler_.on_read(static_cast<size_t>(nread));
   } else if (nread == 0) {
@@ -181,6 +221,79 @@ void TcpStream::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   } else {
     self->fail(static_cast<int>(nread));
   }
+}
+
+// Ciphertext arrived: advance the handshake, then hand the owner what decrypts.
+void TcpStream::on_tls_bytes(size_t n) {
+  tls_->feed(std::span<const char>(tls_in_.get(), n));
+  if (!tls_->established()) {
+    TlsChannel::Progress progress = tls_->handshake();
+    if (tls_->has_output()) mark_dirty();
+    if (progress == TlsChannel::Progress::Failed) {
+      // The alert that says why still goes out before the close.
+      if (tls_->has_output()) {
+        tls_->take_output(tls_wire_);
+        uv_buf_t buf = uv_buf_init(tls_wire_.data(), static_cast<unsigned>(tls_wire_.size()));
+        uv_try_write(reinterpret_cast<uv_stream_t*>(&state_->tcp), &buf, 1);
+        tls_wire_.clear();
+      }
+      handler_.on_tls_handshake(false);
+      fail(UV_EPROTO);
+      return;
+    }
+    if (progress == TlsChannel::Progress::NeedMore) return;
+    handler_.on_tls_handshake(true);
+    if (!is_open()) return;
+    if (outgoing_) {
+      handler_.on_connected();
+      if (!is_open()) return;
+    }
+    if (!out_.empty()) mark_dirty();
+  }
+  decrypt_into_handler();
+}
+
+void TcpStream::decrypt_into_handler() {
+  while (reading_ && is_open()) {
+    long n = tls_->read(handler_.read_space());
+    if (n > 0) {
+      handler_.on_read(static_cast<size_t>(n));
+      continue;
+    }
+    handler_.on_read_nothing();
+    if (n < 0) {
+      fail(tls_->failure_class() == "closed" ? UV_EOF : UV_EPROTO);
+      return;
+    }
+    break;
+  }
+  if (!is_open()) return;
+  // The owner stopped reading with records still buffered: start_reading() resumes them.
+  if (!reading_ && tls_->has_buffered_input()) tls_read_pending_ = true;
+  if (tls_->has_output()) mark_dirty();
+}
+
+void TcpStream::flush_tls() {
+  if (tls_read_pending_ && reading_ && is_open()) {
+    tls_read_pending_ = false;
+    decrypt_into_handler();
+  }
+  if (!is_open() || connecting_) return;
+  if (tls_->established() && !out_.empty()) {
+    handler_.on_flush();
+    if (!tls_->write(out_)) {
+      fail(UV_EPROTO);
+      return;
+    }
+    give_out_buffer();
+  }
+  if (tls_->has_output()) {
+    if (tls_wire_.empty()) tls_wire_ = loop_.buffers().take_write();
+    tls_->take_output(tls_wire_);
+  }
+  if (tls_wire_.empty() || inflight_size_ != 0) return;
+  if (uv_is_writable(reinterpret_cast<uv_stream_t*>(&state_->tcp)) == 0) return;
+  send(tls_wire_);
 }
 
 void TcpStream::fail(int status) {

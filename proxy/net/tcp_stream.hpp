@@ -3,6 +3,10 @@
 // iteration leave in a single uv_try_write/uv_write at the end of it. The write
 // buffer is taken from the loop's BufferPool when output is appended and given back
 // once the kernel has it all, so an idle connection holds no output storage.
+//
+// A stream may carry TLS (use_tls() before reading or connecting): its owner still reads
+// and writes plaintext; the stream runs the handshake first, decrypts what arrives into
+// the owner's read space and encrypts its output at flush time (net/tls.hpp).
 #pragma once
 
 #include <uv.h>
@@ -16,6 +20,7 @@
 namespace slotgate::net {
 
 class Loop;
+class TlsChannel;
 
 // What a stream tells its owner. All calls happen on the loop's thread.
 class StreamHandler {
@@ -37,6 +42,9 @@ class StreamHandler {
   virtual void on_drained() {}
   // Queued output is about to be handed to the kernel: from here on the peer may see it.
   virtual void on_flush() {}
+  // TLS streams: the handshake ended (before on_connected for an outgoing stream; on a
+  // failure, before on_closed). The stream's tls() tells the peer or the reason.
+  virtual void on_tls_handshake(bool /*ok*/) {}
 };
 
 class TcpStream {
@@ -51,6 +59,9 @@ class TcpStream {
   // Starts reading (after accept, or called internally after connect).
   void start_reading();
   void stop_reading();
+  // Makes this a TLS stream; call before start_reading() or connect().
+  void use_tls(std::unique_ptr<TlsChannel> channel);
+  const TlsChannel* tls() const { return tls_.get(); }
   // Connects to a numeric IPv4/IPv6 address. Returns a libuv error code
   // synchronously when the address is not numeric or the connect cannot start.
   int connect(const std::string& ip, uint16_t port);
@@ -65,7 +76,7 @@ class TcpStream {
     out().append(bytes);
     mark_dirty();
   }
-  size_t pending_output() const { return out_.size() + inflight_size_; }
+  size_t pending_output() const { return out_.size() + tls_wire_.size() + inflight_size_; }
   void flush();
   // Closes the socket now; on_closed is NOT called for a close the owner asked for.
   void close();
@@ -83,6 +94,12 @@ class TcpStream {
   static void on_write_cb(uv_write_t* req, int status);
   static void on_connect_cb(uv_connect_t* req, int status);
   void fail(int status);
+  // Hands `bytes` (out_, or TLS records) to the kernel; what it does not take at once
+  // leaves with uv_write. `bytes` is left empty.
+  void send(std::string& bytes);
+  void flush_tls();
+  void on_tls_bytes(size_t n);
+  void decrypt_into_handler();
   // out_ is empty: give it the pool's storage (it may have none since its last drain).
   void take_out_buffer();
   // Everything written: out_'s storage goes back to the pool.
@@ -97,6 +114,11 @@ class TcpStream {
   bool closing_ = false;
   bool reading_ = false;
   bool connecting_ = false;  // outgoing connect not finished: nothing may be written yet
+  bool outgoing_ = false;
+  std::unique_ptr<TlsChannel> tls_;
+  std::unique_ptr<char[]> tls_in_;  // ciphertext read buffer (from the pool while reading)
+  std::string tls_wire_;            // encrypted records not yet handed to the kernel
+  bool tls_read_pending_ = false;   // decrypted input waits for start_reading()
 };
 
 }  // namespace slotgate::net

@@ -18,6 +18,7 @@
 #include "client/client_memory.hpp"
 #include "client/session_directory.hpp"
 #include "config/config.hpp"
+#include "net/tls.hpp"
 
 namespace slotgate::worker {
 
@@ -36,6 +37,25 @@ class ServerState {
     std::lock_guard lock(mu_);
     config_ = std::move(cfg);
     config_generation_.fetch_add(1, std::memory_order_release);
+  }
+  // What new TLS clients handshake with (nullptr without tls_listen); main replaces it when
+  // the certificate changes, connections keep the one they started with.
+  std::shared_ptr<const net::TlsContext> client_tls() const {
+    std::lock_guard lock(mu_);
+    return client_tls_;
+  }
+  void set_client_tls(std::shared_ptr<const net::TlsContext> tls) {
+    std::lock_guard lock(mu_);
+    client_tls_ = std::move(tls);
+  }
+  // cluster.tls, built once at start (changing it needs a restart); nullptr = plain.
+  std::shared_ptr<const net::TlsContext> backend_tls() const {
+    std::lock_guard lock(mu_);
+    return backend_tls_;
+  }
+  void set_backend_tls(std::shared_ptr<const net::TlsContext> tls) {
+    std::lock_guard lock(mu_);
+    backend_tls_ = std::move(tls);
   }
   uint64_t config_generation() const { return config_generation_.load(std::memory_order_acquire); }
 
@@ -83,6 +103,8 @@ class ServerState {
  private:
   mutable std::mutex mu_;
   std::shared_ptr<const config::Config> config_;
+  std::shared_ptr<const net::TlsContext> client_tls_;
+  std::shared_ptr<const net::TlsContext> backend_tls_;
   std::atomic<uint64_t> config_generation_{0};
   std::string redis_version_ = "7.0.15";
   std::vector<Worker*> workers_;

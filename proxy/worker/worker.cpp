@@ -43,7 +43,9 @@ Worker::Worker(int index, ServerState& state, cluster::TopologyFeedback& feedbac
   stats_.worker = index;
   router_ = std::make_unique<router::Router>(
       loop_, router_options(*config_),
-      backend::Credentials{config_->cluster.username, config_->cluster.password}, stats_, feedback);
+      backend::Credentials{config_->cluster.username, config_->cluster.password,
+                           state_.backend_tls(), config_->cluster.tls.server_name},
+      stats_, feedback);
   tick_timer_ = std::make_unique<net::Timer>(loop_);
   wake_ = std::make_unique<net::Async>(loop_, [this] { on_wake(); });
   evict_timer_ = std::make_unique<net::Timer>(loop_);
@@ -72,6 +74,21 @@ std::string Worker::listen(const config::HostPort& address, bool reuse_port, uin
   if (listeners_.size() <= node_index) listeners_.resize(node_index + 1);
   listeners_[node_index] = std::move(std::get<std::unique_ptr<net::TcpListener>>(result));
   return {};
+}
+
+std::string Worker::listen_tls(const config::HostPort& address) {
+  auto result = net::TcpListener::listen(loop_, address.host, address.port, /*reuse_port=*/true,
+                                         [this] { on_connection(0, /*tls=*/true); });
+  if (auto* err = std::get_if<std::string>(&result)) return *err;
+  tls_listener_ = std::move(std::get<std::unique_ptr<net::TcpListener>>(result));
+  return {};
+}
+
+void Worker::close_listeners() {
+  for (auto& l : listeners_) {
+    if (l) l->close();
+  }
+  if (tls_listener_) tls_listener_->close();
 }
 
 void Worker::start_thread() {
@@ -218,18 +235,14 @@ void Worker::on_wake() {
   if (view) router_->set_view(std::move(view));
   if (drain && !draining_) {
     draining_ = true;
-    for (auto& l : listeners_) {
-      if (l) l->close();
-    }
+    close_listeners();
     // Closing an idle session removes it from sessions_: collect first.
     std::vector<ClientSession*> open;
     for (auto& [ptr, s] : sessions_) open.push_back(ptr);
     for (ClientSession* s : open) s->close_when_idle();
   }
   if (stop) {
-    for (auto& l : listeners_) {
-      if (l) l->close();
-    }
+    close_listeners();
     std::vector<ClientSession*> open;
     for (auto& [ptr, s] : sessions_) open.push_back(ptr);
     for (ClientSession* s : open) s->close("shutdown");
@@ -247,8 +260,9 @@ void Worker::apply_config() {
   client_memory_limit_ = config_->effective_client_max_memory();
   client_memory_step_ = ClientMemoryBudget::step_for(client_memory_limit_);
   router_->set_options(router_options(*config_));
-  router_->set_credentials(
-      backend::Credentials{config_->cluster.username, config_->cluster.password});
+  router_->set_credentials(backend::Credentials{config_->cluster.username,
+                                                config_->cluster.password, state_.backend_tls(),
+                                                config_->cluster.tls.server_name});
   // Sessions keep their user's entry alive, but a user the new configuration no longer has may
   // not go on: close its sessions. Users that remain take their new permissions.
   std::vector<std::pair<ClientSession*, std::string_view>> orphaned;
@@ -264,9 +278,11 @@ void Worker::apply_config() {
   }
 }
 
-void Worker::on_connection(uint32_t node_index) {
+void Worker::on_connection(uint32_t node_index, bool tls) {
   auto session = std::make_unique<ClientSession>(*this, state_.next_client_id.fetch_add(1));
-  if (listeners_[node_index]->accept_into(session->stream().raw()) != 0) return;
+  net::TcpListener& listener = tls ? *tls_listener_ : *listeners_[node_index];
+  if (listener.accept_into(session->stream().raw()) != 0) return;
+  if (tls) session->stream().use_tls(std::make_unique<net::TlsChannel>(state_.client_tls()));
   session->set_node_index(node_index);
   stats_.connections_accepted++;
   state_.total_connections.fetch_add(1, std::memory_order_relaxed);

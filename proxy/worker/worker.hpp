@@ -45,6 +45,8 @@ class Worker final : public client::SessionHost {
   // Binds the listener (on the calling thread, so bind errors surface at start-up).
   // `node_index`: which emulated cluster node this port stands for (0 normally).
   std::string listen(const config::HostPort& address, bool reuse_port, uint32_t node_index = 0);
+  // The TLS listener (tls_listen): its clients handshake with ServerState::client_tls().
+  std::string listen_tls(const config::HostPort& address);
   void start_thread();
   void join();
 
@@ -112,7 +114,8 @@ class Worker final : public client::SessionHost {
   client::ProxyInfo proxy_info() const override;
 
  private:
-  void on_connection(uint32_t node_index);
+  void on_connection(uint32_t node_index, bool tls = false);
+  void close_listeners();
   void on_wake();
   void tick();
   void apply_config();
@@ -136,6 +139,7 @@ class Worker final : public client::SessionHost {
   metrics::WorkerStats stats_;
   std::unique_ptr<router::Router> router_;
   std::vector<std::unique_ptr<net::TcpListener>> listeners_;
+  std::unique_ptr<net::TcpListener> tls_listener_;
   std::unique_ptr<net::Timer> tick_timer_;
   std::unique_ptr<net::Async> wake_;
   std::unique_ptr<net::Timer> evict_timer_;

@@ -22,9 +22,10 @@ from . import processes
 from .slots import SLOT_COUNT, key_slot
 
 
-def _admin_client(host: str, port: int, password: Optional[str], timeout: float = 5.0) -> redis.Redis:
+def _admin_client(host: str, port: int, password: Optional[str], timeout: float = 5.0,
+                  ssl: Optional[dict] = None) -> redis.Redis:
     c = redis.Redis(host=host, port=port, password=password, decode_responses=True,
-                    socket_timeout=timeout, socket_connect_timeout=timeout)
+                    socket_timeout=timeout, socket_connect_timeout=timeout, **(ssl or {}))
     # Plain replies: redis-py's per-command callbacks (INFO -> dict, ...) would hide
     # the server's text, and the harness parses it itself.
     c.response_callbacks.clear()
@@ -40,6 +41,8 @@ class Node:
     dir: Path
     password: Optional[str] = None
     process: Optional[subprocess.Popen] = field(default=None, repr=False)
+    # redis-py's ssl=True arguments when the cluster speaks TLS only (RedisCluster(tls=...)).
+    ssl: Optional[dict] = field(default=None, repr=False)
     _node_id: Optional[str] = field(default=None, repr=False)
 
     @property
@@ -55,6 +58,8 @@ class Node:
         kw.setdefault("password", self.password)
         kw.setdefault("socket_timeout", 10)
         kw.setdefault("socket_connect_timeout", 5)
+        for k, v in (self.ssl or {}).items():
+            kw.setdefault(k, v)
         return redis.Redis(host=self.host, port=self.port, **kw)
 
     def is_alive(self) -> bool:
@@ -62,7 +67,7 @@ class Node:
 
     def call(self, *args, timeout: float = 5.0):
         """Run one command on this node with str replies; the connection is closed after."""
-        c = _admin_client(self.host, self.port, self.password, timeout)
+        c = _admin_client(self.host, self.port, self.password, timeout, self.ssl)
         try:
             return c.execute_command(*args)
         finally:
@@ -130,7 +135,10 @@ class RedisCluster:
                  host: str = "127.0.0.1", node_timeout_ms: int = 5000,
                  workdir: Optional[str | Path] = None, password: Optional[str] = None,
                  redis_server: str = "redis-server", redis_cli: str = "redis-cli",
-                 extra_config: Iterable[str] = (), detach: bool = False):
+                 extra_config: Iterable[str] = (), detach: bool = False,
+                 tls: Optional[dict] = None):
+        """tls: {"ca": path, "cert": path, "key": path} starts every node TLS-only
+        (--port 0 --tls-port P --tls-cluster yes --tls-replication yes)."""
         if masters < 3:
             raise ValueError("redis-cli --cluster create needs at least 3 masters")
         self.host = host
@@ -143,11 +151,15 @@ class RedisCluster:
         self.redis_cli = redis_cli
         self.extra_config = list(extra_config)
         self.detach = detach
+        self.tls = tls
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=f"slotgate-cluster-{base_port}-"))
         total = masters * (1 + replicas_per_master)
         self.nodes: list[Node] = [
             Node(host, base_port + i, self.workdir / str(base_port + i), password) for i in range(total)]
+        if tls:
+            for n in self.nodes:
+                n.ssl = {"ssl": True, "ssl_ca_certs": tls["ca"], "ssl_check_hostname": False}
         self.started = False
 
     # -- life cycle ----------------------------------------------------------------
@@ -156,9 +168,15 @@ class RedisCluster:
         return [n.address for n in self.nodes]
 
     def _server_argv(self, node: Node) -> list[str]:
+        port_args = ["--port", str(node.port)]
+        if self.tls:
+            port_args = ["--port", "0", "--tls-port", str(node.port), "--tls-cluster", "yes",
+                         "--tls-replication", "yes", "--tls-cert-file", self.tls["cert"],
+                         "--tls-key-file", self.tls["key"], "--tls-ca-cert-file", self.tls["ca"],
+                         "--tls-auth-clients", "optional"]
         argv = [
             self.redis_server,
-            "--port", str(node.port), "--bind", node.host, "--protected-mode", "no",
+            *port_args, "--bind", node.host, "--protected-mode", "no",
             "--daemonize", "no", "--dir", str(node.dir), "--logfile", "redis.log",
             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
             "--cluster-node-timeout", str(self.node_timeout_ms),
@@ -211,6 +229,9 @@ class RedisCluster:
                    "--cluster-replicas", str(self.replicas_per_master), "--cluster-yes"]
             if self.password:
                 cmd += ["-a", self.password, "--no-auth-warning"]
+            if self.tls:
+                cmd += ["--tls", "--cacert", self.tls["ca"], "--cert", self.tls["cert"],
+                        "--key", self.tls["key"]]
             res = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
             (self.workdir / "create.log").write_text(res.stdout + res.stderr)
             if res.returncode != 0:
@@ -490,6 +511,7 @@ class RedisCluster:
         port = port if port is not None else max(n.port for n in self.nodes) + 1
         processes.check_ports_free(self.host, [port, port + 10000])
         node = Node(self.host, port, self.workdir / str(port), self.password)
+        node.ssl = self.nodes[0].ssl
         self.nodes.append(node)
         self._spawn(node)
         if join or replica_of is not None:

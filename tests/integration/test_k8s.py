@@ -31,7 +31,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"
-KUSTOMIZATIONS = ["base", "overlays/nodeport", "monitoring", "redis-cluster", "example"]
+KUSTOMIZATIONS = ["base", "overlays/nodeport", "overlays/tls", "monitoring", "redis-cluster", "example"]
 # What slotgate's admin server serves (DESIGN.md: admin part).
 ADMIN_ENDPOINTS = {"/metrics", "/healthz", "/readyz", "/topology"}
 EXAMPLE_NAMESPACE = "redis"

@@ -64,5 +64,12 @@ for dir in "$root"/*/; do
     esac
   done
 done
+# OpenSSL's TLS API stays inside net/ (net/tls.hpp wraps it), as libuv's does.
+ssl_hits=$(grep -rnE --include='*.cpp' --include='*.hpp' '[^A-Za-z_]SSL_[A-Za-z_]+|openssl/ssl\.h' \
+             "$root" | grep -v "^$root/net/" | grep -v "^$root/*net/")
+if [ -n "$ssl_hits" ]; then
+  echo "$ssl_hits" | sed 's/$/  (an OpenSSL TLS name outside net\/)/'
+  status=1
+fi
 [ $status -eq 0 ] && echo "part includes point one way ($order)"
 exit $status

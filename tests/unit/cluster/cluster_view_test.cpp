@@ -167,6 +167,22 @@ TEST_CASE("CLUSTER SHARDS: unusable endpoints fall back to ip, then to the asked
   CHECK(view->node(view->master_of(9000)).port == 7001);
 }
 
+TEST_CASE("CLUSTER SHARDS: with cluster.tls a node is reached on the tls-port it announces",
+          "[view][shards]") {
+  Value both = shard_node(kIdA, 7000, "master", "online");
+  both.elements.push_back(b("tls-port"));
+  both.elements.push_back(n(17000));
+  Value tls_only = shard_node(kIdB, 0, "master", "online");  // --port 0 --tls-port 7001
+  tls_only.elements.push_back(b("tls-port"));
+  tls_only.elements.push_back(n(7001));
+  auto reply = Value::array({shard({0, 8191}, {both}), shard({8192, 16383}, {tls_only})});
+  auto tls = must(ClusterView::from_shards(reply, "seed", 1, /*tls_port=*/true));
+  CHECK(owner_address(*tls, 0) == "127.0.0.1:17000");
+  CHECK(owner_address(*tls, 9000) == "127.0.0.1:7001");
+  auto plain = must(ClusterView::from_shards(reply, "seed", 1));
+  CHECK(owner_address(*plain, 0) == "127.0.0.1:7000");
+}
+
 TEST_CASE("CLUSTER SHARDS: error replies and malformed replies are errors", "[view][shards]") {
   CHECK(error_of(ClusterView::from_shards(Value::error("ERR unknown subcommand 'SHARDS'"), 1))
             .find("unknown subcommand") != std::string::npos);

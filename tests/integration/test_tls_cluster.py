@@ -1,0 +1,107 @@
+"""slotgate -> a TLS-only Redis Cluster (`cluster.tls`).
+
+One module-wide 3x2 cluster started with --port 0 --tls-port P --tls-cluster yes
+--tls-replication yes (ports 7610-7615 + offset, bus +10000) and certificates from a throw-away
+CA (tests/harness/tls_certs.py). slotgate talks plain RESP to its clients and TLS to every
+node: topology, shared, dedicated and subscriber connections.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+import redis
+
+from harness import RedisCluster, Slotgate
+from harness import processes
+from harness.tls_certs import make_ca
+
+PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
+CLUSTER_PORT = 7610 + PORT_OFFSET
+GATE_PORT = 7620 + PORT_OFFSET
+WRONG_CA_GATE_PORT = 7622 + PORT_OFFSET
+
+
+@pytest.fixture(scope="module")
+def pki():
+    root = tempfile.mkdtemp(prefix="slotgate-tls-cluster-")
+    ca = make_ca(os.path.join(root, "ca"), "cluster-ca")
+    node = ca.issue("redis-node", dns=("localhost",), ips=("127.0.0.1",), out="node")
+    other = make_ca(os.path.join(root, "other"), "other-ca")
+    yield {"root": root, "ca": ca.cert, "cert": node.cert, "key": node.key,
+           "other_ca": other.cert}
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def tls_cluster(pki, logdir):
+    c = RedisCluster(base_port=CLUSTER_PORT, node_timeout_ms=2000,
+                     workdir=logdir / f"tls-cluster-{CLUSTER_PORT}",
+                     tls={"ca": pki["ca"], "cert": pki["cert"], "key": pki["key"]})
+    c.start()
+    yield c
+    c.stop(keep_workdir=True)
+
+
+def gate_for(tls_cluster, logdir, port, ca, hold="20s"):
+    config = f"""
+cluster:
+  failover_hold: {hold}
+  tls:
+    ca_file: {ca}
+"""
+    return Slotgate(tls_cluster.seeds, port=port, admin_port=port + 1, config_text=config,
+                    workdir=logdir / f"slotgate-tls-cluster-{port}")
+
+
+@pytest.fixture(scope="module")
+def gate(tls_cluster, pki, logdir):
+    sg = gate_for(tls_cluster, logdir, GATE_PORT, pki["ca"]).start()
+    yield sg
+    sg.stop()
+    sg.cleanup(keep_workdir=True)
+
+
+def test_the_cluster_under_test_refuses_plain_connections(tls_cluster):
+    # The check below means something only if the nodes cannot be reached without TLS.
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(host="127.0.0.1", port=CLUSTER_PORT, socket_timeout=2).ping()
+
+
+def test_keys_on_every_master_mget_and_pubsub_through_a_tls_cluster(gate, tls_cluster):
+    c = gate.client()
+    per_master = tls_cluster.keys_on_each_master(n_per_master=2, prefix="tlsc")
+    keys = [k for ks in per_master.values() for k in ks]
+    for k in keys:
+        assert c.set(k, "v:" + k)
+    for master, ks in per_master.items():
+        assert master.client().get(ks[0]) == ("v:" + ks[0]).encode()  # it really is there
+    assert c.mget(keys) == [("v:" + k).encode() for k in keys]
+    big = os.urandom(1 << 20)
+    assert c.set(keys[0], big) and c.get(keys[0]) == big
+    sub = gate.client().pubsub()
+    sub.subscribe("tlsc:chan")
+    processes.wait_until(lambda: sub.get_message(timeout=0.2) is not None, 5, "subscribed")
+    processes.wait_until(lambda: c.publish("tlsc:chan", "hello") >= 1, 5, "a subscriber counted")
+    msg = processes.wait_until(lambda: sub.get_message(timeout=0.2), 5, "the message")
+    assert msg["data"] == b"hello"
+    sub.close()
+    # A blocking command runs on a dedicated connection: TLS too.
+    assert c.rpush("tlsc:list", "x") == 1
+    assert c.blpop("tlsc:list", timeout=1) == (b"tlsc:list", b"x")
+
+
+def test_slotgate_refuses_nodes_whose_certificate_another_ca_signed(tls_cluster, pki, logdir):
+    sg = gate_for(tls_cluster, logdir, WRONG_CA_GATE_PORT, pki["other_ca"], hold="500ms")
+    sg.start()
+    try:
+        processes.wait_until(lambda: "certificate verify failed" in sg.log_text(), 10,
+                             "the refusal logged")
+        with pytest.raises(redis.ResponseError):
+            sg.client(socket_timeout=10).get("tlsc:anything")
+    finally:
+        sg.stop()
+        sg.cleanup(keep_workdir=True)
