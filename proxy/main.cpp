@@ -316,6 +316,27 @@ void reload(int argc, char** argv, worker::ServerState& state, cluster::EventLog
                             effective->effective_client_max_memory());
 }
 
+// `slotgate --command-table` prints the README's command table (docs are generated from
+// the table, not written twice).
+bool print_command_table(int argc, char** argv) {
+  if (argc != 2 || std::string_view(argv[1]) != "--command-table") return false;
+  std::fputs(commands::handling_markdown().c_str(), stdout);
+  return true;
+}
+
+// The admin HTTP server, when configured; false (logged) when its port cannot be opened.
+bool start_admin(std::unique_ptr<admin::AdminServer>& server, admin::AdminHooks hooks,
+                 const config::Config& cfg) {
+  if (!cfg.admin.listen) return true;
+  auto started = admin::AdminServer::start(*cfg.admin.listen, std::move(hooks));
+  if (auto* err = std::get_if<std::string>(&started)) {
+    spdlog::critical("admin server: {}", *err);
+    return false;
+  }
+  server = std::move(std::get<std::unique_ptr<admin::AdminServer>>(started));
+  return true;
+}
+
 // SIGTERM/SIGINT: no new connections, clients finish what they sent for up to
 // shutdown_grace, then the workers and the main loop stop. A second signal stops at once.
 class Shutdown {
@@ -371,11 +392,7 @@ class Shutdown {
 int main(int argc, char** argv) {
   // Users' ACL rules name commands and categories: the config part checks them through this.
   config::set_users_validator(&client::check_acl_users);
-  if (argc == 2 && std::string_view(argv[1]) == "--command-table") {
-    // The README's command table (docs are generated from the table, not written twice).
-    std::fputs(commands::handling_markdown().c_str(), stdout);
-    return 0;
-  }
+  if (print_command_table(argc, argv)) return 0;
   auto parsed = config::from_command_line(argc, argv, SLOTGATE_VERSION);
   if (auto* exit = std::get_if<config::Exit>(&parsed)) {
     if (!exit->out.empty()) std::fputs(exit->out.c_str(), stdout);
@@ -414,15 +431,10 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<admin::AdminServer> admin_server;
   std::atomic<bool> had_full_view{false};
-  if (cfg->admin.listen) {
-    auto started = admin::AdminServer::start(
-        *cfg->admin.listen,
-        admin_hooks(*cfg, workers, refresher, state, metrics, events, had_full_view));
-    if (auto* err = std::get_if<std::string>(&started)) {
-      spdlog::critical("admin server: {}", *err);
-      return 1;
-    }
-    admin_server = std::move(std::get<std::unique_ptr<admin::AdminServer>>(started));
+  if (!start_admin(admin_server,
+                   admin_hooks(*cfg, workers, refresher, state, metrics, events, had_full_view),
+                   *cfg)) {
+    return 1;
   }
 
   for (auto& w : workers) w->start_thread();

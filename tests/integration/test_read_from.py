@@ -235,12 +235,13 @@ def test_nearest_prefers_the_node_that_answers_fastest(gate, rcluster):
     stop = threading.Event()
 
     def slow_down(node) -> None:
-        # 50 ms stalls with short gaps: the replica keeps its link (and qualifies) but answers
-        # late; the master answers at once.
+        # 100 ms stalls with short gaps: the replica keeps its link (and qualifies) but answers
+        # late; the master answers at once. The gaps stay short (a probe landing in one makes
+        # the replica look fast once), also on a busy sanitizer run.
         c = node.client()
         while not stop.is_set():
-            c.execute_command("DEBUG", "SLEEP", "0.05")
-            time.sleep(0.01)
+            c.execute_command("DEBUG", "SLEEP", "0.1")
+            time.sleep(0.003)
     threads = [threading.Thread(target=slow_down, args=(r,)) for r in rcluster.replicas_of(master)]
     for t in threads:
         t.start()
