@@ -123,6 +123,7 @@ void Router::on_reply(Request* req, std::string_view frame, const resp::FrameSca
       case ClusterSignal::Loading:
       case ClusterSignal::ClusterDown:
       case ClusterSignal::MasterDown:
+      case ClusterSignal::ReadOnly:
         // Transient cluster states (resharding of a multi-key slot, a node loading
         // its data, a failover in progress): the command was not executed, so it
         // is retried until the request's deadline.
