@@ -366,8 +366,13 @@ void TopologyRefresher::record_failure(std::string_view trigger,
     std::lock_guard lock(mu_);
     became_unreachable = reachable_;
     reachable_ = false;
-    fatal_error_ = auth ? "ERR slotgate cannot authenticate to the cluster (" + errors.front() +
-                              "): set cluster.username/cluster.password or REDIS_USERNAME/"
+    const std::string where = options_.sentinel
+                                  ? "the Sentinels or the master (" + error +
+                                        "): set backend.sentinel_username/sentinel_password "
+                                        "(SENTINEL_USERNAME/SENTINEL_PASSWORD) and "
+                                  : "the cluster (" + errors.front() + "): set ";
+    fatal_error_ = auth ? "ERR slotgate cannot authenticate to " + where +
+                              "cluster.username/cluster.password or REDIS_USERNAME/"
                               "REDIS_PASSWORD"
                         : std::string();
   }
