@@ -34,11 +34,11 @@ class SentinelGroup:
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=f"slotgate-sentinel-{base_port}-"))
         self.redis: list[RedisServer] = []
         for i in range(1 + replicas):
-            extra = ["appendonly no"]
+            extra = []
             if password:
-                extra.append(f"masterauth {password}")
+                extra.append(f"--masterauth {password}")
             if i > 0:
-                extra.append(f"replicaof {host} {base_port}")
+                extra.append(f"--replicaof {host} {base_port}")
             self.redis.append(RedisServer(port=base_port + i, host=host, password=password,
                                           workdir=self.workdir / f"redis-{base_port + i}", extra_config=extra))
         self.sentinel_ports = [base_port + 10 + i for i in range(sentinels)]
