@@ -10,7 +10,12 @@
 namespace slotgate::cluster {
 
 namespace {
-constexpr const char* kChannels[] = {"+switch-master", "+sdown", "-sdown", "+odown"};
+// +try-failover: a Sentinel starts failing the master over; writes stop until the Sentinels name
+// a master again (a write the old master acknowledged after its replica was promoted is lost).
+constexpr const char* kChannels[] = {"+switch-master", "+sdown", "-sdown", "+odown",
+                                     "+try-failover"};
+// -failover-abort-not-elected, -failover-abort-no-good-slave, ...: the old master stays.
+constexpr const char* kAbortPattern = "-failover-abort-*";
 
 std::vector<std::string_view> words(std::string_view text) {
   std::vector<std::string_view> out;
@@ -84,6 +89,14 @@ void SentinelWatch::watch(std::string sentinel) {
         error = *e;
         break;
       }
+      const std::string_view pattern_cmd[] = {"PSUBSCRIBE", kAbortPattern};
+      // The reply read here may be a SUBSCRIBE confirmation still queued; confirmations are
+      // skipped below like any non-message.
+      if (auto r = conn.command(pattern_cmd, access_.command_timeout_ms);
+          std::holds_alternative<std::string>(r)) {
+        error = std::get<std::string>(r);
+        break;
+      }
       last_error.clear();
       // An event may have been missed while not subscribed: the refresher checks now.
       on_event_("subscribed", sentinel);
@@ -98,6 +111,9 @@ void SentinelWatch::watch(std::string sentinel) {
         if (v.elements.size() == 3 && v.elements[0].str == "message" &&
             concerns(v.elements[2].str, access_.master_name))
           on_event_(v.elements[1].str, v.elements[2].str);
+        if (v.elements.size() == 4 && v.elements[0].str == "pmessage" &&
+            concerns(v.elements[3].str, access_.master_name))
+          on_event_(v.elements[2].str, v.elements[3].str);
       }
     }
     if (stopping_) return;

@@ -176,6 +176,10 @@ class TopologyRefresher final : public TopologyFeedback {
   std::thread thread_;
   std::unique_ptr<SentinelWatch> sentinel_watch_;
   bool sentinel_not_master_ = false;  // the named master's ROLE said replica (logged once)
+  // +try-failover seen for this master address: it gets no request while the Sentinels still
+  // name it, until they name another, a -failover-abort-* event, or kFailoverWatch passes.
+  std::string failing_over_;
+  std::chrono::steady_clock::time_point failing_over_since_{};
 };
 
 }  // namespace slotgate::cluster

@@ -36,6 +36,12 @@ std::variant<Role, std::string> ask_role(ControlConnection& conn, uint64_t timeo
 void TopologyRefresher::sentinel_event(std::string_view event, std::string_view payload) {
   {
     std::lock_guard lock(mu_);
+    if (event == "+try-failover" && view_ && !view_->master_indices().empty()) {
+      failing_over_ = view_->node(view_->master_indices().front()).address;
+      failing_over_since_ = std::chrono::steady_clock::now();
+    } else if (event.starts_with("-failover-abort")) {
+      failing_over_.clear();
+    }
     // Until a refresh confirms the master, refresh fast (every fast_interval).
     if (event != "subscribed") degraded_hint_ = true;
     if (pending_trigger_.empty()) pending_trigger_ = "sentinel " + std::string(event);
@@ -72,7 +78,19 @@ bool TopologyRefresher::refresh_sentinel(std::string_view trigger, std::string& 
     record_failure(trigger, {"master " + c.label + ": " + *e}, error);
     return false;
   }
-  const bool is_master = std::get<Role>(role) == Role::Master;
+  // Why hold while a failover runs: Sentinel promotes the replica before it demotes the old
+  // master, and a write the old master acknowledges in between is lost.
+  constexpr auto kFailoverWatch = std::chrono::seconds(10);
+  bool failing_over = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!failing_over_.empty() &&
+        (failing_over_ != c.label ||
+         std::chrono::steady_clock::now() - failing_over_since_ > kFailoverWatch))
+      failing_over_.clear();
+    failing_over = !failing_over_.empty();
+  }
+  const bool is_master = std::get<Role>(role) == Role::Master && !failing_over;
   bool was_not_master = false;
   std::vector<std::pair<std::string, uint16_t>> replicas;
   for (const auto& r : answer.replicas) replicas.emplace_back(r.host, r.port);
@@ -87,9 +105,9 @@ bool TopologyRefresher::refresh_sentinel(std::string_view trigger, std::string& 
     if (!is_master) degraded_hint_ = true;
   }
   if (!is_master && !was_not_master) {
-    spdlog::warn("the Sentinels name {} master of '{}' ({} of {} agree) but its ROLE is replica: "
-                 "requests wait",
-                 c.label, options_.sentinels.master_name, answer.votes, answer.answered);
+    spdlog::warn("the Sentinels name {} master of '{}' ({} of {} agree) but {}: requests wait",
+                 c.label, options_.sentinels.master_name, answer.votes, answer.answered,
+                 failing_over ? "a failover is running" : "its ROLE is replica");
   }
   auto view = ClusterView::sentinel(answer.master.host, answer.master.port,
                                     is_master ? Role::Master : Role::Replica, replicas, version);

@@ -124,9 +124,8 @@ void Router::on_reply(Request* req, std::string_view frame, const resp::FrameSca
       case ClusterSignal::ClusterDown:
       case ClusterSignal::MasterDown:
       case ClusterSignal::ReadOnly:
-        // Transient cluster states (resharding of a multi-key slot, a node loading
-        // its data, a failover in progress): the command was not executed, so it
-        // is retried until the request's deadline.
+        // Transient states (a multi-key slot resharding, a node loading, a failover, a demoted
+        // master's READONLY): the command did not run, so it is retried until the deadline.
         if (signal == ClusterSignal::TryAgain) {
           stats_.tryagain++;
         } else if (signal == ClusterSignal::Loading) {

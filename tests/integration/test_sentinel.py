@@ -97,7 +97,7 @@ def test_routing_auth_and_handshakes_reach_the_master_the_sentinels_name(gate, g
     slots = c.execute_command("CLUSTER", "SLOTS")
     assert slots[0][0] == 0 and slots[0][1] == 16383
     # /topology lists the master and the two replicas the Sentinels know.
-    topo = json.loads(http_get(f"127.0.0.1:{ADMIN}", "/topology")[1])
+    topo = json.loads(http_get(ADMIN, "/topology")[1])
     roles = sorted(n["role"] for n in topo["nodes"])
     assert roles == ["master", "replica", "replica"], topo
     # Pub/Sub reaches subscribers through slotgate.
@@ -128,7 +128,7 @@ def test_a_wrong_sentinel_password_is_a_clear_error_and_slotgate_stays_up(group,
 def test_sentinel_failover_under_load_loses_and_doubles_no_acknowledged_write(gate, group):
     old = group.master_port()
     load, report, problems = run_load(gate, lambda: group.failover(), settle=3.0)
-    assert problems == [], problems
+    assert problems == [], (problems, report.summary())
     assert group.master_port() != old
     # Requests were held during the switch, not failed with READONLY.
     assert all("READONLY" not in s for s in report.error_samples), report.summary()
@@ -145,7 +145,7 @@ def test_kill9_of_the_master_holds_requests_until_the_promotion(gate, group):
         group.wait_new_master(old, timeout=20)
 
     load, report, problems = run_load(gate, kill, settle=2.0)
-    assert problems == [], problems
+    assert problems == [], (problems, report.summary())
     # Held, then answered: only the writes in flight on the dead master may fail (outcome unknown).
     assert report.error_count <= 2 * load.n_clients, report.summary()
     assert report.max_latency < 15, report.summary()
@@ -160,7 +160,7 @@ def test_kill9_of_the_master_holds_requests_until_the_promotion(gate, group):
         group.wait_replica_of(old, new)
 
     load, report, problems = run_load(gate, restart, settle=1.0)
-    assert problems == [], problems
+    assert problems == [], (problems, report.summary())
     assert report.error_count == 0, report.summary()
 
 
@@ -174,7 +174,7 @@ def test_master_and_one_replica_down_the_last_replica_takes_over(gate, group):
         group.wait_new_master(master, timeout=25)
 
     load, report, problems = run_load(gate, kill_two, settle=2.0)
-    assert problems == [], problems
+    assert problems == [], (problems, report.summary())
     assert report.error_count <= 2 * load.n_clients, report.summary()
     print(f"\nmaster + replica down: {report.summary()}")
     new = group.master_port()

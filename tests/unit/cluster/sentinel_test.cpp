@@ -63,8 +63,8 @@ TEST_CASE("Sentinel events are matched to the configured master name") {
   CHECK(SentinelWatch::concerns("master mymaster 10.0.0.1 6379", "mymaster"));
   CHECK(SentinelWatch::concerns("slave 10.0.0.2:6379 10.0.0.2 6379 @ mymaster 10.0.0.1 6379",
                                 "mymaster"));
-  CHECK_FALSE(
-      SentinelWatch::concerns("slave 10.0.0.2:6379 10.0.0.2 6379 @ other 10.0.0.1 6379", "mymaster"));
+  CHECK_FALSE(SentinelWatch::concerns("slave 10.0.0.2:6379 10.0.0.2 6379 @ other 10.0.0.1 6379",
+                                      "mymaster"));
   CHECK_FALSE(SentinelWatch::concerns("", "mymaster"));
 }
 
