@@ -185,6 +185,33 @@ class SentinelGroup:
                 return False
         processes.wait_until(ok, timeout, f"{port} to replicate from {master}")
 
+    def wait_settled(self, timeout: float = 30) -> int:
+        """Until every running node replicates from the master the Sentinels name, in sync, and
+        every Sentinel lists them: a fault injected earlier would otherwise overlap the next one
+        (a demoted master is converted to a replica only seconds after +switch-master)."""
+        def settled():
+            master = self.master_port()
+            if self.role(master) != "master":
+                return None
+            offset = int(self.client_for(master).info("replication")["master_repl_offset"])
+            running = [r for r in self.redis if r.port != master and r.node.process is not None
+                       and r.node.process.poll() is None]
+            for r in running:
+                info = self.client_for(r.port).info("replication")
+                if info.get("role") != "slave" or int(info.get("master_port", 0)) != master or \
+                        info.get("master_link_status") != "up" or int(info.get("slave_repl_offset", -1)) < offset:
+                    return None
+            for p in self.sentinel_ports:
+                if self.master_port(p) != master:
+                    return None
+                replicas = self.sentinel_client(p).execute_command("SENTINEL", "REPLICAS", self.master_name)
+                up = [dict(zip(x[::2], x[1::2])) if isinstance(x, list) else x for x in replicas]
+                up = [x for x in up if "s_down" not in x["flags"] and int(x["master-port"]) == master]
+                if len(up) < len(running):
+                    return None
+            return master
+        return processes.wait_until(settled, timeout, "the Sentinel group to settle")
+
     def sleep_until(self, predicate, timeout: float, what: str):
         return processes.wait_until(predicate, timeout, what)
 
