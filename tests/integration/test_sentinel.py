@@ -183,3 +183,32 @@ def test_master_and_one_replica_down_the_last_replica_takes_over(gate, group):
     group.restart(replica)
     group.wait_replica_of(master, new)
     group.wait_replica_of(replica, new)
+
+
+def test_a_readonly_reply_holds_the_write_until_the_master_is_a_master_again(gate, group):
+    # The master turns replica behind the Sentinels' back: writes get -READONLY from it. slotgate
+    # must not pass that on (the write did not run): it holds and re-checks ROLE until the node is
+    # a master again, then the write is served.
+    master = group.wait_settled()
+    other = next(r.port for r in group.redis if r.port != master)
+    c = client(gate)
+    assert c.set("before", "1")
+    group.client_for(master).execute_command("REPLICAOF", "127.0.0.1", str(other))
+    try:
+        started = time.monotonic()
+
+        def restore():
+            time.sleep(1.5)
+            group.client_for(master).execute_command("REPLICAOF", "NO", "ONE")
+        import threading
+        t = threading.Thread(target=restore)
+        t.start()
+        assert c.incr("held-counter") == 1  # not ReadOnlyError
+        waited = time.monotonic() - started
+        t.join()
+        assert waited >= 1.0, f"the write was served after {waited:.2f}s, while the node was a replica"
+    finally:
+        group.client_for(master).execute_command("REPLICAOF", "NO", "ONE")
+    assert group.client_for(master, decode_responses=True).get("held-counter") == "1"
+    group.client_for(other).execute_command("REPLICAOF", "127.0.0.1", str(master))
+    group.wait_settled()
