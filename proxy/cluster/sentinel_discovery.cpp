@@ -25,7 +25,7 @@ const std::string* field(const resp::Value& entry, std::string_view name) {
 }
 
 struct Asked {
-  std::vector<std::string> answers;               // one "host:port" per Sentinel that knew
+  std::vector<std::string> answers;                // one "host:port" per Sentinel that knew
   std::map<std::string, std::string> answered_by;  // answer -> a Sentinel that gave it
   std::vector<std::string> errors;
 };
@@ -103,9 +103,9 @@ std::vector<SentinelEndpoint> parse_sentinel_replicas(const resp::Value& reply) 
     if (ip == nullptr || port_text == nullptr || ip->empty()) continue;
     auto port = port_of(*port_text);
     if (!port) continue;
-    if (flags != nullptr && (flags->find("s_down") != std::string::npos ||
-                             flags->find("o_down") != std::string::npos ||
-                             flags->find("disconnected") != std::string::npos))
+    if (flags != nullptr &&
+        (flags->find("s_down") != std::string::npos || flags->find("o_down") != std::string::npos ||
+         flags->find("disconnected") != std::string::npos))
       continue;
     out.push_back({*ip, *port});
   }

@@ -465,8 +465,9 @@ void TopologyRefresher::start() {
   thread_ = std::thread([this] { run(); });
   if (options_.sentinel) {
     sentinel_watch_ = std::make_unique<SentinelWatch>(
-        options_.sentinels,
-        [this](std::string_view event, std::string_view payload) { sentinel_event(event, payload); });
+        options_.sentinels, [this](std::string_view event, std::string_view payload) {
+          sentinel_event(event, payload);
+        });
     sentinel_watch_->start();
   }
 }
