@@ -128,7 +128,7 @@ def test_a_wrong_sentinel_password_is_a_clear_error_and_slotgate_stays_up(group,
 
 def test_sentinel_failover_under_load_loses_and_doubles_no_acknowledged_write(gate, group):
     old = group.master_port()
-    load, report, problems = run_load(gate, group, lambda: group.failover(), settle=3.0)
+    load, report, problems = run_load(gate, group, lambda: group.failover(), settle=2.0)
     assert problems == [], (problems, report.summary())
     assert group.master_port() != old
     # Requests were held during the switch, not failed with READONLY.
@@ -145,7 +145,7 @@ def test_kill9_of_the_master_holds_requests_until_the_promotion(gate, group):
         old = group.kill_master()
         group.wait_new_master(old, timeout=20)
 
-    load, report, problems = run_load(gate, group, kill, settle=2.0)
+    load, report, problems = run_load(gate, group, kill, settle=1.5)
     assert problems == [], (problems, report.summary())
     # Held, then answered: only the writes in flight on the dead master may fail (outcome unknown).
     assert report.error_count <= 2 * load.n_clients, report.summary()
@@ -174,7 +174,7 @@ def test_master_and_one_replica_down_the_last_replica_takes_over(gate, group):
         group.kill_master()
         group.wait_new_master(master, timeout=25)
 
-    load, report, problems = run_load(gate, group, kill_two, settle=2.0)
+    load, report, problems = run_load(gate, group, kill_two, settle=1.5)
     assert problems == [], (problems, report.summary())
     assert report.error_count <= 2 * load.n_clients, report.summary()
     print(f"\nmaster + replica down: {report.summary()}")
