@@ -124,6 +124,16 @@ cluster::RefresherOptions refresher_options(const config::Config& cfg,
     o.standalone = true;
     o.seeds = {cfg.backend.address->to_string()};
   }
+  if (cfg.backend.kind == config::BackendKind::Sentinel) {
+    o.sentinel = true;
+    for (const auto& s : cfg.backend.sentinels) o.sentinels.sentinels.push_back(s.to_string());
+    o.sentinels.master_name = cfg.backend.master_name;
+    o.sentinels.username = cfg.backend.sentinel_username;
+    o.sentinels.password = cfg.backend.sentinel_password;
+    o.sentinels.connect_timeout_ms = static_cast<uint64_t>(cfg.cluster.connect_timeout.count());
+    o.sentinels.command_timeout_ms =
+        std::max<uint64_t>(static_cast<uint64_t>(cfg.cluster.command_timeout.count()), 1000);
+  }
   o.username = cfg.cluster.username;
   o.password = cfg.cluster.password;
   o.refresh_interval_ms = static_cast<uint64_t>(cfg.cluster.refresh_interval.count());

@@ -232,6 +232,34 @@ ClusterView::Ptr ClusterView::standalone(std::string_view host, uint16_t port, R
   return builder.finish();
 }
 
+ClusterView::Ptr ClusterView::sentinel(
+    std::string_view host, uint16_t port, Role role,
+    const std::vector<std::pair<std::string, uint16_t>>& replicas, uint64_t version) {
+  ViewBuilder builder(version);
+  Node master;
+  master.host = std::string(host);
+  master.port = port;
+  master.address = make_address(host, port);
+  master.id = master.address;
+  master.role = role;
+  const std::string master_id = master.id;
+  auto index = builder.add_node(std::move(master));
+  if (index && role == Role::Master) builder.assign(0, kSlotCount - 1, *index);
+  for (const auto& [replica_host, replica_port] : replicas) {
+    Node replica;
+    replica.host = replica_host;
+    replica.port = replica_port;
+    replica.address = make_address(replica_host, replica_port);
+    if (replica.address == master_id) continue;
+    replica.id = replica.address;
+    replica.role = Role::Replica;
+    replica.master_id = master_id;
+    builder.add_node(std::move(replica));
+  }
+  builder.mark_single_node();
+  return builder.finish();
+}
+
 // ---- ViewBuilder ------------------------------------------------------------
 
 ViewBuilder::ViewBuilder(uint64_t version) : view_(std::make_shared<ClusterView>()) {

@@ -88,6 +88,12 @@ class ClusterView {
   // it owns every slot; as a replica (ROLE slave) it owns none, so requests wait (failover
   // hold) until it is a master again instead of being written to a replica.
   static Ptr standalone(std::string_view host, uint16_t port, Role role, uint64_t version);
+  // backend.kind sentinel: the master the Sentinels named (owning every slot once ROLE confirmed
+  // it is a master, none otherwise) and the replicas they list (ids are the addresses, so
+  // replicas_of() and read_from find them). single_node() like a standalone Redis.
+  static Ptr sentinel(std::string_view host, uint16_t port, Role role,
+                      const std::vector<std::pair<std::string, uint16_t>>& replicas,
+                      uint64_t version);
 
   // True for a standalone Redis: not a cluster, every key lives on the one node, so keys of
   // different slots go together (no CROSSSLOT, no splitting, SCAN's cursor is the node's own)

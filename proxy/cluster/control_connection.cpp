@@ -124,6 +124,15 @@ std::variant<resp::Value, std::string> ControlConnection::command(
   std::string out;
   resp::append_command(out, args);
   if (std::string e = send_all(out, deadline); !e.empty()) return e;
+  return next_reply(deadline);
+}
+
+std::variant<resp::Value, std::string> ControlConnection::next_reply(uint64_t timeout_ms) {
+  if (fd_ < 0) return std::string("not connected");
+  return next_reply(Clock::now() + std::chrono::milliseconds(timeout_ms));
+}
+
+std::variant<resp::Value, std::string> ControlConnection::next_reply(Deadline deadline) {
   char buf[16384];
   resp::Value v;
   for (;;) {

@@ -39,11 +39,15 @@ class ControlConnection {
   // Sends one command and waits for its reply (an error reply is returned as a Value).
   std::variant<resp::Value, std::string> command(std::span<const std::string_view> args,
                                                  uint64_t timeout_ms);
+  // The next reply without sending anything (a subscriber's messages). "reply timeout" when
+  // none arrived in time; the connection stays usable then.
+  std::variant<resp::Value, std::string> next_reply(uint64_t timeout_ms);
   bool is_open() const { return fd_ >= 0; }
 
  private:
   using Deadline = std::chrono::steady_clock::time_point;
   std::string handshake(Deadline deadline);
+  std::variant<resp::Value, std::string> next_reply(Deadline deadline);
   // Bytes to the socket (encrypted first on a TLS connection): "" or the error.
   std::string send_all(std::string_view bytes, Deadline deadline);
   std::string send_raw(std::string_view bytes, Deadline deadline);

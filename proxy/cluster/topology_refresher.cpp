@@ -366,8 +366,13 @@ void TopologyRefresher::record_failure(std::string_view trigger,
     std::lock_guard lock(mu_);
     became_unreachable = reachable_;
     reachable_ = false;
-    fatal_error_ = auth ? "ERR slotgate cannot authenticate to the cluster (" + errors.front() +
-                              "): set cluster.username/cluster.password or REDIS_USERNAME/"
+    const std::string where = options_.sentinel
+                                  ? "the Sentinels or the master (" + error +
+                                        "): set backend.sentinel_username/sentinel_password "
+                                        "(SENTINEL_USERNAME/SENTINEL_PASSWORD) and "
+                                  : "the cluster (" + errors.front() + "): set ";
+    fatal_error_ = auth ? "ERR slotgate cannot authenticate to " + where +
+                              "cluster.username/cluster.password or REDIS_USERNAME/"
                               "REDIS_PASSWORD"
                         : std::string();
   }
@@ -379,6 +384,7 @@ void TopologyRefresher::record_failure(std::string_view trigger,
 }
 
 bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
+  if (options_.sentinel) return refresh_sentinel(trigger, error);
   const NodeAccess access = node_access();
   std::vector<std::string> errors;
   for (const Candidate& c : candidates()) {
@@ -457,6 +463,13 @@ bool TopologyRefresher::degraded_locked() const {
 
 void TopologyRefresher::start() {
   thread_ = std::thread([this] { run(); });
+  if (options_.sentinel) {
+    sentinel_watch_ = std::make_unique<SentinelWatch>(
+        options_.sentinels, [this](std::string_view event, std::string_view payload) {
+          sentinel_event(event, payload);
+        });
+    sentinel_watch_->start();
+  }
 }
 
 void TopologyRefresher::stop() {
@@ -465,6 +478,7 @@ void TopologyRefresher::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  if (sentinel_watch_) sentinel_watch_->stop();
   if (thread_.joinable()) thread_.join();
 }
 

@@ -21,6 +21,8 @@
 
 #include "cluster/cluster_view.hpp"
 #include "cluster/node_settings.hpp"
+#include "cluster/sentinel_discovery.hpp"
+#include "cluster/sentinel_watch.hpp"
 #include "cluster/slot_migrations.hpp"
 #include "cluster/topology_feedback.hpp"
 #include "cluster/view_changes.hpp"
@@ -36,6 +38,10 @@ struct RefresherOptions {
   // backend.kind standalone: seeds holds the one Redis address; it is asked ROLE, never a
   // CLUSTER command, and the view is ClusterView::standalone (one node, every slot).
   bool standalone = false;
+  // backend.kind sentinel: the master comes from the Sentinels (sentinel_discovery.hpp), is
+  // confirmed with ROLE, and SentinelWatch's events trigger refreshes; seeds is unused.
+  bool sentinel = false;
+  SentinelAccess sentinels;
   std::string username;
   std::string password;
   uint64_t refresh_interval_ms = 10000;
@@ -119,6 +125,9 @@ class TopologyRefresher final : public TopologyFeedback {
   // backend.kind standalone: ROLE (PING when ROLE is not allowed) instead of CLUSTER SHARDS.
   ClusterView::Result ask_standalone(ControlConnection& conn, const Candidate& c,
                                      uint64_t command_timeout_ms);
+  // backend.kind sentinel (topology_refresher_sentinel.cpp): the Sentinels' master, its ROLE.
+  bool refresh_sentinel(std::string_view trigger, std::string& error);
+  void sentinel_event(std::string_view event, std::string_view payload);
   void learn_redis_version(ControlConnection& conn, uint64_t command_timeout_ms);
   std::vector<ViewChange> accept_view(const ClusterView::Ptr& view, const Candidate& c,
                                       std::string_view trigger);
@@ -165,6 +174,12 @@ class TopologyRefresher final : public TopologyFeedback {
   bool stopping_ = false;
   uint64_t refreshes_ = 0;
   std::thread thread_;
+  std::unique_ptr<SentinelWatch> sentinel_watch_;
+  bool sentinel_not_master_ = false;  // the named master's ROLE said replica (logged once)
+  // +try-failover seen for this master address: it gets no request while the Sentinels still
+  // name it, until they name another, a -failover-abort-* event, or kFailoverWatch passes.
+  std::string failing_over_;
+  std::chrono::steady_clock::time_point failing_over_since_{};
 };
 
 }  // namespace slotgate::cluster

@@ -105,6 +105,8 @@ std::vector<std::string> apply_flags(const Flags& f, Config& config) {
 void apply_env_overrides(Config& config) {
   override_from_env("REDIS_USERNAME", config.cluster.username);
   override_from_env("REDIS_PASSWORD", config.cluster.password);
+  override_from_env("SENTINEL_USERNAME", config.backend.sentinel_username);
+  override_from_env("SENTINEL_PASSWORD", config.backend.sentinel_password);
   override_from_env("SLOTGATE_PASSWORD", config.clients.password);
 }
 

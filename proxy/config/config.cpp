@@ -84,7 +84,15 @@ const CpuLimit& auto_workers() {
 }
 
 std::string_view to_string(BackendKind kind) {
-  return kind == BackendKind::Standalone ? "standalone" : "cluster";
+  switch (kind) {
+    case BackendKind::Standalone:
+      return "standalone";
+    case BackendKind::Sentinel:
+      return "sentinel";
+    case BackendKind::Cluster:
+      break;
+  }
+  return "cluster";
 }
 
 std::string_view to_string(LogLevel level) {

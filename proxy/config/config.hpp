@@ -78,13 +78,20 @@ struct ClusterConfig {
 };
 
 // Which kind of Redis sits behind slotgate (backend.kind). Clients see the same proxy either way.
-enum class BackendKind { Cluster, Standalone };
+enum class BackendKind { Cluster, Standalone, Sentinel };
 
 struct BackendConfig {
   BackendKind kind = BackendKind::Cluster;
   // standalone: the one Redis (a Service name is re-resolved at every refresh). Credentials
   // and timeouts stay in `cluster:` (username, password, failover_hold, ...).
   std::optional<HostPort> address;
+  // sentinel: the Sentinels to ask (names re-resolved at every refresh), the master's name in
+  // them, and the credentials for the Sentinels themselves (the Redis nodes use `cluster:`'s;
+  // env SENTINEL_USERNAME/SENTINEL_PASSWORD override).
+  std::vector<HostPort> sentinels;
+  std::string master_name;
+  std::string sentinel_username;
+  std::string sentinel_password;
   bool operator==(const BackendConfig&) const = default;
 };
 

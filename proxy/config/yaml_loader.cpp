@@ -306,7 +306,13 @@ class Loader {
 
   void on_backend(const YAML::Node& n, const std::string& p) {
     if (!expect_map(n, p)) return;
-    section(n, p, {{"kind", &Loader::on_backend_kind}, {"address", &Loader::on_backend_address}});
+    section(n, p,
+            {{"kind", &Loader::on_backend_kind},
+             {"address", &Loader::on_backend_address},
+             {"sentinels", &Loader::on_backend_sentinels},
+             {"master_name", &Loader::on_backend_master_name},
+             {"sentinel_username", &Loader::on_backend_sentinel_username},
+             {"sentinel_password", &Loader::on_backend_sentinel_password}});
   }
   void on_backend_kind(const YAML::Node& n, const std::string& p) {
     auto v = scalar(n, p);
@@ -316,12 +322,26 @@ class Loader {
       config_.backend.kind = BackendKind::Cluster;
     } else if (kind == "standalone") {
       config_.backend.kind = BackendKind::Standalone;
+    } else if (kind == "sentinel") {
+      config_.backend.kind = BackendKind::Sentinel;
     } else {
-      error(n, p, "expected 'cluster' or 'standalone', got '" + *v + "'");
+      error(n, p, "expected 'cluster', 'sentinel' or 'standalone', got '" + *v + "'");
     }
   }
   void on_backend_address(const YAML::Node& n, const std::string& p) {
     optional_host_port(n, p, config_.backend.address);
+  }
+  void on_backend_sentinels(const YAML::Node& n, const std::string& p) {
+    host_port_list(n, p, config_.backend.sentinels);
+  }
+  void on_backend_master_name(const YAML::Node& n, const std::string& p) {
+    string(n, p, config_.backend.master_name);
+  }
+  void on_backend_sentinel_username(const YAML::Node& n, const std::string& p) {
+    string(n, p, config_.backend.sentinel_username);
+  }
+  void on_backend_sentinel_password(const YAML::Node& n, const std::string& p) {
+    string(n, p, config_.backend.sentinel_password);
   }
 
   // ---- cluster ------------------------------------------------------------
@@ -343,9 +363,13 @@ class Loader {
              {"tls", &Loader::on_cluster_tls}});
   }
   void on_seeds(const YAML::Node& n, const std::string& p) {
+    host_port_list(n, p, config_.cluster.seeds);
+  }
+  // A non-empty list of host:port (seeds, sentinels); out is left alone on an error.
+  void host_port_list(const YAML::Node& n, const std::string& p, std::vector<HostPort>& out) {
     auto list = scalar_list(n, p);
     if (!list) return;
-    if (list->empty()) return error(n, p, "at least one seed address is needed");
+    if (list->empty()) return error(n, p, "at least one address (host:port) is needed");
     std::vector<HostPort> seeds;
     for (size_t i = 0; i < list->size(); ++i) {
       auto parsed = parse_host_port((*list)[i]);
@@ -356,7 +380,7 @@ class Loader {
       }
       seeds.push_back(std::get<HostPort>(parsed));
     }
-    config_.cluster.seeds = std::move(seeds);
+    out = std::move(seeds);
   }
   void on_cluster_username(const YAML::Node& n, const std::string& p) {
     string(n, p, config_.cluster.username);
@@ -744,7 +768,18 @@ std::vector<std::string> validate(const Config& config) {
     errors.push_back(
         "backend.address: backend.kind standalone needs the Redis address (host:port)");
   }
-  if (config.backend.kind == BackendKind::Cluster && config.backend.address) {
+  const BackendConfig& b = config.backend;
+  if (b.kind == BackendKind::Sentinel && (b.sentinels.empty() || b.master_name.empty())) {
+    errors.push_back(
+        "backend.sentinels: backend.kind sentinel needs backend.sentinels (host:port of each "
+        "Sentinel) and backend.master_name (the name the Sentinels monitor)");
+  }
+  if (b.kind != BackendKind::Sentinel && (!b.sentinels.empty() || !b.master_name.empty())) {
+    errors.push_back(
+        "backend.sentinels: backend.sentinels and backend.master_name are only used with "
+        "backend.kind sentinel");
+  }
+  if (config.backend.kind != BackendKind::Standalone && config.backend.address) {
     errors.push_back(
         "backend.address: only used with backend.kind standalone; a cluster is found from "
         "cluster.seeds");

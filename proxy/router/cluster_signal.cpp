@@ -7,7 +7,7 @@
 namespace slotgate::router {
 
 namespace {
-constexpr std::array<std::pair<std::string_view, ClusterSignal>, 7> kWords{{
+constexpr std::array<std::pair<std::string_view, ClusterSignal>, 8> kWords{{
     {"MOVED", ClusterSignal::Moved},
     {"ASK", ClusterSignal::Ask},
     {"TRYAGAIN", ClusterSignal::TryAgain},
@@ -15,6 +15,7 @@ constexpr std::array<std::pair<std::string_view, ClusterSignal>, 7> kWords{{
     {"CLUSTERDOWN", ClusterSignal::ClusterDown},
     {"MASTERDOWN", ClusterSignal::MasterDown},
     {"NOAUTH", ClusterSignal::NoAuth},
+    {"READONLY", ClusterSignal::ReadOnly},
 }};
 }  // namespace
 

@@ -23,6 +23,9 @@ enum class ClusterSignal : uint8_t {
   ClusterDown,
   MasterDown,
   NoAuth,
+  // -READONLY: a write reached a replica, which refused it (ran nothing). With Sentinel this is
+  // how a demoted master answers: the master changed; hold and find the new one.
+  ReadOnly,
 };
 
 // `error_text` is the error without '-' and CRLF ("MOVED 3999 10.0.0.1:6379"). Only the
@@ -35,7 +38,8 @@ constexpr bool is_redirect(ClusterSignal s) {
 // The node did not execute the command and says so: retrying later is safe.
 constexpr bool is_transient(ClusterSignal s) {
   return s == ClusterSignal::TryAgain || s == ClusterSignal::Loading ||
-         s == ClusterSignal::ClusterDown || s == ClusterSignal::MasterDown;
+         s == ClusterSignal::ClusterDown || s == ClusterSignal::MasterDown ||
+         s == ClusterSignal::ReadOnly;
 }
 
 }  // namespace slotgate::router

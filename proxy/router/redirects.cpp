@@ -123,9 +123,9 @@ void Router::on_reply(Request* req, std::string_view frame, const resp::FrameSca
       case ClusterSignal::Loading:
       case ClusterSignal::ClusterDown:
       case ClusterSignal::MasterDown:
-        // Transient cluster states (resharding of a multi-key slot, a node loading
-        // its data, a failover in progress): the command was not executed, so it
-        // is retried until the request's deadline.
+      case ClusterSignal::ReadOnly:
+        // Transient states (a multi-key slot resharding, a node loading, a failover, a demoted
+        // master's READONLY): the command did not run, so it is retried until the deadline.
         if (signal == ClusterSignal::TryAgain) {
           stats_.tryagain++;
         } else if (signal == ClusterSignal::Loading) {

@@ -31,7 +31,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "k8s"
-KUSTOMIZATIONS = ["base", "overlays/nodeport", "overlays/tls", "monitoring", "redis-cluster", "example"]
+KUSTOMIZATIONS = ["base", "overlays/nodeport", "overlays/tls", "overlays/sentinel", "monitoring", "redis-cluster", "example"]
 # What slotgate's admin server serves (DESIGN.md: admin part).
 ADMIN_ENDPOINTS = {"/metrics", "/healthz", "/readyz", "/topology"}
 EXAMPLE_NAMESPACE = "redis"
@@ -474,6 +474,29 @@ def test_configmap_config_passes_slotgate_check_config(tmp_path):
         env=env,
         timeout=30,
     )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "config OK" in out, out
+
+
+def test_sentinel_overlay_points_slotgate_at_the_sentinels_and_passes_check_config(tmp_path):
+    objs = render("overlays/sentinel")
+    cfg = config(objs)
+    backend = cfg["backend"]
+    assert backend["kind"] == "sentinel" and backend["master_name"] == "mymaster"
+    assert all(s.startswith("redis-headless.") and s.endswith(":26379") for s in backend["sentinels"])
+    assert "seeds" not in cfg["cluster"], "a Sentinel deployment has no cluster seeds"
+    # Only the slotgate.yaml differs from the base: same Deployment, Service and Secrets.
+    base_kinds = sorted((o["kind"], o["metadata"]["name"]) for o in render("base") if o["kind"] != "ConfigMap")
+    assert sorted((o["kind"], o["metadata"]["name"]) for o in objs if o["kind"] != "ConfigMap") == base_kinds
+    example = render("example")
+    _, c = slotgate_container(example)
+    config_file = tmp_path / "slotgate.yaml"
+    config_file.write_text(config_text(objs)[1])
+    overrides = ("REDIS_USERNAME", "REDIS_PASSWORD", "SLOTGATE_PASSWORD", "SENTINEL_PASSWORD")
+    env = {k: v for k, v in os.environ.items() if k not in overrides}
+    env.update(pod_env(example, c))
+    proc = subprocess.run([str(slotgate_bin()), "--check-config", str(config_file)],
+                          capture_output=True, text=True, env=env, timeout=30)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "config OK" in out, out
 

@@ -425,7 +425,8 @@ def test_a_moved_from_a_standalone_redis_is_data_never_followed(logdir):
 
 @pytest.mark.parametrize("backend_yaml, message", [
     ("backend:\n  kind: standalone\n", "backend.address: backend.kind standalone needs the Redis address"),
-    ("backend:\n  kind: sentinal\n  address: 127.0.0.1:1\n", "backend.kind: expected 'cluster' or 'standalone'"),
+    ("backend:\n  kind: sentinal\n  address: 127.0.0.1:1\n", "backend.kind: expected 'cluster', 'sentinel' or 'standalone'"),
+    ("backend:\n  kind: sentinel\n  master_name: m\n", "backend.sentinels: backend.kind sentinel needs"),
     ("backend:\n  address: 127.0.0.1:1\n", "backend.address: only used with backend.kind standalone"),
 ])
 def test_backend_config_errors_name_the_key(tmp_path, backend_yaml, message):

@@ -59,3 +59,12 @@ TEST_CASE("config/slotgate.standalone.yaml loads as a standalone backend") {
   CHECK(r.config->backend.kind == BackendKind::Standalone);
   CHECK(r.config->backend.address == HostPort{"127.0.0.1", 6379});
 }
+
+TEST_CASE("config/slotgate.sentinel.yaml loads as a Sentinel backend") {
+  LoadResult r = load_file(SLOTGATE_SOURCE_DIR "/config/slotgate.sentinel.yaml");
+  INFO((r.errors.empty() ? std::string() : r.errors.front()));
+  REQUIRE(r.config);
+  CHECK(r.config->backend.kind == BackendKind::Sentinel);
+  CHECK(r.config->backend.sentinels.size() == 3);
+  CHECK(r.config->backend.master_name == "mymaster");
+}

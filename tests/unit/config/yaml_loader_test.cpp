@@ -286,6 +286,26 @@ TEST_CASE("clients.max_memory: auto (the default) or a size") {
   CHECK_THAT(load_error("clients:\n  max_memory: 0\n"), Catch::Contains("greater than 0"));
 }
 
+TEST_CASE("backend.kind sentinel names its Sentinels, the master name and their credentials") {
+  Config c = load_ok(
+      "backend:\n  kind: sentinel\n  sentinels: [s1:26379, 's2:26380']\n  master_name: mymaster\n"
+      "  sentinel_username: watcher\n  sentinel_password: pw\n");
+  CHECK(c.backend.kind == BackendKind::Sentinel);
+  REQUIRE(c.backend.sentinels.size() == 2);
+  CHECK(c.backend.sentinels[1] == HostPort{"s2", 26380});
+  CHECK(c.backend.master_name == "mymaster");
+  CHECK(c.backend.sentinel_username == "watcher");
+  CHECK(c.backend.sentinel_password == "pw");
+  CHECK_THAT(load_error("backend:\n  kind: sentinel\n  sentinels: [s1:26379]\n"),
+             Catch::Contains("backend.master_name"));
+  CHECK_THAT(load_error("backend:\n  kind: sentinel\n  master_name: m\n"),
+             Catch::Contains("needs backend.sentinels"));
+  CHECK_THAT(load_error("backend:\n  sentinels: [s1:26379]\n"),
+             Catch::Contains("only used with backend.kind sentinel"));
+  CHECK_THAT(load_error("backend:\n  kind: sentinel\n  sentinels: [s1]\n  master_name: m\n"),
+             Catch::Contains("backend.sentinels"));
+}
+
 TEST_CASE("backend.kind standalone with its address; cluster stays the default") {
   CHECK(load_ok("").backend.kind == BackendKind::Cluster);
   Config c = load_ok("backend:\n  kind: standalone\n  address: redis.dev:6379\n");
@@ -295,7 +315,7 @@ TEST_CASE("backend.kind standalone with its address; cluster stays the default")
             .find("backend.address: backend.kind standalone needs the Redis address") !=
         std::string::npos);
   CHECK(load_error("backend:\n  kind: sentinal\n")
-            .find("backend.kind: expected 'cluster' or "
+            .find("backend.kind: expected 'cluster', 'sentinel' or "
                   "'standalone'") != std::string::npos);
   CHECK(load_error("backend:\n  address: redis:6379\n")
             .find("backend.address: only used with backend.kind standalone") != std::string::npos);

@@ -17,6 +17,8 @@ TEST_CASE("the first word of a node's error names the cluster signal") {
   CHECK(signal_of("MASTERDOWN Link with MASTER is down") == ClusterSignal::MasterDown);
   CHECK(signal_of("NOAUTH Authentication required.") == ClusterSignal::NoAuth);
   CHECK(signal_of("TRYAGAIN") == ClusterSignal::TryAgain);
+  CHECK(signal_of("READONLY You can't write against a read only replica.") ==
+        ClusterSignal::ReadOnly);
 }
 
 TEST_CASE("other errors, longer words and lower case are no signal") {
@@ -33,7 +35,7 @@ TEST_CASE("redirects and transient states are told apart") {
   CHECK(is_redirect(ClusterSignal::Ask));
   CHECK_FALSE(is_redirect(ClusterSignal::TryAgain));
   for (auto s : {ClusterSignal::TryAgain, ClusterSignal::Loading, ClusterSignal::ClusterDown,
-                 ClusterSignal::MasterDown}) {
+                 ClusterSignal::MasterDown, ClusterSignal::ReadOnly}) {
     CHECK(is_transient(s));
     CHECK_FALSE(is_redirect(s));
   }
