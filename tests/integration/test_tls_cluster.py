@@ -9,7 +9,9 @@ node: topology, shared, dedicated and subscriber connections.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import tempfile
 
 import pytest
@@ -17,12 +19,19 @@ import redis
 
 from harness import RedisCluster, Slotgate
 from harness import processes
+from harness.slotgate import http_get
 from harness.tls_certs import make_ca
 
 PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
 CLUSTER_PORT = 7610 + PORT_OFFSET
 GATE_PORT = 7620 + PORT_OFFSET
 WRONG_CA_GATE_PORT = 7622 + PORT_OFFSET
+
+
+def metric(port, name_and_labels):
+    _, text = http_get(port, "/metrics")
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name_and_labels))
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +104,39 @@ def test_keys_on_every_master_mget_and_pubsub_through_a_tls_cluster(gate, tls_cl
 
 
 def test_slotgate_refuses_nodes_whose_certificate_another_ca_signed(tls_cluster, pki, logdir):
-    sg = gate_for(tls_cluster, logdir, WRONG_CA_GATE_PORT, pki["other_ca"], hold="500ms")
+    # The CA file slotgate reads: the wrong one first, the right one after a SIGHUP.
+    ca_file = os.path.join(pki["root"], "rotating-ca.crt")
+    shutil.copy(pki["other_ca"], ca_file)
+    sg = gate_for(tls_cluster, logdir, WRONG_CA_GATE_PORT, ca_file, hold="500ms")
     sg.start()
     try:
         processes.wait_until(lambda: "certificate verify failed" in sg.log_text(), 10,
                              "the refusal logged")
         with pytest.raises(redis.ResponseError):
             sg.client(socket_timeout=10).get("tlsc:anything")
+        # The refusal is logged with the node and the reason class, and counted as a TLS
+        # failure of that node (not as a network one).
+        processes.wait_until(
+            lambda: re.search(r"127\.0\.0\.1:\d+: TLS handshake failed \(verify\)",
+                              sg.log_text()), 10, "the node's refusal logged")
+        processes.wait_until(
+            lambda: metric(sg.admin_port,
+                           'slotgate_tls_handshake_failures_total{reason="verify",side="node"}') > 0
+            and metric(sg.admin_port, 'slotgate_backend_errors_total{kind="tls"') > 0,
+            10, "the node's refusal counted")
+        assert metric(sg.admin_port, 'slotgate_backend_errors_total{kind="connection"') == 0
+        # SIGHUP reads cluster.tls's files again: with the right CA in place, it serves.
+        shutil.copy(pki["ca"], ca_file)
+        sg.send_signal(signal.SIGHUP)
+
+        def served():
+            try:
+                return sg.client(socket_timeout=5).set("tlsc:after-reload", "1")
+            except redis.RedisError:
+                return False
+
+        processes.wait_until(served, 20, "served after the CA file was replaced and SIGHUP")
+        assert "SIGHUP: cluster.tls files reloaded" in sg.log_text()
     finally:
         sg.stop()
         sg.cleanup(keep_workdir=True)
