@@ -178,7 +178,8 @@ cluster::TopologyRefresher::Hooks refresher_hooks(Workers& workers, metrics::Met
 }
 
 // One worker per configured thread, each listening on the client port (SO_REUSEPORT) and on
-// one more port per emulated cluster node; the same for tls_listen. False (logged) when a port cannot be opened.
+// one more port per emulated cluster node; the same for tls_listen. False (logged) when a
+// port cannot be opened.
 bool start_listening(Workers& workers, const config::Config& cfg, worker::ServerState& state,
                      cluster::TopologyRefresher& refresher, metrics::Metrics& metrics) {
   const unsigned worker_count = cfg.effective_workers();

@@ -795,9 +795,9 @@ void cmd_cluster_shards(Ctx& c) {
       fields.push_back(Value::bulk(f));
       fields.push_back(Value::bulk(n.host));
     }
-    fields.insert(fields.end(), {Value::bulk("role"), Value::bulk("master"),
-                                 Value::bulk("replication-offset"), Value::integer_of(0),
-                                 Value::bulk("health"), Value::bulk("online")});
+    fields.insert(fields.end(),
+                  {Value::bulk("role"), Value::bulk("master"), Value::bulk("replication-offset"),
+                   Value::integer_of(0), Value::bulk("health"), Value::bulk("online")});
     Value node = Value::map(std::move(fields));
     shards.push_back(
         Value::map({Value::bulk("slots"),

@@ -160,8 +160,8 @@ struct Config {
   // What TLS clients are told in CLUSTER SLOTS/NODES/SHARDS; nullopt = derived, see
   // tls_announce_address().
   std::optional<HostPort> tls_announce;
-  unsigned workers = 0;                // 0 = auto (usable CPUs, see cpu_limit.hpp)
-  std::string node_id;                 // 40 lower-case hex digits, or empty = derived
+  unsigned workers = 0;  // 0 = auto (usable CPUs, see cpu_limit.hpp)
+  std::string node_id;   // 40 lower-case hex digits, or empty = derived
   // How many masters the cluster emulation shows. 1 (the default): one node that
   // owns every slot. N > 1: slotgate also listens on the N-1 ports after `listen`
   // (all equivalent) and shows N masters splitting the slots, for tools that

@@ -737,13 +737,12 @@ std::vector<std::string> validate(const Config& config) {
     errors.push_back("tls_listen: needs tls.cert_file and tls.key_file");
   if (t.client_auth != "none" && t.ca_file.empty())
     errors.push_back("tls.client_auth " + t.client_auth + ": needs tls.ca_file");
-  if (config.tls_listen && ports_overlap(config.tls_listen->port, config.listen.port,
-                                          config.emulated_nodes))
+  if (config.tls_listen &&
+      ports_overlap(config.tls_listen->port, config.listen.port, config.emulated_nodes))
     errors.push_back("tls_listen (" + config.tls_listen->to_string() +
                      ") uses the same port as listen" +
                      (config.emulated_nodes > 1 ? " (each takes emulated_nodes ports)" : ""));
-  if (config.tls_announce && !config.tls_listen)
-    errors.push_back("tls_announce: needs tls_listen");
+  if (config.tls_announce && !config.tls_listen) errors.push_back("tls_announce: needs tls_listen");
   for (const auto& [name, user] : t.cert_users) {
     bool known = false;
     for (const auto& u : c.users) known = known || u.name == user;

@@ -83,7 +83,8 @@ TEST_CASE("the tls: section reloads live, tls_listen and cluster.tls need a rest
   CHECK(plan.need_restart.size() == 2);
 }
 
-TEST_CASE("TLS cluster-mode clients are told tls_announce, or announce's host on tls_listen's port") {
+TEST_CASE(
+    "TLS cluster-mode clients are told tls_announce, or announce's host on tls_listen's port") {
   const char* base = R"(
 tls_listen: 0.0.0.0:6380
 tls: {cert_file: /c.crt, key_file: /c.key}
