@@ -115,6 +115,8 @@ CLIENTS = [
     ClientProgram(f"ioredis {IO6} Cluster", node("ioredis.mjs", "ioredis6", "cluster")),
     ClientProgram(f"ioredis {IO5} TLS", node("ioredis.mjs", "ioredis5", "standalone"), tls=True),
     ClientProgram(f"ioredis {IO5} Cluster TLS", node("ioredis.mjs", "ioredis5", "cluster"), tls=True),
+    ClientProgram(f"ioredis {IO6} TLS", node("ioredis.mjs", "ioredis6", "standalone"), tls=True),
+    ClientProgram(f"ioredis {IO6} Cluster TLS", node("ioredis.mjs", "ioredis6", "cluster"), tls=True),
     ClientProgram(f"node-redis {NR4} (RESP2)", node("node-redis.mjs", "redis4", "standalone")),
     ClientProgram(f"node-redis {NR4} createCluster", node("node-redis.mjs", "redis4", "cluster")),
     ClientProgram(f"node-redis {NR6} (RESP3)", node("node-redis.mjs", "redis6", "standalone")),
