@@ -127,3 +127,17 @@ def test_redis_cli_cluster_mode_over_tls(gate, ca, cluster):
         assert master.client().get(key) == b"cli"
         out = redis_cli(ca, "-c", "GET", key)
         assert out.stdout.strip() == "cli", out
+
+
+def test_redis_benchmark_cluster_mode_over_tls_reaches_both_emulated_nodes(gate, ca):
+    # redis-benchmark 7.0 --cluster reads CLUSTER NODES and opens connections to every master
+    # it names, with TLS: both announced ports must be TLS ports.
+    out = subprocess.run(["redis-benchmark", "--tls", "--cacert", ca["ca"], "--cluster",
+                          "-h", "127.0.0.1", "-p", str(TLS_PORT), "-t", "set,get", "-n", "4000",
+                          "-c", "4", "-r", "1000", "-q"],
+                         capture_output=True, text=True, timeout=60)
+    text = out.stdout + out.stderr
+    print(text)  # the requests per second, shown with -s
+    assert out.returncode == 0, text
+    assert f"127.0.0.1:{TLS_PORT + 1}" in text, text
+    assert "SET:" in text and "GET:" in text, text
