@@ -134,8 +134,11 @@ cluster::RefresherOptions refresher_options(const config::Config& cfg,
 }
 
 // Reads from replicas: the monitor runs while the configuration sends some reads to replicas.
-cluster::ReplicaMonitorOptions replica_monitor_options(const config::Config& cfg) {
+cluster::ReplicaMonitorOptions replica_monitor_options(const config::Config& cfg,
+                                                       const worker::ServerState& state) {
   cluster::ReplicaMonitorOptions o;
+  o.tls = state.backend_tls();
+  o.tls_server_name = cfg.cluster.tls.server_name;
   o.enabled = cfg.cluster.read_from != config::ReadFrom::Master;
   for (const auto& u : cfg.clients.users) {
     o.enabled =
@@ -233,7 +236,8 @@ bool load_cluster_tls(worker::ServerState& state, const config::Config& cfg) {
 // SIGHUP: cluster.tls's files again (a renewed client certificate or CA bundle). New
 // connections to the nodes use them; open ones keep theirs; a file that does not load keeps
 // the previous context in use.
-void reload_cluster_tls(worker::ServerState& state, cluster::TopologyRefresher& refresher) {
+void reload_cluster_tls(worker::ServerState& state, cluster::TopologyRefresher& refresher,
+                        cluster::ReplicaMonitor& replicas) {
   const config::Config& cfg = *state.config();
   if (!cfg.cluster.tls.enabled) return;
   auto made = net::TlsContext::create(worker::cluster_tls_options(cfg.cluster.tls));
@@ -243,6 +247,7 @@ void reload_cluster_tls(worker::ServerState& state, cluster::TopologyRefresher& 
   }
   state.set_backend_tls(std::get<std::shared_ptr<const net::TlsContext>>(made));
   refresher.reconfigure(refresher_options(cfg, state));
+  replicas.reconfigure(replica_monitor_options(cfg, state));
   spdlog::info("SIGHUP: cluster.tls files reloaded");
 }
 
@@ -324,7 +329,7 @@ void reload(int argc, char** argv, worker::ServerState& state, cluster::EventLog
   auto effective = std::make_shared<const config::Config>(plan.effective);
   setup_logging(effective->log);
   refresher.reconfigure(refresher_options(*effective, state));
-  replicas.reconfigure(replica_monitor_options(*effective));
+  replicas.reconfigure(replica_monitor_options(*effective, state));
   for (const std::string& name :
        refresher.keep_node_settings(effective->clients.config_set_allowed)) {
     const std::string line = "SIGHUP: forgot the remembered CONFIG SET " + name +
@@ -445,7 +450,7 @@ int main(int argc, char** argv) {
   }
   refresher.start();
   cluster::ReplicaMonitor replicas(
-      replica_monitor_options(*cfg), [&refresher] { return refresher.current(); },
+      replica_monitor_options(*cfg, state), [&refresher] { return refresher.current(); },
       [&refresher](const std::map<std::string, bool>& serves) {
         refresher.set_replicas_serving(serves);
       });
@@ -470,7 +475,7 @@ int main(int argc, char** argv) {
   net::Signal sighup(loop, SIGHUP, [&] {
     reload(argc, argv, state, events, refresher, replicas, metrics);
     client_tls.reload(state.config()->tls, "SIGHUP");
-    reload_cluster_tls(state, refresher);
+    reload_cluster_tls(state, refresher, replicas);
   });
   net::Timer watchdog(loop);
   watchdog.start(100, 100, [&] { shutdown.check(); });

@@ -26,6 +26,7 @@ PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
 CLUSTER_PORT = 7610 + PORT_OFFSET
 GATE_PORT = 7620 + PORT_OFFSET
 WRONG_CA_GATE_PORT = 7622 + PORT_OFFSET
+READ_FROM_GATE_PORT = 7806 + PORT_OFFSET  # and its admin port + 1
 
 
 def metric(port, name_and_labels):
@@ -55,10 +56,10 @@ def tls_cluster(pki, logdir):
     c.stop(keep_workdir=True)
 
 
-def gate_for(tls_cluster, logdir, port, ca, hold="20s"):
+def gate_for(tls_cluster, logdir, port, ca, hold="20s", extra=""):
     config = f"""
 cluster:
-  failover_hold: {hold}
+  failover_hold: {hold}{extra}
   tls:
     ca_file: {ca}
 """
@@ -137,6 +138,38 @@ def test_slotgate_refuses_nodes_whose_certificate_another_ca_signed(tls_cluster,
 
         processes.wait_until(served, 20, "served after the CA file was replaced and SIGHUP")
         assert "SIGHUP: cluster.tls files reloaded" in sg.log_text()
+    finally:
+        sg.stop()
+        sg.cleanup(keep_workdir=True)
+
+
+def get_calls(node):
+    return int(node.client().info("commandstats").get("cmdstat_get", {}).get("calls", 0))
+
+
+def test_reads_go_to_replicas_of_a_tls_cluster(tls_cluster, pki, logdir):
+    # The replica monitor (which replicas may serve reads) polls the masters over TLS too.
+    sg = gate_for(tls_cluster, logdir, READ_FROM_GATE_PORT, pki["ca"],
+                  extra="\n  read_from: prefer-replica")
+    sg.start()
+    try:
+        processes.wait_until(lambda: sg.log_text().count("serves reads") >= 3, 15,
+                             "every replica seen serving reads")
+        c = sg.client()
+        per_master = tls_cluster.keys_on_each_master(n_per_master=2, prefix="tlsc:rf:")
+        for ks in per_master.values():
+            for k in ks:
+                c.set(k, k)
+        for m in tls_cluster.masters():
+            tls_cluster.wait_replicated(m)
+        before = {n.address: get_calls(n) for n in tls_cluster.nodes}
+        for ks in per_master.values():
+            for k in ks:
+                assert c.get(k) == k.encode()
+        for m in per_master:
+            assert get_calls(m) == before[m.address], f"master {m.address} served reads"
+        served = sum(get_calls(r) - before[r.address] for r in tls_cluster.replicas())
+        assert served == sum(len(ks) for ks in per_master.values())
     finally:
         sg.stop()
         sg.cleanup(keep_workdir=True)
