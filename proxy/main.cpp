@@ -144,8 +144,11 @@ cluster::RefresherOptions refresher_options(const config::Config& cfg,
 }
 
 // Reads from replicas: the monitor runs while the configuration sends some reads to replicas.
-cluster::ReplicaMonitorOptions replica_monitor_options(const config::Config& cfg) {
+cluster::ReplicaMonitorOptions replica_monitor_options(const config::Config& cfg,
+                                                       const worker::ServerState& state) {
   cluster::ReplicaMonitorOptions o;
+  o.tls = state.backend_tls();
+  o.tls_server_name = cfg.cluster.tls.server_name;
   o.enabled = cfg.cluster.read_from != config::ReadFrom::Master;
   for (const auto& u : cfg.clients.users) {
     o.enabled =
@@ -177,6 +180,9 @@ cluster::TopologyRefresher::Hooks refresher_hooks(Workers& workers, metrics::Met
   hooks.refreshed = [&metrics](std::string_view trigger, bool ok) {
     metrics.topology_refresh(trigger, ok);
   };
+  hooks.tls_failure = [&metrics](std::string_view node, std::string_view reason) {
+    metrics.count_node_tls_failure(node, reason);
+  };
   hooks.redis_version = [&state](std::string v) { state.set_redis_version(std::move(v)); };
   hooks.event = [&events](std::string_view kind, std::string_view message) {
     events.add(kind, message);
@@ -185,7 +191,8 @@ cluster::TopologyRefresher::Hooks refresher_hooks(Workers& workers, metrics::Met
 }
 
 // One worker per configured thread, each listening on the client port (SO_REUSEPORT) and on
-// one more port per emulated cluster node. False (logged) when a port cannot be opened.
+// one more port per emulated cluster node; the same for tls_listen. False (logged) when a
+// port cannot be opened.
 bool start_listening(Workers& workers, const config::Config& cfg, worker::ServerState& state,
                      cluster::TopologyRefresher& refresher, metrics::Metrics& metrics) {
   const unsigned worker_count = cfg.effective_workers();
@@ -200,9 +207,11 @@ bool start_listening(Workers& workers, const config::Config& cfg, worker::Server
         spdlog::critical("{}", err);
         return false;
       }
-    }
-    if (cfg.tls_listen) {
-      if (std::string err = workers.back()->listen_tls(*cfg.tls_listen); !err.empty()) {
+      if (!cfg.tls_listen) continue;
+      // The TLS side mirrors the plain one: emulated node i is also at tls_listen + i.
+      address = *cfg.tls_listen;
+      address.port = static_cast<uint16_t>(address.port + node);
+      if (err = workers.back()->listen_tls(address, node); !err.empty()) {
         spdlog::critical("tls_listen: {}", err);
         return false;
       }
@@ -232,6 +241,24 @@ bool load_cluster_tls(worker::ServerState& state, const config::Config& cfg) {
   }
   state.set_backend_tls(std::get<std::shared_ptr<const net::TlsContext>>(made));
   return true;
+}
+
+// SIGHUP: cluster.tls's files again (a renewed client certificate or CA bundle). New
+// connections to the nodes use them; open ones keep theirs; a file that does not load keeps
+// the previous context in use.
+void reload_cluster_tls(worker::ServerState& state, cluster::TopologyRefresher& refresher,
+                        cluster::ReplicaMonitor& replicas) {
+  const config::Config& cfg = *state.config();
+  if (!cfg.cluster.tls.enabled) return;
+  auto made = net::TlsContext::create(worker::cluster_tls_options(cfg.cluster.tls));
+  if (auto* err = std::get_if<std::string>(&made)) {
+    spdlog::error("SIGHUP: cluster.tls not reloaded, the previous files stay in use: {}", *err);
+    return;
+  }
+  state.set_backend_tls(std::get<std::shared_ptr<const net::TlsContext>>(made));
+  refresher.reconfigure(refresher_options(cfg, state));
+  replicas.reconfigure(replica_monitor_options(cfg, state));
+  spdlog::info("SIGHUP: cluster.tls files reloaded");
 }
 
 admin::AdminHooks admin_hooks(const config::Config& cfg, Workers& workers,
@@ -312,7 +339,7 @@ void reload(int argc, char** argv, worker::ServerState& state, cluster::EventLog
   auto effective = std::make_shared<const config::Config>(plan.effective);
   setup_logging(effective->log);
   refresher.reconfigure(refresher_options(*effective, state));
-  replicas.reconfigure(replica_monitor_options(*effective));
+  replicas.reconfigure(replica_monitor_options(*effective, state));
   for (const std::string& name :
        refresher.keep_node_settings(effective->clients.config_set_allowed)) {
     const std::string line = "SIGHUP: forgot the remembered CONFIG SET " + name +
@@ -433,7 +460,7 @@ int main(int argc, char** argv) {
   }
   refresher.start();
   cluster::ReplicaMonitor replicas(
-      replica_monitor_options(*cfg), [&refresher] { return refresher.current(); },
+      replica_monitor_options(*cfg, state), [&refresher] { return refresher.current(); },
       [&refresher](const std::map<std::string, bool>& serves) {
         refresher.set_replicas_serving(serves);
       });
@@ -458,6 +485,7 @@ int main(int argc, char** argv) {
   net::Signal sighup(loop, SIGHUP, [&] {
     reload(argc, argv, state, events, refresher, replicas, metrics);
     client_tls.reload(state.config()->tls, "SIGHUP");
+    reload_cluster_tls(state, refresher, replicas);
   });
   net::Timer watchdog(loop);
   watchdog.start(100, 100, [&] { shutdown.check(); });

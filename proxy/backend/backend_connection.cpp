@@ -127,7 +127,9 @@ void BackendConnection::close_quietly() {
 
 void BackendConnection::on_tls_handshake(bool ok) {
   // A failure is reported by the close that follows; its reason is the TLS one.
-  if (!ok) tls_failure_ = stream_->tls()->error();
+  if (ok) return;
+  tls_failure_ = stream_->tls()->error();
+  tls_failure_class_ = stream_->tls()->failure_class();
 }
 
 void BackendConnection::on_connected() {
@@ -216,7 +218,7 @@ void BackendConnection::handle_frame(std::string_view frame) {
 
 void BackendConnection::on_closed(int status) {
   if (!tls_failure_.empty()) {
-    fail("TLS handshake failed: " + tls_failure_);
+    fail("TLS handshake failed (" + tls_failure_class_ + "): " + tls_failure_);
     return;
   }
   fail(net::is_end_of_stream(status) ? std::string("connection closed by the node")

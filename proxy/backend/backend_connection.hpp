@@ -129,6 +129,8 @@ class BackendConnection final : public net::StreamHandler {
   // are handed back as TimedOut, and nobody takes the node for unreachable.
   void time_out(std::string_view why);
   bool timed_out() const { return timed_out_; }
+  // Why its TLS handshake failed (net::TlsChannel::failure_class()), "" when it did not.
+  std::string_view tls_failure_class() const { return tls_failure_class_; }
 
   // net::StreamHandler
   std::span<char> read_space() override;
@@ -157,6 +159,7 @@ class BackendConnection final : public net::StreamHandler {
   BackendEvents& events_;
   std::unique_ptr<net::TcpStream> stream_;
   std::string tls_failure_;  // why the TLS handshake failed, for the close that follows
+  std::string tls_failure_class_;
   std::unique_ptr<net::Timer> connect_timer_;
   net::Lookup lookup_;
   net::RingFifo<Outstanding> inflight_;

@@ -694,6 +694,9 @@ void cmd_command_getkeysandflags(Ctx& c) {
 // slotgate behind one Service (derived from the announce address by default).
 // With emulated_nodes = N it shows N masters at consecutive ports that split the
 // slots; each port is a full slotgate, so a client may use any of them.
+// A session on tls_listen is told the TLS ports (tls_announce_address() + i), the way
+// Redis with tls-cluster tells a TLS connection its tls-port: a cluster-mode TLS client
+// then stays on TLS. The node ids are the same on both sides (the same nodes).
 
 uint16_t bus_port(uint16_t port) {
   return port <= 55535 ? static_cast<uint16_t>(port + 10000) : port;
@@ -702,25 +705,37 @@ uint16_t bus_port(uint16_t port) {
 struct EmulatedNode {
   std::string id;
   std::string host;
-  uint16_t port;
+  uint16_t port;      // the port this session's kind of client connects to
+  uint16_t tcp_port;  // plain port, for CLUSTER SHARDS
+  int tls_port;       // TLS port, 0 = no tls_listen
   int first_slot, last_slot;
 };
 
-std::vector<EmulatedNode> emulated_nodes(const config::Config& conf) {
+bool on_tls(Ctx& c) {
+  return c.s.stream().tls() != nullptr;
+}
+
+std::vector<EmulatedNode> emulated_nodes(const config::Config& conf, bool tls) {
   std::vector<EmulatedNode> out;
   const uint32_t n = std::max<uint32_t>(conf.emulated_nodes, 1);
-  auto a = conf.announce_address();
+  const auto plain = conf.announce_address();
+  const auto secure = conf.tls_announce_address();
+  const auto& a = tls ? secure : plain;
   for (uint32_t i = 0; i < n; ++i) {
     int first = static_cast<int>(i * 16384 / n);
     int last = static_cast<int>((i + 1) * 16384 / n) - 1;
-    out.push_back(
-        {conf.emulated_node_id(i), a.host, static_cast<uint16_t>(a.port + i), first, last});
+    out.push_back({conf.emulated_node_id(i), a.host, static_cast<uint16_t>(a.port + i),
+                   static_cast<uint16_t>(plain.port + i),
+                   conf.tls_listen ? static_cast<int>(secure.port + i) : 0, first, last});
   }
   return out;
 }
+std::vector<EmulatedNode> emulated_nodes(Ctx& c) {
+  return emulated_nodes(cfg(c), on_tls(c));
+}
 
 void cmd_cluster_info(Ctx& c) {
-  size_t n = emulated_nodes(cfg(c)).size();
+  size_t n = emulated_nodes(c).size();
   std::string text = fmt::format(
       "cluster_state:ok\r\n"
       "cluster_slots_assigned:16384\r\n"
@@ -745,7 +760,7 @@ void cmd_cluster_myid(Ctx& c) {
 void cmd_cluster_nodes(Ctx& c) {
   // Lettuce splits on '\n' only and on single spaces: no '\r', exactly one `myself`.
   std::string text;
-  auto nodes = emulated_nodes(cfg(c));
+  auto nodes = emulated_nodes(c);
   for (size_t i = 0; i < nodes.size(); ++i) {
     const auto& n = nodes[i];
     text += fmt::format("{} {}:{}@{} {} - 0 0 {} connected {}-{}\n", n.id, n.host, n.port,
@@ -757,7 +772,7 @@ void cmd_cluster_nodes(Ctx& c) {
 
 void cmd_cluster_slots(Ctx& c) {
   std::vector<Value> ranges;
-  for (const auto& n : emulated_nodes(cfg(c))) {
+  for (const auto& n : emulated_nodes(c)) {
     Value node = Value::array({Value::bulk(n.host), Value::integer_of(n.port), Value::bulk(n.id),
                                c.proto() == 3 ? Value::map({}) : Value::array({})});
     ranges.push_back(Value::array(
@@ -768,12 +783,22 @@ void cmd_cluster_slots(Ctx& c) {
 
 void cmd_cluster_shards(Ctx& c) {
   std::vector<Value> shards;
-  for (const auto& n : emulated_nodes(cfg(c))) {
-    Value node = Value::map({Value::bulk("id"), Value::bulk(n.id), Value::bulk("port"),
-                             Value::integer_of(n.port), Value::bulk("ip"), Value::bulk(n.host),
-                             Value::bulk("endpoint"), Value::bulk(n.host), Value::bulk("role"),
-                             Value::bulk("master"), Value::bulk("replication-offset"),
-                             Value::integer_of(0), Value::bulk("health"), Value::bulk("online")});
+  for (const auto& n : emulated_nodes(c)) {
+    // Like Redis: "port" is the plain port, "tls-port" the TLS one (when there is one).
+    std::vector<Value> fields{Value::bulk("id"), Value::bulk(n.id), Value::bulk("port"),
+                              Value::integer_of(n.tcp_port)};
+    if (n.tls_port != 0) {
+      fields.push_back(Value::bulk("tls-port"));
+      fields.push_back(Value::integer_of(n.tls_port));
+    }
+    for (auto* f : {"ip", "endpoint"}) {
+      fields.push_back(Value::bulk(f));
+      fields.push_back(Value::bulk(n.host));
+    }
+    fields.insert(fields.end(),
+                  {Value::bulk("role"), Value::bulk("master"), Value::bulk("replication-offset"),
+                   Value::integer_of(0), Value::bulk("health"), Value::bulk("online")});
+    Value node = Value::map(std::move(fields));
     shards.push_back(
         Value::map({Value::bulk("slots"),
                     Value::array({Value::integer_of(n.first_slot), Value::integer_of(n.last_slot)}),

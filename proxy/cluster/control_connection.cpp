@@ -60,6 +60,13 @@ std::vector<std::string> resolve_all(const std::string& host) {
   return out;
 }
 
+std::string_view ControlConnection::tls_failure_class(std::string_view open_error) {
+  constexpr std::string_view kPrefix = "TLS handshake failed (";
+  if (!open_error.starts_with(kPrefix)) return {};
+  open_error.remove_prefix(kPrefix.size());
+  return open_error.substr(0, open_error.find(')'));
+}
+
 std::variant<ControlConnection, std::string> ControlConnection::open(
     const std::string& ip, uint16_t port, const std::string& username, const std::string& password,
     uint64_t timeout_ms, const std::shared_ptr<const net::TlsContext>& tls,

@@ -36,6 +36,9 @@ class ControlConnection {
       const std::string& password, uint64_t timeout_ms,
       const std::shared_ptr<const net::TlsContext>& tls = nullptr,
       const std::string& server_name = {});
+  // The failure class (net::TlsChannel::failure_class()) in an error open() returned when
+  // the TLS handshake failed, "" for any other error.
+  static std::string_view tls_failure_class(std::string_view open_error);
   // Sends one command and waits for its reply (an error reply is returned as a Value).
   std::variant<resp::Value, std::string> command(std::span<const std::string_view> args,
                                                  uint64_t timeout_ms);

@@ -151,8 +151,9 @@ std::vector<ReplicaLink> ReplicaMonitor::ask_master(const Node& master,
   if (it == conns_.end() || !it->second.is_open()) {
     const auto ips = resolve_all(master.host);
     if (ips.empty()) return {};
-    auto opened = ControlConnection::open(ips.front(), master.port, o.username, o.password,
-                                          o.connect_timeout_ms);
+    auto opened = ControlConnection::open(
+        ips.front(), master.port, o.username, o.password, o.connect_timeout_ms, o.tls,
+        o.tls_server_name.empty() ? master.host : o.tls_server_name);
     if (std::get_if<std::string>(&opened) != nullptr) return {};
     it = conns_.insert_or_assign(master.address, std::move(std::get<ControlConnection>(opened)))
              .first;

@@ -40,6 +40,9 @@ struct ReplicaMonitorOptions {
   std::string password;
   uint64_t connect_timeout_ms = 1000;
   uint64_t command_timeout_ms = 2000;
+  // cluster.tls: the polls handshake like every other connection to the nodes (nullptr = plain).
+  std::shared_ptr<const net::TlsContext> tls;
+  std::string tls_server_name;  // "" = each node's announced name
 };
 
 class ReplicaMonitor {

@@ -44,9 +44,12 @@ void TopologyRefresher::reconfigure(const RefresherOptions& next) {
     options_.refresh_interval_ms = next.refresh_interval_ms;
     options_.connect_timeout_ms = next.connect_timeout_ms;
     options_.command_timeout_ms = next.command_timeout_ms;
+    // cluster.tls's files reloaded (SIGHUP): a refresh that failed on the old ones goes again.
+    const bool tls_changed = options_.tls != next.tls;
+    options_.tls = next.tls;
     // Why refresh at once: the wait in run() was timed with the old interval, and a seed
     // list that replaced an unreachable one should serve now, not after the old interval.
-    if (discovery_changed && pending_trigger_.empty()) pending_trigger_ = "reload";
+    if ((discovery_changed || tls_changed) && pending_trigger_.empty()) pending_trigger_ = "reload";
   }
   cv_.notify_all();
 }
@@ -396,6 +399,8 @@ bool TopologyRefresher::refresh(std::string_view trigger, std::string& error) {
                                 access.connect_timeout_ms, access.tls, access.server_name(host));
     if (auto* e = std::get_if<std::string>(&opened)) {
       errors.push_back(c.label + ": " + *e);
+      const std::string_view tls = ControlConnection::tls_failure_class(*e);
+      if (!tls.empty() && hooks_.tls_failure) hooks_.tls_failure(c.label, tls);
       continue;
     }
     auto& conn = std::get<ControlConnection>(opened);

@@ -62,6 +62,8 @@ class TopologyRefresher final : public TopologyFeedback {
     // What changed, for the event log: (kind, message). Called without the lock held,
     // on the refresher thread or (node_unreachable) on a worker thread.
     std::function<void(std::string_view kind, std::string_view message)> event;
+    // A node's TLS handshake failed on a topology connection: (node, failure class).
+    std::function<void(std::string_view node, std::string_view reason)> tls_failure;
   };
   TopologyRefresher(RefresherOptions options, Hooks hooks);
   ~TopologyRefresher() override;

@@ -28,6 +28,19 @@ HostPort Config::announce_address() const {
   return a;
 }
 
+HostPort Config::tls_announce_address() const {
+  if (tls_announce) return *tls_announce;
+  HostPort a = tls_listen.value_or(listen);
+  if (announce) {
+    a.host = announce->host;
+  } else if (a.host == "0.0.0.0") {
+    a.host = "127.0.0.1";
+  } else if (a.host == "::") {
+    a.host = "::1";
+  }
+  return a;
+}
+
 namespace {
 // FNV-1a, five rounds of 32 bits = 40 hex digits.
 std::string id_from(const std::string& seed) {

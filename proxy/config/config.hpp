@@ -164,8 +164,11 @@ struct Config {
   HostPort listen{"0.0.0.0", 6379};
   std::optional<HostPort> tls_listen;  // nullopt = no TLS listener (needs the tls: section)
   std::optional<HostPort> announce;    // nullopt = derived from listen, see announce_address()
-  unsigned workers = 0;                // 0 = auto (usable CPUs, see cpu_limit.hpp)
-  std::string node_id;                 // 40 lower-case hex digits, or empty = derived
+  // What TLS clients are told in CLUSTER SLOTS/NODES/SHARDS; nullopt = derived, see
+  // tls_announce_address().
+  std::optional<HostPort> tls_announce;
+  unsigned workers = 0;  // 0 = auto (usable CPUs, see cpu_limit.hpp)
+  std::string node_id;   // 40 lower-case hex digits, or empty = derived
   // How many masters the cluster emulation shows. 1 (the default): one node that
   // owns every slot. N > 1: slotgate also listens on the N-1 ports after `listen`
   // (all equivalent) and shows N masters splitting the slots, for tools that
@@ -182,6 +185,10 @@ struct Config {
   // The address cluster-mode clients are told (CLUSTER SLOTS/NODES): announce, or
   // listen with a wildcard host replaced by loopback (0.0.0.0 is not connectable).
   HostPort announce_address() const;
+  // The address cluster-mode clients on tls_listen are told: tls_announce, or the host of
+  // `announce` with the port of tls_listen, or tls_listen with a wildcard host replaced by
+  // loopback. Emulated node i is at port + i, like on the plain side. Needs tls_listen.
+  HostPort tls_announce_address() const;
   // The node id cluster-mode clients see: node_id, or 40 hex digits derived from
   // the announce address so every replica behind one Service reports the same id.
   std::string effective_node_id() const;

@@ -113,6 +113,8 @@ ReloadPlan plan_reload(const Config& running, const Config& wanted) {
   // Why announce and node_id are live: they only appear in replies to CLUSTER
   // SLOTS/NODES/MYID, which are built from the current Config on every call.
   p.live("announce", running.announce_address(), next.announce_address());
+  if (running.tls_listen)
+    p.live("tls_announce", running.tls_announce_address(), next.tls_announce_address());
   p.live("node_id", running.effective_node_id(), next.effective_node_id());
   p.live("cluster.seeds", rc.seeds, nc.seeds);
   p.live("cluster.username", rc.username, nc.username);

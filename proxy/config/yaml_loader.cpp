@@ -255,6 +255,7 @@ class Loader {
     section(root, "",
             {{"listen", &Loader::on_listen},
              {"tls_listen", &Loader::on_tls_listen},
+             {"tls_announce", &Loader::on_tls_announce},
              {"tls", &Loader::on_tls},
              {"announce", &Loader::on_announce},
              {"workers", &Loader::on_workers},
@@ -595,6 +596,9 @@ class Loader {
   void on_tls_listen(const YAML::Node& n, const std::string& p) {
     optional_host_port(n, p, config_.tls_listen);
   }
+  void on_tls_announce(const YAML::Node& n, const std::string& p) {
+    optional_host_port(n, p, config_.tls_announce);
+  }
   void on_tls(const YAML::Node& n, const std::string& p) {
     if (!expect_map(n, p)) return;
     section(n, p,
@@ -729,6 +733,12 @@ class Loader {
   std::vector<std::string> errors_;
 };
 
+// The plain ports [a, a + n) and the TLS ports [b, b + n): emulated nodes take n of each.
+bool ports_overlap(uint32_t a, uint32_t b, uint32_t n) {
+  n = std::max<uint32_t>(n, 1);
+  return a < b + n && b < a + n;
+}
+
 }  // namespace
 
 std::vector<std::string> validate(const Config& config) {
@@ -751,9 +761,12 @@ std::vector<std::string> validate(const Config& config) {
     errors.push_back("tls_listen: needs tls.cert_file and tls.key_file");
   if (t.client_auth != "none" && t.ca_file.empty())
     errors.push_back("tls.client_auth " + t.client_auth + ": needs tls.ca_file");
-  if (config.tls_listen && config.tls_listen->port == config.listen.port)
+  if (config.tls_listen &&
+      ports_overlap(config.tls_listen->port, config.listen.port, config.emulated_nodes))
     errors.push_back("tls_listen (" + config.tls_listen->to_string() +
-                     ") uses the same port as listen");
+                     ") uses the same port as listen" +
+                     (config.emulated_nodes > 1 ? " (each takes emulated_nodes ports)" : ""));
+  if (config.tls_announce && !config.tls_listen) errors.push_back("tls_announce: needs tls_listen");
   for (const auto& [name, user] : t.cert_users) {
     bool known = false;
     for (const auto& u : c.users) known = known || u.name == user;

@@ -391,6 +391,11 @@ void Metrics::publish_tls(const WorkerStats& stats, StatsCounters& was) {
   was.tls_failures = stats.tls_failures;
 }
 
+void Metrics::count_node_tls_failure(std::string_view node, std::string_view reason) {
+  tls_failures_.Add({{"side", "node"}, {"reason", std::string(reason)}}).Increment();
+  backend_errors_.Add({{"node", std::string(node)}, {"kind", "tls"}}).Increment();
+}
+
 void Metrics::count_tls_reload(bool ok) {
   tls_reloads_.Add({{"result", ok ? "ok" : "failed"}}).Increment();
 }

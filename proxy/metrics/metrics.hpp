@@ -42,6 +42,8 @@ class Metrics {
   void set_client_limits(uint64_t max_clients, uint64_t max_memory);
   // A changed certificate could not be loaded (the previous one stays in use).
   void count_tls_reload(bool ok);
+  // A TLS handshake with a cluster node failed outside a worker (topology connections).
+  void count_node_tls_failure(std::string_view node, std::string_view reason);
 
   // Prometheus text exposition format 0.0.4.
   std::string render_text();

@@ -246,7 +246,14 @@ void Router::on_backend_closed(backend::BackendConnection& conn, std::string_vie
     pool.closed(conn, conn.ever_ready(), false, why);
     return;
   }
-  stats_.count_backend_error(conn.address(), auth_failed ? "auth" : "connection");
+  if (std::string_view tls = conn.tls_failure_class(); !tls.empty()) {
+    // A node whose certificate slotgate refuses (or that refuses slotgate's): its own kind,
+    // so a CA mix-up is not read as a network problem.
+    stats_.count_backend_error(conn.address(), "tls");
+    stats_.count_tls_failure("node", tls);
+  } else {
+    stats_.count_backend_error(conn.address(), auth_failed ? "auth" : "connection");
+  }
   if (!shutting_down_) {
     // Once per event: an established connection that drops is news, and so is the
     // first failed attempt after a good connection (or ever: a node known by a

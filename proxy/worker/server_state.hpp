@@ -48,7 +48,8 @@ class ServerState {
     std::lock_guard lock(mu_);
     client_tls_ = std::move(tls);
   }
-  // cluster.tls, built once at start (changing it needs a restart); nullptr = plain.
+  // cluster.tls, built at start and again from its files on SIGHUP (changing the settings
+  // needs a restart); nullptr = plain. New connections to the nodes use the current one.
   std::shared_ptr<const net::TlsContext> backend_tls() const {
     std::lock_guard lock(mu_);
     return backend_tls_;
@@ -56,6 +57,8 @@ class ServerState {
   void set_backend_tls(std::shared_ptr<const net::TlsContext> tls) {
     std::lock_guard lock(mu_);
     backend_tls_ = std::move(tls);
+    // Workers take it over with the configuration (their tick compares the generation).
+    config_generation_.fetch_add(1, std::memory_order_release);
   }
   uint64_t config_generation() const { return config_generation_.load(std::memory_order_acquire); }
 

@@ -76,11 +76,13 @@ std::string Worker::listen(const config::HostPort& address, bool reuse_port, uin
   return {};
 }
 
-std::string Worker::listen_tls(const config::HostPort& address) {
-  auto result = net::TcpListener::listen(loop_, address.host, address.port, /*reuse_port=*/true,
-                                         [this] { on_connection(0, /*tls=*/true); });
+std::string Worker::listen_tls(const config::HostPort& address, uint32_t node_index) {
+  auto result =
+      net::TcpListener::listen(loop_, address.host, address.port, /*reuse_port=*/true,
+                               [this, node_index] { on_connection(node_index, /*tls=*/true); });
   if (auto* err = std::get_if<std::string>(&result)) return *err;
-  tls_listener_ = std::move(std::get<std::unique_ptr<net::TcpListener>>(result));
+  if (tls_listeners_.size() <= node_index) tls_listeners_.resize(node_index + 1);
+  tls_listeners_[node_index] = std::move(std::get<std::unique_ptr<net::TcpListener>>(result));
   return {};
 }
 
@@ -88,7 +90,9 @@ void Worker::close_listeners() {
   for (auto& l : listeners_) {
     if (l) l->close();
   }
-  if (tls_listener_) tls_listener_->close();
+  for (auto& l : tls_listeners_) {
+    if (l) l->close();
+  }
 }
 
 void Worker::start_thread() {
@@ -280,7 +284,7 @@ void Worker::apply_config() {
 
 void Worker::on_connection(uint32_t node_index, bool tls) {
   auto session = std::make_unique<ClientSession>(*this, state_.next_client_id.fetch_add(1));
-  net::TcpListener& listener = tls ? *tls_listener_ : *listeners_[node_index];
+  net::TcpListener& listener = tls ? *tls_listeners_[node_index] : *listeners_[node_index];
   if (listener.accept_into(session->stream().raw()) != 0) return;
   if (tls) session->stream().use_tls(std::make_unique<net::TlsChannel>(state_.client_tls()));
   session->set_node_index(node_index);

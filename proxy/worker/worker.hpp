@@ -45,8 +45,9 @@ class Worker final : public client::SessionHost {
   // Binds the listener (on the calling thread, so bind errors surface at start-up).
   // `node_index`: which emulated cluster node this port stands for (0 normally).
   std::string listen(const config::HostPort& address, bool reuse_port, uint32_t node_index = 0);
-  // The TLS listener (tls_listen): its clients handshake with ServerState::client_tls().
-  std::string listen_tls(const config::HostPort& address);
+  // A TLS listener (tls_listen, plus one per further emulated node): its clients handshake
+  // with ServerState::client_tls() and are told the TLS ports in the cluster emulation.
+  std::string listen_tls(const config::HostPort& address, uint32_t node_index = 0);
   void start_thread();
   void join();
 
@@ -139,7 +140,7 @@ class Worker final : public client::SessionHost {
   metrics::WorkerStats stats_;
   std::unique_ptr<router::Router> router_;
   std::vector<std::unique_ptr<net::TcpListener>> listeners_;
-  std::unique_ptr<net::TcpListener> tls_listener_;
+  std::vector<std::unique_ptr<net::TcpListener>> tls_listeners_;
   std::unique_ptr<net::Timer> tick_timer_;
   std::unique_ptr<net::Async> wake_;
   std::unique_ptr<net::Timer> evict_timer_;

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.tls_certs import make_ca
+
 PY = "/usr/bin/python3"
 HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE / "node"
@@ -40,6 +42,8 @@ BENCHMARK = ["connect", "set_get", "pipeline", "mset", "failover"]
 RUN_LIMIT = 240.0
 # Last port of make_slotgate's block (7430-7439 + offset): free for one admin server.
 ADMIN_PORT_FOR_EMULATION = 7439 + int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
+# tls_listen of the slotgate a TLS client program talks to (one at a time).
+TLS_PORT = 7815 + int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class ClientProgram:
     # slotgate configuration this client needs (YAML text), if any.
     slotgate_config: str = ""
     cwd: object = None
+    # True: the program talks TLS to slotgate's tls_listen (SG_PORT), trusting SG_TLS_CA.
+    tls: bool = False
 
     @property
     def is_node(self) -> bool:
@@ -107,6 +113,10 @@ CLIENTS = [
     ClientProgram(f"ioredis {IO5} Cluster", node("ioredis.mjs", "ioredis5", "cluster")),
     ClientProgram(f"ioredis {IO6} (RESP3)", node("ioredis.mjs", "ioredis6", "standalone")),
     ClientProgram(f"ioredis {IO6} Cluster", node("ioredis.mjs", "ioredis6", "cluster")),
+    ClientProgram(f"ioredis {IO5} TLS", node("ioredis.mjs", "ioredis5", "standalone"), tls=True),
+    ClientProgram(f"ioredis {IO5} Cluster TLS", node("ioredis.mjs", "ioredis5", "cluster"), tls=True),
+    ClientProgram(f"ioredis {IO6} TLS", node("ioredis.mjs", "ioredis6", "standalone"), tls=True),
+    ClientProgram(f"ioredis {IO6} Cluster TLS", node("ioredis.mjs", "ioredis6", "cluster"), tls=True),
     ClientProgram(f"node-redis {NR4} (RESP2)", node("node-redis.mjs", "redis4", "standalone")),
     ClientProgram(f"node-redis {NR4} createCluster", node("node-redis.mjs", "redis4", "cluster")),
     ClientProgram(f"node-redis {NR6} (RESP3)", node("node-redis.mjs", "redis6", "standalone")),
@@ -210,20 +220,40 @@ def kill_one_master(cluster, keys: list[str]):
     return f"kill -9 of {master.address}; {replica.address} promoted", master
 
 
+_tls = {}
+
+
+def _tls_ca(logdir) -> dict:
+    """A throw-away CA and slotgate's server certificate (127.0.0.1, localhost), made once."""
+    if not _tls:
+        ca = make_ca(str(logdir / "client-tls" / "ca"), "client-suite-ca")
+        server = ca.issue("slotgate", out="server")
+        _tls.update(ca=ca.cert, cert=server.cert, key=server.key)
+    return _tls
+
+
 def run_program(program, cluster, make_slotgate, logdir, record_client_result, env_extra=None,
                 limit: float = RUN_LIMIT) -> None:
     """Run one client program against its own password-protected slotgate, perform the
     faults it asks for (CLUSTER FAILOVER, kill -9 of a master), record its results in
     the table and fail the test if any expected feature failed."""
-    if program.slotgate_config:
+    tls_env = {}
+    if program.tls:
+        ca = _tls_ca(logdir)
+        sg = make_slotgate(env={"SLOTGATE_PASSWORD": PASSWORD}, config_text=(
+            f"tls_listen: 127.0.0.1:{TLS_PORT}\n"
+            f"tls: {{cert_file: {ca['cert']}, key_file: {ca['key']}}}\n"))
+        tls_env = {"SG_TLS_CA": ca["ca"]}
+    elif program.slotgate_config:
         # The second emulated node listens on port + 1, where the admin port would be.
         sg = make_slotgate(env={"SLOTGATE_PASSWORD": PASSWORD}, config_text=program.slotgate_config,
                            admin_port=ADMIN_PORT_FOR_EMULATION)
     else:
         sg = make_slotgate(env={"SLOTGATE_PASSWORD": PASSWORD})
+    port = TLS_PORT if program.tls else sg.port
     run_id = f"{program.argv[-2] if program.is_node else 'p'}-{uuid.uuid4().hex[:8]}"
     keys = [ks[0] for ks in cluster.keys_on_each_master(n_per_master=1, prefix=f"cc:{run_id}:").values()]
-    env = dict(os.environ, SG_HOST=sg.host, SG_PORT=str(sg.port), SG_PASSWORD=PASSWORD, SG_KEYS=json.dumps(keys),
+    env = dict(os.environ, **tls_env, SG_HOST=sg.host, SG_PORT=str(port), SG_PASSWORD=PASSWORD, SG_KEYS=json.dumps(keys),
                SG_TAG=f"tx-{run_id}", SG_NAME=f"cc-{run_id}", SG_FEATURES=",".join(program.features),
                **(env_extra or {}))
     log_path = logdir / f"client-{program.name.replace(' ', '_').replace('/', '_')}.stderr.log"

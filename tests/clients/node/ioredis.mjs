@@ -1,9 +1,11 @@
 // ioredis (5 = RESP2, 6 = RESP3 by default) against slotgate, with its default
 // settings apart from the address and password.
-//   node ioredis.mjs ioredis5|ioredis6 standalone|cluster
+//   node ioredis.mjs ioredis5|ioredis6 standalone|cluster   (SG_TLS_CA=ca.crt: over TLS)
 // standalone = `new Redis(...)`; cluster = `new Cluster([seed])`, which reads
 // CLUSTER SLOTS from slotgate and must then keep every connection on slotgate.
 // The checks and the output protocol live in protocol.mjs.
+
+import {readFileSync} from 'node:fs';
 
 import {runSuite} from './protocol.mjs';
 
@@ -28,11 +30,16 @@ function quiet(client) {
   return client;
 }
 
+// SG_TLS_CA set: TLS to slotgate's tls_listen, verifying it with that CA (`tls: {ca}`); a
+// Cluster follows the TLS ports slotgate announces to a TLS session.
+const tls = process.env.SG_TLS_CA ? {tls: {ca: readFileSync(process.env.SG_TLS_CA)}} : {};
+
 function open(s) {
   if (mode === 'cluster') {
-    return new Cluster([{host: s.host, port: s.port}], {redisOptions: {password: s.password}});
+    return new Cluster([{host: s.host, port: s.port}],
+                       {redisOptions: {password: s.password, ...tls}});
   }
-  return new Redis({host: s.host, port: s.port, password: s.password});
+  return new Redis({host: s.host, port: s.port, password: s.password, ...tls});
 }
 
 function unwrapPipeline(results) {

@@ -82,3 +82,41 @@ TEST_CASE("the tls: section reloads live, tls_listen and cluster.tls need a rest
   CHECK_FALSE(plan.effective.cluster.tls.enabled);
   CHECK(plan.need_restart.size() == 2);
 }
+
+TEST_CASE(
+    "TLS cluster-mode clients are told tls_announce, or announce's host on tls_listen's port") {
+  const char* base = R"(
+tls_listen: 0.0.0.0:6380
+tls: {cert_file: /c.crt, key_file: /c.key}
+)";
+  LoadResult derived = load(base);
+  REQUIRE(derived.config);
+  CHECK(derived.config->tls_announce_address() == HostPort{"127.0.0.1", 6380});
+  LoadResult behind_lb = load(std::string(base) + "announce: 203.0.113.9:6379\n");
+  REQUIRE(behind_lb.config);
+  CHECK(behind_lb.config->tls_announce_address() == HostPort{"203.0.113.9", 6380});
+  LoadResult own = load(std::string(base) +
+                        "announce: 203.0.113.9:6379\ntls_announce: redis.example.com:16380\n");
+  REQUIRE(own.config);
+  CHECK(own.config->tls_announce_address() == HostPort{"redis.example.com", 16380});
+}
+
+TEST_CASE("tls_announce needs tls_listen; TLS ports may not overlap the emulated plain ones") {
+  CHECK_THAT(errors_of("tls_announce: 1.2.3.4:6380\n"),
+             Catch::Contains("tls_announce: needs tls_listen"));
+  // Three emulated nodes take 6379-6381 and 6380-6382: 6380 and 6381 would be bound twice.
+  CHECK_THAT(errors_of(R"(
+listen: 0.0.0.0:6379
+emulated_nodes: 3
+tls_listen: 0.0.0.0:6380
+tls: {cert_file: /c.crt, key_file: /c.key}
+)"),
+             Catch::Contains("uses the same port as listen (each takes emulated_nodes ports)"));
+  CHECK(load(R"(
+listen: 0.0.0.0:6379
+emulated_nodes: 3
+tls_listen: 0.0.0.0:6382
+tls: {cert_file: /c.crt, key_file: /c.key}
+)")
+            .config);
+}
