@@ -299,7 +299,14 @@ void Worker::on_connection(uint32_t node_index, bool tls) {
     return;
   }
   raw->start();
-  state_.sessions.add({raw->id(), this, raw->peer(), raw->local_address(), {}, false});
+  client::SessionDirectory::Entry entry;
+  entry.id = raw->id();
+  entry.worker = this;
+  entry.addr = raw->peer();
+  entry.laddr = raw->local_address();
+  entry.created_ms = raw->created_ms();
+  entry.card = &raw->card();
+  state_.sessions.add(std::move(entry));
 }
 
 void Worker::session_closed(ClientSession& session, std::string_view) {
