@@ -541,7 +541,11 @@ void ClientSession::note_tracked_read(const commands::CommandSpec& spec,
   if (!tracking_->keys().remembers_reads()) return;
   std::vector<uint32_t> positions;
   if (!commands::key_positions(spec, args, positions)) return;
-  for (uint32_t p : positions) tracking_->keys().remember(args[p]);
+  for (uint32_t p : positions) {
+    if (tracking_->keys().remember(args[p])) continue;
+    tracking_->flush_client();  // the table is full: everything cached is given up
+    tracking_->keys().remember(args[p]);
+  }
 }
 
 void ClientSession::publish_identity() {

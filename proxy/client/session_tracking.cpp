@@ -158,13 +158,14 @@ void SessionTracking::tick() {
   for (const auto& m : masters) open_link(m);
 }
 
+// Pushes exist in RESP3 only: a session that went back to RESP2 (HELLO 2) hears nothing.
 void SessionTracking::flush_client() {
   keys_.clear();
-  s_.reply(">2\r\n$10\r\ninvalidate\r\n_\r\n");
+  if (s_.protocol() == 3) s_.reply(">2\r\n$10\r\ninvalidate\r\n_\r\n");
 }
 
 void SessionTracking::invalidate(const std::vector<std::string>& keys) {
-  if (keys.empty()) return;
+  if (keys.empty() || s_.protocol() != 3) return;
   std::string out = ">2\r\n$10\r\ninvalidate\r\n";
   out += "*" + std::to_string(keys.size()) + "\r\n";
   for (const auto& k : keys) resp::append_bulk(out, k);

@@ -38,6 +38,8 @@ class SessionTracking final : public backend::PushSink {
   bool failed() const { return failed_; }
   // Lost links or changed masters: invalidate everything and open the links again.
   void tick();
+  // `>2 invalidate (nil)` to the client; every remembered key is forgotten.
+  void flush_client();
   // Tracking off (OFF, RESET, a new ON, the session closing): links dropped, a pending
   // CLIENT TRACKING ON answered with an error.
   void close();
@@ -57,8 +59,6 @@ class SessionTracking final : public backend::PushSink {
   void drop_link(std::map<std::string, Link>::iterator it);
   void confirmed(Link& link);
   void refused(std::string_view error_frame);
-  // `>2 invalidate (nil)` to the client; every remembered key is forgotten.
-  void flush_client();
   void invalidate(const std::vector<std::string>& keys);
 
   ClientSession& s_;

@@ -27,8 +27,10 @@ bool TrackedKeys::remembers_reads() const {
   return false;
 }
 
-void TrackedKeys::remember(std::string_view key) {
+bool TrackedKeys::remember(std::string_view key) {
+  if (keys_.size() >= max_keys_ && keys_.find(std::string(key)) == keys_.end()) return false;
   keys_.emplace(key);
+  return true;
 }
 
 bool TrackedKeys::under_prefix(std::string_view key) const {

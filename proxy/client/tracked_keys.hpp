@@ -24,7 +24,10 @@ struct TrackingOptions {
 
 class TrackedKeys {
  public:
-  explicit TrackedKeys(TrackingOptions options) : options_(std::move(options)) {}
+  // At most max_keys remembered keys per session (Redis bounds its table too).
+  static constexpr size_t kDefaultMaxKeys = 100'000;
+  explicit TrackedKeys(TrackingOptions options, size_t max_keys = kDefaultMaxKeys)
+      : options_(std::move(options)), max_keys_(max_keys) {}
 
   const TrackingOptions& options() const { return options_; }
   // CLIENT CACHING yes|no: OPTIN tracks the next command only after yes, OPTOUT skips the
@@ -34,7 +37,9 @@ class TrackedKeys {
   void command_done() { caching_set_ = false; }
   // Whether the keys of a read-only command the client sends now are remembered.
   bool remembers_reads() const;
-  void remember(std::string_view key);
+  // False when the table is full and `key` is new: the caller invalidates everything
+  // (clear()) and remembers it again, so a client reading ever more keys costs bounded memory.
+  bool remember(std::string_view key);
   // Of the keys a node reported changed, those the client must be told about; remembered
   // keys among them are forgotten.
   std::vector<std::string> invalidated(std::span<const std::string> keys);
@@ -46,6 +51,7 @@ class TrackedKeys {
   bool under_prefix(std::string_view key) const;
 
   TrackingOptions options_;
+  size_t max_keys_;
   bool caching_set_ = false;  // CLIENT CACHING given for the next command
   std::unordered_set<std::string> keys_;
 };

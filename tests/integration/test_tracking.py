@@ -144,6 +144,19 @@ def test_tracking_off_getredir_and_refusals(slotgate, conn):
         s.close()
 
 
+def test_a_session_back_on_resp2_gets_no_pushes(slotgate, conn):
+    s = tracking_session(slotgate)
+    try:
+        k = f"{{{tag()}}}r2"
+        assert s.command("GET", k) is None
+        s.command("HELLO", "2")
+        assert conn.command("SET", k, "x") == "OK"
+        time.sleep(0.3)
+        assert s.command("PING") == "PONG"  # a RESP2 client cannot parse a push
+    finally:
+        s.close()
+
+
 def tracking_links(cluster) -> int:
     n = 0
     for m in cluster.masters():

@@ -53,3 +53,14 @@ TEST_CASE("optin remembers only the command after CACHING yes; optout skips afte
   TrackedKeys def({Mode::Default, {}});
   CHECK_FALSE(def.set_caching(true));  // CACHING needs OPTIN or OPTOUT
 }
+
+TEST_CASE("a full table refuses new keys (the session then invalidates everything)") {
+  TrackedKeys t({Mode::Default, {}}, 2);
+  CHECK(t.remember("a"));
+  CHECK(t.remember("b"));
+  CHECK(t.remember("a"));  // already there
+  CHECK_FALSE(t.remember("c"));
+  CHECK(t.size() == 2);
+  t.clear();
+  CHECK(t.remember("c"));
+}
