@@ -59,6 +59,9 @@ Worker::Worker(int index, ServerState& state, cluster::TopologyFeedback& feedbac
 
 Worker::~Worker() {
   join();
+  // Other workers' CLIENT LIST reads the directory's entries (and their session cards):
+  // every entry goes before the sessions do.
+  for (auto& [ptr, s] : sessions_) state_.sessions.remove(ptr->id());
   sessions_.clear();
   // Closed sessions and their dedicated connections go before the router they abandon
   // requests to; then the pool connections the router's shutdown closed.
