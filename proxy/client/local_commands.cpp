@@ -627,6 +627,15 @@ std::string client_line(const SessionDirectory::Entry& e, uint64_t now_ms) {
       k.resp.load(kRelaxed), e.lib_name, e.lib_ver);
 }
 
+// INFO clients: sessions with CLIENT TRACKING on, on every worker.
+size_t tracking_clients(Ctx& c) {
+  size_t n = 0;
+  c.s.worker().sessions().visit([&](const SessionDirectory::Entry& e) {
+    n += e.card->tracking.load(std::memory_order_relaxed) ? 1 : 0;
+  });
+  return n;
+}
+
 void cmd_client_info(Ctx& c) {
   c.s.publish_card();
   std::string text;
@@ -1042,11 +1051,13 @@ void cmd_info(Ctx& c) {
         conf.effective_workers());
   }
   if (wants("clients")) {
+    c.s.publish_card();
     text += fmt::format(
         "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n"
-        "tracking_clients:0\r\npubsub_clients:{}\r\n\r\n",
+        "tracking_clients:{}\r\npubsub_clients:{}\r\n\r\n",
         info.connected_clients, conf.clients.max_clients,
-        std::max<int64_t>(info.blocked_clients, 0), std::max<int64_t>(info.pubsub_clients, 0));
+        std::max<int64_t>(info.blocked_clients, 0), tracking_clients(c),
+        std::max<int64_t>(info.pubsub_clients, 0));
   }
   if (wants("persistence")) text += "# Persistence\r\nloading:0\r\nasync_loading:0\r\n\r\n";
   if (wants("stats")) {

@@ -120,15 +120,27 @@ def test_optin_tracks_only_reads_after_client_caching_yes(slotgate, conn):
         s.close()
 
 
+def tracking_clients(conn) -> int:
+    text = conn.command("INFO", "clients")
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    for line in text.splitlines():
+        if line.startswith("tracking_clients:"):
+            return int(line.split(":", 1)[1])
+    raise AssertionError(f"no tracking_clients in {text!r}")
+
+
 def test_tracking_off_getredir_and_refusals(slotgate, conn):
     s = tracking_session(slotgate)
     try:
         assert s.command("CLIENT", "GETREDIR") == 0
         assert "flags=t " in str(s.command("CLIENT", "INFO"))
+        wait_until(lambda: tracking_clients(conn) == 1, timeout=5,
+                   what="INFO clients to count the one tracking session")
         k = f"{{{tag()}}}off"
         assert s.command("GET", k) is None
         assert s.command("CLIENT", "TRACKING", "OFF") == "OK"
         assert s.command("CLIENT", "GETREDIR") == -1
+        assert tracking_clients(conn) == 0
         assert conn.command("SET", k, "x") == "OK"
         time.sleep(0.3)
         assert s.command("PING") == "PONG"  # no push came first
