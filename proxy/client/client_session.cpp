@@ -421,7 +421,9 @@ router::Request* ClientSession::new_request(const commands::CommandSpec& spec) {
   req->protocol = protocol_;
   req->silent = silent_;
   // Reads after WATCH stay on the master: they must see what the transaction will see.
-  if (watching_) {
+  // So do a tracking session's: the invalidations come from the masters, and a read from a
+  // lagging replica right after one would be cached stale with no invalidation to follow.
+  if (watching_ || tracking_) {
     req->read_from = config::ReadFrom::Master;
   } else if (user_) {
     req->read_from = user_->read_from;
