@@ -13,6 +13,7 @@
 #include "client/local_commands.hpp"
 #include "client/session_directory.hpp"
 #include "client/session_host.hpp"
+#include "client/session_tracking.hpp"
 #include "client/subscriptions.hpp"
 #include "cluster/slot.hpp"
 #include "commands/command_table.hpp"
@@ -73,11 +74,13 @@ ClientSession::~ClientSession() {
 
 void ClientSession::start() {
   peer_ = stream_.peer_address();
+  publish_card();
   stream_.set_nodelay(true);
   stream_.start_reading();
 }
 
 void ClientSession::reset_state() {
+  stop_tracking();
   end_transaction();
   unwatch();
   if (subs_) subs_.reset();
@@ -89,6 +92,7 @@ void ClientSession::reset_state() {
   user_.reset();
   acl_.reset();
   worker_.sessions().set_user(id_, {});
+  publish_identity();
   apply_parser_limits();
 }
 
@@ -203,7 +207,14 @@ void ClientSession::process_input() {
       break;
     }
     if (!parser_.args().empty()) {
+      if (spec != nullptr) card_.last_command.store(spec, std::memory_order_relaxed);
       handle_command(spec, parser_.args(), parser_.raw(), parser_.was_inline());
+      // CLIENT CACHING yes|no holds for the next command (for a whole MULTI … EXEC).
+      if (tracking_ && !tx_.active &&
+          (spec == nullptr || spec->local != commands::LocalHandler::ClientCaching)) {
+        tracking_->keys().command_done();
+      }
+      publish_card();
       silent_ = false;  // replies produced later (pushes, deliveries) follow their own flags
     }
     rbuf_.consume(consumed);
@@ -305,6 +316,7 @@ void ClientSession::handle_command(const commands::CommandSpec* spec,
     return;
   }
   if (subs_ && subs_->active() && protocol_ == 2 && !subscribed_mode_allows(*spec, args)) return;
+  if (tracking_ && spec->has(commands::kReadOnly)) note_tracked_read(*spec, args);
   if (tx_.active && spec->routing != commands::Routing::Transaction &&
       spec->local != commands::LocalHandler::Quit && spec->local != commands::LocalHandler::Reset) {
     queue_in_transaction(*spec, args, raw, was_inline);
@@ -409,7 +421,9 @@ router::Request* ClientSession::new_request(const commands::CommandSpec& spec) {
   req->protocol = protocol_;
   req->silent = silent_;
   // Reads after WATCH stay on the master: they must see what the transaction will see.
-  if (watching_) {
+  // So do a tracking session's: the invalidations come from the masters, and a read from a
+  // lagging replica right after one would be cached stale with no invalidation to follow.
+  if (watching_ || tracking_) {
     req->read_from = config::ReadFrom::Master;
   } else if (user_) {
     req->read_from = user_->read_from;
@@ -495,6 +509,51 @@ bool ClientSession::unblock(bool with_error) {
   return true;
 }
 
+void ClientSession::publish_card() {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  card_.last_activity_ms.store(last_activity_ms_, kRelaxed);
+  card_.multi.store(tx_.active ? static_cast<int32_t>(tx_.count) : -1, kRelaxed);
+  card_.sub.store(subs_ ? subs_->channel_count() : 0, kRelaxed);
+  card_.psub.store(subs_ ? subs_->pattern_count() : 0, kRelaxed);
+  card_.ssub.store(subs_ ? subs_->shard_channel_count() : 0, kRelaxed);
+  card_.resp.store(static_cast<uint32_t>(protocol_), kRelaxed);
+  card_.tot_mem.store(accounted_, kRelaxed);
+  card_.fd.store(stream_.fd(), kRelaxed);
+  card_.no_evict.store(no_evict_, kRelaxed);
+  card_.tracking.store(tracking_ != nullptr, kRelaxed);
+}
+
+void ClientSession::start_tracking(const commands::CommandSpec& spec, TrackingOptions options) {
+  stop_tracking();
+  tracking_ = std::make_unique<SessionTracking>(*this, std::move(options));
+  router::Request* req = new_request(spec);
+  req->state = router::RequestState::Waiting;
+  tracking_->start(req);
+  if (tracking_->failed()) worker_.loop().release_later(std::move(tracking_));
+}
+
+void ClientSession::stop_tracking() {
+  if (!tracking_) return;
+  tracking_->close();
+  worker_.loop().release_later(std::move(tracking_));
+}
+
+void ClientSession::note_tracked_read(const commands::CommandSpec& spec,
+                                      std::span<const std::string_view> args) {
+  if (!tracking_->keys().remembers_reads()) return;
+  std::vector<uint32_t> positions;
+  if (!commands::key_positions(spec, args, positions)) return;
+  for (uint32_t p : positions) {
+    if (tracking_->keys().remember(args[p])) continue;
+    tracking_->flush_client();  // the table is full: everything cached is given up
+    tracking_->keys().remember(args[p]);
+  }
+}
+
+void ClientSession::publish_identity() {
+  worker_.sessions().set_identity(id_, name_, lib_name_, lib_ver_);
+}
+
 bool ClientSession::subscribed() const {
   return subs_ && subs_->active();
 }
@@ -506,6 +565,12 @@ void ClientSession::tick() {
     return;
   }
   if (subs_) subs_->tick();
+  if (tracking_ && tracking_->failed()) {
+    worker_.loop().release_later(std::move(tracking_));
+  } else if (tracking_) {
+    tracking_->tick();
+  }
+  publish_card();
   // An idle client keeps no buffer: a read buffer grown by a big request, the reply ring.
   rbuf_.trim();
   queue_.trim();
@@ -689,6 +754,7 @@ void ClientSession::close(std::string_view why) {
   watch_link_.release();
   blocking_link_.release();
   if (subs_) subs_->close();
+  if (tracking_) tracking_->close();
   worker_.session_closed(*this, why);
 }
 

@@ -14,6 +14,8 @@
 
 #include "client/acl_user.hpp"
 #include "client/dedicated_link.hpp"
+#include "client/session_card.hpp"
+#include "client/tracked_keys.hpp"
 #include "cluster/slot.hpp"
 #include "net/read_buffer.hpp"
 #include "net/ring_fifo.hpp"
@@ -32,6 +34,7 @@ struct CommandSpec;
 namespace slotgate::client {
 
 class SessionHost;
+class SessionTracking;
 class Subscriptions;
 
 class ClientSession final : public net::StreamHandler, public router::ReplySink {
@@ -81,6 +84,16 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   uint64_t created_ms() const { return created_ms_; }
   // The address the client connected to (CLIENT LIST laddr, CLIENT KILL LADDR).
   std::string local_address() const;
+  // What CLIENT LIST shows of this session to any worker (see session_card.hpp).
+  const SessionCard& card() const { return card_; }
+  // Copies the session's numbers to its card (after each command and at each tick).
+  void publish_card();
+  // Copies name and library to the session directory (after SETNAME, SETINFO, HELLO, RESET).
+  void publish_identity();
+  // CLIENT TRACKING ON (RESP3): answered once every master's tracking link is confirmed.
+  void start_tracking(const commands::CommandSpec& spec, TrackingOptions options);
+  void stop_tracking();
+  SessionTracking* tracking() { return tracking_.get(); }
   // CLIENT NO-EVICT: never picked by clients.max_memory eviction.
   bool no_evict() const { return no_evict_; }
   void set_no_evict(bool on) { no_evict_ = on; }
@@ -137,6 +150,9 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
 
  private:
   friend class Subscriptions;
+  friend class SessionTracking;
+  // Client-side caching: a read-only command's keys are remembered when it is sent.
+  void note_tracked_read(const commands::CommandSpec& spec, std::span<const std::string_view> args);
   void process_input();
   bool waits_for_order(const commands::CommandSpec* spec) const;
   // RESP2 subscribed mode only allows the subscription commands, PING, QUIT, RESET.
@@ -261,6 +277,8 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   bool no_evict_ = false;
   bool pause_held_ = false;  // CLIENT PAUSE: the next command waits for the pause to end
   std::unique_ptr<Subscriptions> subs_;
+  std::unique_ptr<SessionTracking> tracking_;
+  SessionCard card_;
 };
 
 }  // namespace slotgate::client

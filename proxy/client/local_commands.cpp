@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "client/acl_log.hpp"
@@ -14,8 +15,11 @@
 #include "client/auth.hpp"
 #include "client/auth_throttle.hpp"
 #include "client/client_session.hpp"
+#include "client/session_card.hpp"
 #include "client/session_directory.hpp"
 #include "client/session_host.hpp"
+#include "client/session_tracking.hpp"
+#include "client/tracked_keys.hpp"
 #include "cluster/slot.hpp"
 #include "commands/command_reply.hpp"
 #include "commands/command_table.hpp"
@@ -459,36 +463,113 @@ void cmd_client_unpause(Ctx& c) {
   c.ok();
 }
 
-// Client-side caching is refused: the invalidations would come from the cluster nodes over
-// connections slotgate shares between clients. slotgate answers as a server on which tracking
-// is never on, so OFF, GETREDIR and TRACKINGINFO work and ON says clearly what to change.
+// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p]... [BCAST] [OPTIN] [OPTOUT] [NOLOOP].
+// False: an error was replied.
+bool parse_tracking_options(Ctx& c, TrackingOptions& o) {
+  bool bcast = false, optin = false, optout = false;
+  for (size_t i = 3; i < c.args.size(); ++i) {
+    std::string_view a = c.args[i];
+    if (iequals(a, "bcast")) {
+      bcast = true;
+    } else if (iequals(a, "optin")) {
+      optin = true;
+    } else if (iequals(a, "optout")) {
+      optout = true;
+    } else if (iequals(a, "prefix") && i + 1 < c.args.size()) {
+      o.prefixes.emplace_back(c.args[++i]);
+    } else if (iequals(a, "redirect") && i + 1 < c.args.size()) {
+      c.error(
+          "ERR CLIENT TRACKING REDIRECT is not supported by slotgate: use RESP3 (HELLO 3) so the "
+          "invalidations arrive on the tracking connection itself");
+      return false;
+    } else if (iequals(a, "noloop")) {
+      c.error("ERR CLIENT TRACKING NOLOOP is not supported by slotgate");
+      return false;
+    } else {
+      c.error("ERR syntax error");
+      return false;
+    }
+  }
+  if (bcast && (optin || optout)) {
+    c.error("ERR OPTIN and OPTOUT are not compatible with BCAST");
+    return false;
+  }
+  if (optin && optout) {
+    c.error("ERR You can't use both OPTIN and OPTOUT");
+    return false;
+  }
+  if (!o.prefixes.empty() && !bcast) {
+    c.error("ERR PREFIX option requires BCAST mode to be enabled");
+    return false;
+  }
+  using Mode = TrackingOptions::Mode;
+  o.mode = bcast ? Mode::Bcast : optin ? Mode::OptIn : optout ? Mode::OptOut : Mode::Default;
+  return true;
+}
+
+// Client-side caching through slotgate: RESP3 sessions only, their invalidations pushed on
+// the same connection (client/session_tracking.hpp). RESP2 tracking needs REDIRECT to
+// another connection, which slotgate does not offer.
 void cmd_client_tracking(Ctx& c) {
+  TrackingOptions o;
   if (iequals(c.args[2], "off")) {
+    c.s.stop_tracking();
     c.ok();
-  } else if (iequals(c.args[2], "on")) {
-    c.error(
-        "ERR client-side caching (CLIENT TRACKING ON) is not available through slotgate: "
-        "turn the client's cache off (rueidis DisableCache, no Lettuce ClientSideCaching, no "
-        "redis-py cache_config)");
-  } else {
+  } else if (!iequals(c.args[2], "on")) {
     c.error("ERR syntax error");
+  } else if (parse_tracking_options(c, o)) {
+    if (c.proto() != 3) {
+      c.error(
+          "ERR client-side caching through slotgate needs RESP3 (HELLO 3): RESP2 tracking with "
+          "REDIRECT is not supported");
+      return;
+    }
+    c.s.start_tracking(c.spec, std::move(o));  // answered when every master confirmed
   }
 }
 
 void cmd_client_caching(Ctx& c) {
-  c.error(
-      "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
-      "OPTOUT mode enabled");
+  const bool yes = iequals(c.args[2], "yes");
+  if (!yes && !iequals(c.args[2], "no")) {
+    c.error("ERR syntax error");
+    return;
+  }
+  SessionTracking* t = c.s.tracking();
+  if (t == nullptr || (t->keys().options().mode != TrackingOptions::Mode::OptIn &&
+                       t->keys().options().mode != TrackingOptions::Mode::OptOut)) {
+    c.error(
+        "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+        "OPTOUT mode enabled");
+  } else if (!t->keys().set_caching(yes)) {
+    c.error(yes ? "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+                : "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+  } else {
+    c.ok();
+  }
 }
 
+// Invalidations arrive on the tracking connection itself: 0, as Redis says for no REDIRECT.
 void cmd_client_getredir(Ctx& c) {
-  resp::append_integer(c.out, -1);
+  resp::append_integer(c.out, c.s.tracking() ? 0 : -1);
 }
 
 void cmd_client_trackinginfo(Ctx& c) {
-  c.value(
-      Value::map({Value::bulk("flags"), Value::array({Value::bulk("off")}), Value::bulk("redirect"),
-                  Value::integer_of(-1), Value::bulk("prefixes"), Value::array({})}));
+  SessionTracking* t = c.s.tracking();
+  std::vector<Value> flags, prefixes;
+  if (t == nullptr) {
+    flags.push_back(Value::bulk("off"));
+  } else {
+    using Mode = TrackingOptions::Mode;
+    const TrackingOptions& o = t->keys().options();
+    flags.push_back(Value::bulk("on"));
+    if (o.mode == Mode::Bcast) flags.push_back(Value::bulk("bcast"));
+    if (o.mode == Mode::OptIn) flags.push_back(Value::bulk("optin"));
+    if (o.mode == Mode::OptOut) flags.push_back(Value::bulk("optout"));
+    for (const auto& p : o.prefixes) prefixes.push_back(Value::bulk(p));
+  }
+  c.value(Value::map({Value::bulk("flags"), Value::array(std::move(flags)), Value::bulk("redirect"),
+                      Value::integer_of(t ? 0 : -1), Value::bulk("prefixes"),
+                      Value::array(std::move(prefixes))}));
 }
 
 void cmd_client_no_evict(Ctx& c) {
@@ -503,30 +584,126 @@ void cmd_client_no_evict(Ctx& c) {
   c.ok();
 }
 
-std::string client_line(ClientSession& s, uint64_t now_ms) {
-  uint64_t age = (now_ms - s.created_ms()) / 1000;
-  uint64_t idle = (now_ms - s.last_activity_ms()) / 1000;
+// One CLIENT LIST line in Redis 7's format, from a session's directory entry and card (read
+// under the directory's lock; the session may live on another worker). Buffers slotgate does
+// not keep per client (qbuf, argv-mem, obl...) read 0.
+// CLIENT NO-TOUCH (Redis 7.2): the nodes behind slotgate run 7.0, which would touch the keys
+// anyway, so ON is refused rather than promised; OFF is what every session already is.
+void cmd_client_no_touch(Ctx& c) {
+  if (iequals(c.args[2], "off")) {
+    c.ok();
+  } else if (iequals(c.args[2], "on")) {
+    c.error(
+        "ERR CLIENT NO-TOUCH ON is not supported by slotgate: the cluster nodes (Redis 7.0) would "
+        "still update the keys' LRU/LFU");
+  } else {
+    c.error("ERR syntax error");
+  }
+}
+
+std::string client_line(const SessionDirectory::Entry& e, uint64_t now_ms) {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  const SessionCard& k = *e.card;
+  const uint32_t sub = k.sub.load(kRelaxed), psub = k.psub.load(kRelaxed),
+                 ssub = k.ssub.load(kRelaxed);
+  const int32_t multi = k.multi.load(kRelaxed);
+  std::string flags;
+  if (sub + psub + ssub > 0) flags += 'P';
+  if (multi >= 0) flags += 'x';
+  if (e.blocked) flags += 'b';
+  if (k.no_evict.load(kRelaxed)) flags += 'e';
+  if (k.tracking.load(kRelaxed)) flags += 't';
+  if (flags.empty()) flags = "N";
+  const commands::CommandSpec* cmd = k.last_command.load(kRelaxed);
+  auto since = [now_ms](uint64_t t) { return now_ms > t ? (now_ms - t) / 1000 : 0; };
   return fmt::format(
-      "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 "
-      "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r "
-      "cmd=client user={} redir=-1 resp={} lib-name={} lib-ver={}\n",
-      s.id(), s.peer(), s.worker().config().listen.to_string(), s.name(), age, idle,
-      s.user() ? s.user()->name : std::string("default"), s.protocol(), s.lib_name(), s.lib_ver());
+      "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} "
+      "multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
+      "tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}\n",
+      e.id, e.addr, e.laddr, k.fd.load(kRelaxed), e.name, since(e.created_ms),
+      since(k.last_activity_ms.load(kRelaxed)), flags, sub, psub, ssub, multi,
+      k.tot_mem.load(kRelaxed), cmd ? cmd->name : std::string_view("NULL"),
+      e.user.empty() ? std::string_view("default") : std::string_view(e.user),
+      k.resp.load(kRelaxed), e.lib_name, e.lib_ver);
+}
+
+// INFO clients: sessions with CLIENT TRACKING on, on every worker.
+size_t tracking_clients(Ctx& c) {
+  size_t n = 0;
+  c.s.worker().sessions().visit([&](const SessionDirectory::Entry& e) {
+    n += e.card->tracking.load(std::memory_order_relaxed) ? 1 : 0;
+  });
+  return n;
 }
 
 void cmd_client_info(Ctx& c) {
-  resp::append_verbatim(c.out, client_line(c.s, c.s.worker().loop().now_ms()), c.proto());
+  c.s.publish_card();
+  std::string text;
+  const uint64_t now = c.s.worker().loop().now_ms();
+  c.s.worker().sessions().visit([&](const SessionDirectory::Entry& e) {
+    if (e.id == c.s.id()) text = client_line(e, now);
+  });
+  resp::append_verbatim(c.out, text, c.proto());
 }
 
+// CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]: the filters Redis 7 has. A
+// slotgate session is never a master or a replica connection.
+struct ClientListFilter {
+  std::optional<bool> pubsub;  // TYPE: pubsub (true) or normal (false)
+  bool none = false;           // TYPE master/replica: no session matches
+  std::vector<uint64_t> ids;   // ID: only these
+};
+
+bool parse_client_list_filter(Ctx& c, ClientListFilter& f) {
+  if (c.args.size() == 2) return true;
+  if (c.args.size() == 4 && iequals(c.args[2], "type")) {
+    std::string_view t = c.args[3];
+    if (iequals(t, "normal")) {
+      f.pubsub = false;
+    } else if (iequals(t, "pubsub")) {
+      f.pubsub = true;
+    } else if (iequals(t, "master") || iequals(t, "replica") || iequals(t, "slave")) {
+      f.none = true;
+    } else {
+      c.error(fmt::format("ERR Unknown client type '{}'", t.substr(0, 128)));
+      return false;
+    }
+    return true;
+  }
+  if (c.args.size() >= 4 && iequals(c.args[2], "id")) {
+    for (size_t i = 3; i < c.args.size(); ++i) {
+      auto v = resp::parse_integer(c.args[i]);
+      if (!v || *v <= 0) {
+        c.error("ERR Invalid client ID");
+        return false;
+      }
+      f.ids.push_back(static_cast<uint64_t>(*v));
+    }
+    return true;
+  }
+  c.error("ERR syntax error");
+  return false;
+}
+
+// Every worker's sessions, in id order, read through the proxy-wide session directory.
 void cmd_client_list(Ctx& c) {
+  ClientListFilter f;
+  if (!parse_client_list_filter(c, f)) return;
+  c.s.publish_card();
   std::string text;
-  uint64_t now = c.s.worker().loop().now_ms();
+  const uint64_t now = c.s.worker().loop().now_ms();
   // A named user sees its own sessions only; the default user (the administrator) sees all.
   const config::UserConfig* me = c.s.user();
-  c.s.worker().for_each_session([&](ClientSession& other) {
-    if (other.closed()) return;
-    if (me != nullptr && (other.user() == nullptr || other.user()->name != me->name)) return;
-    text += client_line(other, now);
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  c.s.worker().sessions().visit([&](const SessionDirectory::Entry& e) {
+    if (f.none || (me != nullptr && e.user != me->name)) return;
+    if (!f.ids.empty() && std::find(f.ids.begin(), f.ids.end(), e.id) == f.ids.end()) return;
+    if (f.pubsub) {
+      const SessionCard& k = *e.card;
+      bool subscribed = k.sub.load(kRelaxed) + k.psub.load(kRelaxed) + k.ssub.load(kRelaxed) > 0;
+      if (subscribed != *f.pubsub) return;
+    }
+    text += client_line(e, now);
   });
   resp::append_verbatim(c.out, text, c.proto());
 }
@@ -849,6 +1026,7 @@ constexpr Handler kHandlers[] = {
     cmd_client_kill,              // ClientKill
     cmd_client_unblock,           // ClientUnblock
     cmd_client_no_evict,          // ClientNoEvict
+    cmd_client_no_touch,          // ClientNoTouch
     cmd_client_pause,             // ClientPause
     cmd_client_unpause,           // ClientUnpause
     cmd_client_tracking,          // ClientTracking
@@ -898,11 +1076,13 @@ void cmd_info(Ctx& c) {
         conf.effective_workers());
   }
   if (wants("clients")) {
+    c.s.publish_card();
     text += fmt::format(
         "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n"
-        "tracking_clients:0\r\npubsub_clients:{}\r\n\r\n",
+        "tracking_clients:{}\r\npubsub_clients:{}\r\n\r\n",
         info.connected_clients, conf.clients.max_clients,
-        std::max<int64_t>(info.blocked_clients, 0), std::max<int64_t>(info.pubsub_clients, 0));
+        std::max<int64_t>(info.blocked_clients, 0), tracking_clients(c),
+        std::max<int64_t>(info.pubsub_clients, 0));
   }
   if (wants("persistence")) text += "# Persistence\r\nloading:0\r\nasync_loading:0\r\n\r\n";
   if (wants("stats")) {
@@ -935,6 +1115,8 @@ void run_local_command(ClientSession& session, const commands::CommandSpec& spec
   } else {
     c.error(fmt::format("ERR slotgate has no handler for '{}'", spec.name));
   }
+  // SETNAME, SETINFO, HELLO, RESET: what CLIENT LIST shows by name may have changed.
+  if (spec.has_trait(commands::kConnectionState)) session.publish_identity();
   // A handler that asked the cluster (INFO keyspace) is counted when that reply arrives.
   if (!c.out.empty()) {
     session.worker().stats().count_command(

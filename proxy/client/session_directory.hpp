@@ -3,13 +3,18 @@
 // authenticates, blocks or closes, never per ordinary command; read under its lock by the
 // rare admin command, which then asks the owning worker (its SessionHost) to act. One
 // directory serves the whole process: the worker part keeps it in its ServerState.
+// CLIENT LIST / CLIENT INFO read each session's SessionCard through visit(), under the lock.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "client/session_card.hpp"
 
 namespace slotgate::client {
 
@@ -23,6 +28,10 @@ class SessionDirectory {
     std::string addr, laddr;
     std::string user;  // empty: the default user
     bool blocked = false;
+    uint64_t created_ms = 0;
+    std::string name, lib_name, lib_ver;
+    // Valid only inside visit(): the session removes its entry before the card dies.
+    const SessionCard* card = nullptr;
   };
 
   void add(Entry e) {
@@ -40,6 +49,27 @@ class SessionDirectory {
   void set_blocked(uint64_t id, bool blocked) {
     std::lock_guard lock(mu_);
     if (auto it = entries_.find(id); it != entries_.end()) it->second.blocked = blocked;
+  }
+  // CLIENT SETNAME / SETINFO / HELLO / RESET changed what CLIENT LIST shows by name.
+  void set_identity(uint64_t id, std::string_view name, std::string_view lib_name,
+                    std::string_view lib_ver) {
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(id); it != entries_.end()) {
+      it->second.name = name;
+      it->second.lib_name = lib_name;
+      it->second.lib_ver = lib_ver;
+    }
+  }
+  // Calls f(entry) for every entry, in id order, under the lock (entry.card may be read).
+  template <typename F>
+  void visit(F&& f) const {
+    std::lock_guard lock(mu_);
+    std::vector<const Entry*> sorted;
+    sorted.reserve(entries_.size());
+    for (const auto& [id, e] : entries_) sorted.push_back(&e);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const Entry* a, const Entry* b) { return a->id < b->id; });
+    for (const Entry* e : sorted) f(*e);
   }
   // Copies of the entries `match` accepts.
   template <typename F>

@@ -44,6 +44,9 @@ class Subscriptions final : public backend::PushSink {
 
   // SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE.
   void command(const commands::CommandSpec& spec, std::span<const std::string_view> args);
+  uint32_t channel_count() const { return static_cast<uint32_t>(channels_.size()); }
+  uint32_t pattern_count() const { return static_cast<uint32_t>(patterns_.size()); }
+  uint32_t shard_channel_count() const { return static_cast<uint32_t>(shard_.size()); }
   bool active() const { return !channels_.empty() || !patterns_.empty() || !shard_.empty(); }
   // Re-establishes lost links and follows masters that moved.
   void tick();

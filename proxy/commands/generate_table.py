@@ -230,11 +230,14 @@ def emit(cmds, out):
 # Subcommands newer than the server the table is generated from that clients send
 # at connect, and that slotgate answers itself (facts as Redis 7.2's COMMAND shows
 # them). CLIENT SETINFO: Lettuce, Jedis, redis-py, ioredis and node-redis send it;
-# CLUSTER MYSHARDID: cluster-aware clients on 7.2+.
+# CLUSTER MYSHARDID: cluster-aware clients on 7.2+. CLIENT NO-TOUCH: Lettuce and redis-py
+# expose it (slotgate accepts OFF and refuses ON).
 EXTRAS = {
     "client": [("client|setinfo", 4, ["noscript", "loading", "stale"], 0, 0, 0,
                 ["@slow", "@connection"], ["request_policy:all_nodes", "response_policy:all_succeeded"],
-                [], [])],
+                [], []),
+               ("client|no-touch", 3, ["noscript", "loading", "stale"], 0, 0, 0,
+                ["@slow", "@connection"], [], [], [])],
     "cluster": [("cluster|myshardid", 2, ["loading", "stale"], 0, 0, 0, ["@slow"],
                  ["nondeterministic_output"], [], [])],
 }

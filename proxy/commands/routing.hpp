@@ -132,6 +132,7 @@ enum class LocalHandler : uint8_t {
   ClientKill,
   ClientUnblock,
   ClientNoEvict,
+  ClientNoTouch,
   ClientPause,
   ClientUnpause,
   ClientTracking,

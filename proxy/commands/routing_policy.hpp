@@ -77,10 +77,12 @@ inline constexpr Policy kPolicies[] = {
     local("client|kill", LocalHandler::ClientKill),  // slotgate's own sessions, on every worker
     local("client|unblock", LocalHandler::ClientUnblock),
     local("client|no-evict", LocalHandler::ClientNoEvict),
+    // OFF accepted, ON refused: the nodes (Redis 7.0) cannot leave LRU/LFU untouched.
+    local("client|no-touch", LocalHandler::ClientNoTouch),
     local("client|pause",
           LocalHandler::ClientPause),  // holds the commands of slotgate's own clients
     local("client|unpause", LocalHandler::ClientUnpause),
-    // Client-side caching is refused, answered as a server where tracking is off.
+    // Client-side caching for RESP3 sessions (client/session_tracking.hpp).
     local("client|tracking", LocalHandler::ClientTracking),
     local("client|caching", LocalHandler::ClientCaching),
     local("client|getredir", LocalHandler::ClientGetredir),
@@ -285,6 +287,7 @@ inline constexpr Traits kTraits[] = {
     {"client|tracking", kConnectionState},
     {"client|caching", kConnectionState},
     {"client|no-evict", kConnectionState},
+    {"client|no-touch", kConnectionState},
     {"client|kill", kConnectionState},
     {"client|pause", kConnectionState},
     {"client|unpause", kConnectionState},

@@ -343,4 +343,11 @@ std::string TcpStream::local_address() const {
   return format_addr(ss);
 }
 
+int TcpStream::fd() const {
+  if (state_ == nullptr) return -1;
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&state_->tcp), &fd) != 0) return -1;
+  return static_cast<int>(fd);
+}
+
 }  // namespace slotgate::net

@@ -86,6 +86,8 @@ class TcpStream {
   void set_keepalive(bool on, unsigned delay_s);
   std::string peer_address() const;
   std::string local_address() const;
+  // The socket's file descriptor (CLIENT LIST fd=), -1 when closed.
+  int fd() const;
 
  private:
   struct State;

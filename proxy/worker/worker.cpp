@@ -59,6 +59,9 @@ Worker::Worker(int index, ServerState& state, cluster::TopologyFeedback& feedbac
 
 Worker::~Worker() {
   join();
+  // Other workers' CLIENT LIST reads the directory's entries (and their session cards):
+  // every entry goes before the sessions do.
+  for (auto& [ptr, s] : sessions_) state_.sessions.remove(ptr->id());
   sessions_.clear();
   // Closed sessions and their dedicated connections go before the router they abandon
   // requests to; then the pool connections the router's shutdown closed.
@@ -303,7 +306,14 @@ void Worker::on_connection(uint32_t node_index, bool tls) {
     return;
   }
   raw->start();
-  state_.sessions.add({raw->id(), this, raw->peer(), raw->local_address(), {}, false});
+  client::SessionDirectory::Entry entry;
+  entry.id = raw->id();
+  entry.worker = this;
+  entry.addr = raw->peer();
+  entry.laddr = raw->local_address();
+  entry.created_ms = raw->created_ms();
+  entry.card = &raw->card();
+  state_.sessions.add(std::move(entry));
 }
 
 void Worker::session_closed(ClientSession& session, std::string_view) {

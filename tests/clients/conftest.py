@@ -30,7 +30,8 @@ RESULTS_KEY = pytest.StashKey[dict]()
 # Column order of the table (node/protocol.mjs and python/protocol.py run these;
 # mset is redis-benchmark's own).
 FEATURES = ["connect", "set_get", "pipeline", "mget", "mset", "transaction", "blocking_pop", "pubsub",
-            "pool200", "failover", "kill9", "topology", "health", "types", "cacheable", "repository"]
+            "pool200", "failover", "kill9", "topology", "health", "types", "cacheable", "repository",
+            "client_cache"]
 
 
 @pytest.fixture

@@ -142,6 +142,9 @@ def _programs() -> list[ClientProgram]:
                       tuple(BASIC + ["pool200", "failover"])),
         ClientProgram(f"rueidis {V['rueidis']} cluster (DisableCache)", (str(GO_BIN), "rueidis", "cluster"),
                       tuple(BASIC + ["pool200", "failover"])),
+        # Client-side caching on (rueidis' default: CLIENT TRACKING ON OPTIN over RESP3).
+        ClientProgram(f"rueidis {V['rueidis']} cluster (client-side cache)", (str(GO_BIN), "rueidis", "cache"),
+                      ("connect", "client_cache")),
     ]
     for venv, extra in (("redis8", K9), ("redis5", [])):
         ver = V[venv]

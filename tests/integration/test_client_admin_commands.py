@@ -417,13 +417,16 @@ def test_client_pause_stops_reading_a_paused_pipeline_instead_of_buffering_it(sl
     assert got == expected
 
 
-# -- client-side caching: refused, as a server where tracking is off --------------------------
+# -- client-side caching over RESP2: refused, as a server where tracking is off -----------------
+# (RESP3 tracking: test_tracking.py)
 
 
-def test_client_tracking_is_refused_clearly_and_answers_as_tracking_off(conn):
+def test_client_tracking_over_resp2_is_refused_clearly_and_answers_as_tracking_off(conn):
     for args in (("ON",), ("ON", "OPTIN"), ("ON", "BCAST", "PREFIX", "user:")):
         text = error_text(conn.command("CLIENT", "TRACKING", *args))
-        assert text.startswith("ERR client-side caching (CLIENT TRACKING ON) is not available"), text
+        assert text.startswith("ERR client-side caching through slotgate needs RESP3"), text
+    text = error_text(conn.command("CLIENT", "TRACKING", "ON", "REDIRECT", "5"))
+    assert text.startswith("ERR CLIENT TRACKING REDIRECT is not supported by slotgate"), text
     assert conn.command("CLIENT", "TRACKING", "OFF") == "OK"
     assert conn.command("CLIENT", "GETREDIR") == -1
     assert conn.command("CLIENT", "TRACKINGINFO") == [b"flags", [b"off"], b"redirect", -1,

@@ -20,7 +20,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import FileConfiguredSlotgate, RedisCluster, http_get, wait_until  # noqa: E402
+from harness import FileConfiguredSlotgate, RawConnection, RedisCluster, http_get, wait_until  # noqa: E402
 
 PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
 CLUSTER_BASE = 7680 + PORT_OFFSET
@@ -336,3 +336,20 @@ def test_a_moved_from_a_replica_is_followed_to_the_slots_new_master(gate, rclust
     finally:
         target.client().delete(key)
         rcluster.move_slot(slot, source)
+
+
+def test_a_tracking_sessions_reads_stay_on_the_masters(gate, rcluster):
+    # Invalidations come from the masters: a read from a lagging replica right after one
+    # would be cached stale with no invalidation to follow.
+    keys = [f"trk:{i}" for i in range(12)]
+    s = RawConnection("127.0.0.1", GATE_PORT)
+    try:
+        s.command("HELLO", "3", "AUTH", "default", "dpw")
+        assert s.command("CLIENT", "TRACKING", "ON") == "OK"
+        reset_stats(rcluster)
+        for k in keys:
+            s.command("GET", k)
+        assert sum(calls(r, "get") for r in rcluster.replicas()) == 0
+        assert sum(calls(m, "get") for m in rcluster.masters()) == len(keys)
+    finally:
+        s.close()
