@@ -145,16 +145,18 @@ def verdict(value: float, target: float | None, higher_is_better: bool) -> str:
 def render(simple: list[dict], idle: float | None, multi: list[dict], args, binary: Path) -> str:
     out = [f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}; "
            f"`{binary.name}` from {git_rev()}. redis-benchmark -c 50 -r 100000 -d {args.data_size} "
-           f"-n {args.requests}; CPU is µs of process CPU (user+sys) per request; one run per cell.", "",
-           "| test | slotgate w1 rps | direct cluster rps | slotgate/direct | slotgate CPU µs/req "
+           f"-n {args.requests}; CPU is µs of process CPU (user+sys) per request; one run per cell.", ""]
+    if simple:
+        out += ["| test | slotgate w1 rps | direct cluster rps | slotgate/direct | slotgate CPU µs/req "
            "| redis-server CPU µs/req | slotgate/redis-server CPU | workers auto CPU µs/req | auto/w1 CPU |",
-           "|---|---|---|---|---|---|---|---|---|"]
+                "|---|---|---|---|---|---|---|---|---|"]
     for r in simple:
         out.append(f"| {r['what']} | {r['gate_rps']:.0f} | {r['direct_rps']:.0f} | "
                    f"{verdict(r['tput'], r['tput_target'], True)} | {r['cpu']:.2f} | {r['anchor_cpu']:.2f} | "
                    f"{verdict(r['cpu_ratio'], r['cpu_target'], False)} | {r['auto_cpu']:.2f} | "
                    f"{verdict(r['auto_ratio'], r['auto_target'], False)} |")
-    out.append("")
+    if simple:
+        out.append("")
     if idle is not None:
         out += [f"Idle client connections ({args.idle_connections}, nothing sent, --workers 1): "
                 f"{verdict(idle, 2.0, False)} KiB of slotgate VmRSS each.", ""]
