@@ -83,6 +83,9 @@ struct SplitState {
   std::vector<resp::Value> part_replies;
   std::vector<std::vector<uint32_t>> part_keys;  // argument indices of the keys each part carries
   std::vector<std::string> part_labels;  // keys of each part, for "may not have been written"
+  // MGET (Merge::KeyOrder): each part's reply as the node sent it (already in the client's
+  // protocol); finish_split splices the element bytes into key order without parsing values.
+  std::vector<std::string> part_raw;
   uint32_t pending = 0;
 };
 
@@ -184,6 +187,10 @@ struct Request : backend::Call {
       split->part_replies.clear();
       split->part_keys.clear();
       split->part_labels.clear();
+      // Small reply buffers stay for the next MGET; a big one (large values) goes back.
+      for (auto& raw : split->part_raw) {
+        if (raw.capacity() > 16 * 1024) std::string().swap(raw);
+      }
       split->pending = 0;
     }
   }
