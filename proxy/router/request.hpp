@@ -187,10 +187,6 @@ struct Request : backend::Call {
       split->part_replies.clear();
       split->part_keys.clear();
       split->part_labels.clear();
-      // Small reply buffers stay for the next MGET; a big one (large values) goes back.
-      for (auto& raw : split->part_raw) {
-        if (raw.capacity() > 16 * 1024) std::string().swap(raw);
-      }
       split->pending = 0;
     }
   }

@@ -21,6 +21,18 @@ namespace slotgate::router {
 using commands::Merge;
 using resp::Value;
 
+namespace {
+
+// Small reply buffers stay for the parent's next MGET; a big one (large values) goes back. Here
+// and not in Request::reset_for_reuse: that runs for every request, parts included.
+void trim_raw_parts(SplitState& st) {
+  for (auto& raw : st.part_raw) {
+    if (raw.capacity() > 16 * 1024) std::string().swap(raw);
+  }
+}
+
+}  // namespace
+
 Request* Router::new_part(Request* parent, uint32_t index) {
   Request* part = pool_.acquire();
   part->parent = parent;
@@ -147,6 +159,7 @@ bool Router::splice_key_order(Request* parent) {
     if (element.empty()) return false;
     out.append(element);
   }
+  trim_raw_parts(*parent->split);
   complete(parent, out);
   return true;
 }
@@ -158,6 +171,7 @@ void Router::parse_raw_parts(Request* parent) {
     st.part_replies[p] =
         value ? std::move(*value) : Value::error("ERR slotgate could not parse a node's reply");
   }
+  trim_raw_parts(st);
 }
 
 void Router::finish_split(Request* parent) {
