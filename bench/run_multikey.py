@@ -107,9 +107,9 @@ def command_argv(op: str, keys: list[str]) -> list[str]:
     return argv
 
 
-def redis_benchmark(op: str, keys: list[str], args) -> float:
+def redis_benchmark(op: str, keys: list[str], args, port: int = SLOTGATE_PORT) -> float:
     """redis-benchmark with one fixed custom command through slotgate; requests per second."""
-    argv = ["redis-benchmark", "-h", HOST, "-p", str(SLOTGATE_PORT), "-c", str(args.clients),
+    argv = ["redis-benchmark", "-h", HOST, "-p", str(port), "-c", str(args.clients),
             "-n", str(args.requests), "--csv", *command_argv(op, keys)]
     res = subprocess.run(argv, capture_output=True, text=True, timeout=args.timeout, stdin=subprocess.DEVNULL)
     start = res.stdout.find('"test",')
@@ -122,11 +122,13 @@ def redis_benchmark(op: str, keys: list[str], args) -> float:
 # -- the Python load generator (runs in child processes) ------------------------------------------
 
 
-def python_worker(mode: str, op: str, keys: list[str], start_at: float, duration: float) -> int:
+def python_worker(mode: str, op: str, keys: list[str], start_at: float, duration: float,
+                  cluster_port: int = CLUSTER_PORT, gate_port: int = SLOTGATE_PORT) -> int:
     """Runs op on keys back to back from start_at for duration seconds; returns the count.
-    mode "direct": cluster-aware RedisCluster on the cluster; "slotgate": plain Redis."""
+    mode "direct": cluster-aware RedisCluster on the cluster; "slotgate": plain Redis.
+    The ports are arguments because spawned children do not see a caller's globals."""
     if mode == "direct":
-        client = ClusterClient(startup_nodes=[ClusterNode(HOST, CLUSTER_PORT + i) for i in range(3)])
+        client = ClusterClient(startup_nodes=[ClusterNode(HOST, cluster_port + i) for i in range(3)])
         if op == "MGET":
             def run():
                 return client.mget_nonatomic(keys)
@@ -136,7 +138,7 @@ def python_worker(mode: str, op: str, keys: list[str], start_at: float, duration
             def run():
                 return client.mset_nonatomic(mapping)
     else:
-        client = redis.Redis(host=HOST, port=SLOTGATE_PORT)
+        client = redis.Redis(host=HOST, port=gate_port)
         if op == "MGET":
             def run():
                 return client.mget(keys)
@@ -158,12 +160,13 @@ def python_worker(mode: str, op: str, keys: list[str], start_at: float, duration
     return count
 
 
-def python_clients(pool, mode: str, op: str, keys: list[str], args) -> float:
+def python_clients(pool, mode: str, op: str, keys: list[str], args, cluster_port: int = CLUSTER_PORT,
+                   gate_port: int = SLOTGATE_PORT) -> float:
     """ops/s of args.procs processes running python_worker at the same time."""
     # Why a common start time: spawned processes take a moment to import redis and
     # connect; starting the clock together measures only the steady state.
     start_at = time.time() + 2.0
-    results = [pool.apply_async(python_worker, (mode, op, keys, start_at, args.duration))
+    results = [pool.apply_async(python_worker, (mode, op, keys, start_at, args.duration, cluster_port, gate_port))
                for _ in range(args.procs)]
     counts = [r.get(timeout=args.duration + 60) for r in results]
     return sum(counts) / args.duration

@@ -417,7 +417,7 @@ router::Request* ClientSession::new_request(const commands::CommandSpec& spec) {
   req->sink = this;
   req->spec = &spec;
   req->state = router::RequestState::Queued;
-  req->started_ns = net::Loop::hrtime_ns();
+  req->started_ns = worker_.loop().now_ns();
   req->protocol = protocol_;
   req->silent = silent_;
   // Reads after WATCH stay on the master: they must see what the transaction will see.
@@ -686,7 +686,7 @@ void ClientSession::drain_done() {
 void ClientSession::finish(router::Request* req, std::string_view reply_bytes) {
   queued_bytes_ -= std::min(queued_bytes_, req->wire.size());
   if (req->spec != nullptr && req->started_ns != 0) {
-    double seconds = static_cast<double>(net::Loop::hrtime_ns() - req->started_ns) / 1e9;
+    double seconds = static_cast<double>(worker_.loop().now_ns() - req->started_ns) / 1e9;
     bool error = resp::is_error_reply(reply_bytes);
     worker_.stats().count_command(
         req->spec->metrics_index,

@@ -76,7 +76,7 @@ std::string Config::emulated_node_id(uint32_t index) const {
 
 unsigned Config::effective_workers() const {
   if (workers != 0) return workers;
-  return auto_workers().cpus;
+  return auto_workers().workers;
 }
 
 uint64_t Config::effective_client_max_memory() const {

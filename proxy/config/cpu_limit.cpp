@@ -72,6 +72,10 @@ std::optional<double> cgroup_cpu_quota(const fs::path& root) {
   return best;
 }
 
+unsigned workers_for_cpus(unsigned cpus) {
+  return cpus <= 2 ? 1 : cpus;
+}
+
 CpuLimit available_cpus() {
   CpuLimit limit;
   limit.affinity = affinity_cpus();
@@ -83,13 +87,15 @@ CpuLimit available_cpus() {
     cpus = std::min(cpus, std::max(1u, from_quota));
   }
   limit.cpus = std::max(1u, cpus);
+  limit.workers = workers_for_cpus(limit.cpus);
   return limit;
 }
 
 std::string CpuLimit::explain() const {
   std::string quota_text =
       quota ? fmt::format("cgroup quota {:g} CPUs", *quota) : "no cgroup quota";
-  return fmt::format("{} (affinity {} CPUs, {})", cpus, affinity, quota_text);
+  std::string note = workers == cpus ? std::string() : fmt::format(", 1 worker on {} CPUs", cpus);
+  return fmt::format("{} (affinity {} CPUs, {}{})", workers, affinity, quota_text, note);
 }
 
 }  // namespace slotgate::config

@@ -14,6 +14,11 @@ Loop::Loop() {
   uv_check_start(&flush_check_, &Loop::on_check);
   // The check handle alone must not keep the loop alive.
   uv_unref(reinterpret_cast<uv_handle_t*>(&flush_check_));
+  uv_prepare_init(&loop_, &clock_prepare_);
+  clock_prepare_.data = this;
+  uv_prepare_start(&clock_prepare_,
+                   [](uv_prepare_t* h) { static_cast<Loop*>(h->data)->cached_ns_ = 0; });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&clock_prepare_));
   uv_idle_init(&loop_, &release_idle_);
   release_idle_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&release_idle_));
@@ -25,6 +30,8 @@ Loop::~Loop() {
   destroy_released();
   uv_check_stop(&flush_check_);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
+  uv_prepare_stop(&clock_prepare_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&clock_prepare_), nullptr);
   uv_idle_stop(&release_idle_);
   uv_close(reinterpret_cast<uv_handle_t*>(&release_idle_), nullptr);
   // Let pending close callbacks run so every handle's memory is released.
@@ -87,6 +94,7 @@ void Loop::destroy_released() {
 
 void Loop::on_check(uv_check_t* handle) {
   Loop* loop = static_cast<Loop*>(handle->data);
+  loop->cached_ns_ = 0;  // the I/O callbacks of this iteration are done
   loop->flush_now();
   loop->destroy_released();
   // A destructor may have queued output (a session's last words): send it this iteration.

@@ -110,7 +110,7 @@ void Router::dispatch(Request* req) {
   }
   metrics::BackendStats& node = node_stats(*conn);
   ++node.requests;
-  req->sent_ns = net::Loop::hrtime_ns();
+  req->sent_ns = loop_.now_ns();
   // MULTI, each queued command and EXEC answer separately; on_backend_reply absorbs all but EXEC's.
   req->replies = 1 + req->absorb_replies;
   req->state = RequestState::Waiting;

@@ -71,7 +71,7 @@ void Router::on_reply(Request* req, std::string_view frame, const resp::FrameSca
                       backend::BackendConnection& from) {
   if (req->sent_ns != 0) {
     metrics::BackendStats& node = node_stats(from);
-    const double seconds = static_cast<double>(net::Loop::hrtime_ns() - req->sent_ns) / 1e9;
+    const double seconds = static_cast<double>(loop_.now_ns() - req->sent_ns) / 1e9;
     node.latency.observe(seconds);
     // read_from nearest compares nodes by this (an exponentially weighted mean).
     node.recent_latency_s =

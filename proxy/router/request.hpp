@@ -83,6 +83,9 @@ struct SplitState {
   std::vector<resp::Value> part_replies;
   std::vector<std::vector<uint32_t>> part_keys;  // argument indices of the keys each part carries
   std::vector<std::string> part_labels;  // keys of each part, for "may not have been written"
+  // MGET (Merge::KeyOrder): each part's reply as the node sent it (already in the client's
+  // protocol); finish_split splices the element bytes into key order without parsing values.
+  std::vector<std::string> part_raw;
   uint32_t pending = 0;
 };
 

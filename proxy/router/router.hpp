@@ -152,6 +152,8 @@ class Router final : public backend::BackendEvents {
   Request* new_part(Request* parent, uint32_t index);
   void on_part_done(Request* part, std::string_view reply);
   void finish_split(Request* parent);
+  bool splice_key_order(Request* parent);
+  void parse_raw_parts(Request* parent);
   // broadcast.cpp: every master.
   void broadcast(Request* parent);
   // scan.cpp: SCAN walks the masters one after the other behind one cursor.
@@ -181,6 +183,10 @@ class Router final : public backend::BackendEvents {
   size_t next_master_ = 0;
   std::deque<Request*> held_;
   std::vector<uint32_t> key_scratch_;
+  // split.cpp scratch, reused so splitting a command allocates only its parts' bytes.
+  std::vector<cluster::Slot> split_slots_;  // distinct slots, in order of first key
+  std::vector<uint32_t> split_group_;       // per key of the command: index into split_slots_
+  std::vector<std::string_view> splice_;    // per key: its element in a part's raw reply
   std::string scratch_;
   bool shutting_down_ = false;
 };

@@ -6,9 +6,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "commands/command_table.hpp"
 #include "metrics/worker_stats.hpp"
+#include "resp/frame_scanner.hpp"
 #include "resp/reply_writer.hpp"
 #include "resp/value_parser.hpp"
 #include "router/merge.hpp"
@@ -18,6 +20,18 @@ namespace slotgate::router {
 
 using commands::Merge;
 using resp::Value;
+
+namespace {
+
+// Small reply buffers stay for the parent's next MGET; a big one (large values) goes back. Here
+// and not in Request::reset_for_reuse: that runs for every request, parts included.
+void trim_raw_parts(SplitState& st) {
+  for (auto& raw : st.part_raw) {
+    if (raw.capacity() > 16 * 1024) std::string().swap(raw);
+  }
+}
+
+}  // namespace
 
 Request* Router::new_part(Request* parent, uint32_t index) {
   Request* part = pool_.acquire();
@@ -37,51 +51,57 @@ Request* Router::new_part(Request* parent, uint32_t index) {
 void Router::split_by_slot(Request* parent, std::span<const std::string_view> args,
                            std::span<const uint32_t> key_indices) {
   // Keys come with their values (MSET k v k v): everything between one key and the next belongs to
-  // it.
-  const int step = std::max(1, parent->spec->key_step);
-  struct Group {
-    cluster::Slot slot;
-    std::vector<std::string_view> argv;
-    std::vector<uint32_t> keys;
-  };
-  std::vector<Group> groups;
+  // it. Parts are numbered by the first key of their slot; the member scratch vectors keep this
+  // free of allocations other than the parts' own bytes.
+  const uint32_t step = static_cast<uint32_t>(std::max(1, parent->spec->key_step));
+  split_slots_.clear();
+  split_group_.clear();
   for (uint32_t k : key_indices) {
-    cluster::Slot slot = cluster::key_slot(args[k]);
-    auto it = std::find_if(groups.begin(), groups.end(),
-                           [slot](const Group& g) { return g.slot == slot; });
-    if (it == groups.end()) {
-      groups.push_back(Group{slot, {args[0]}, {}});
-      it = groups.end() - 1;
-    }
-    for (int j = 0; j < step && k + j < args.size(); ++j) it->argv.push_back(args[k + j]);
-    it->keys.push_back(k);
+    const cluster::Slot slot = cluster::key_slot(args[k]);
+    const auto it = std::find(split_slots_.begin(), split_slots_.end(), slot);
+    split_group_.push_back(static_cast<uint32_t>(it - split_slots_.begin()));
+    if (it == split_slots_.end()) split_slots_.push_back(slot);
   }
+  const size_t groups = split_slots_.size();
   if (!parent->split) parent->split = std::make_unique<SplitState>();
   auto& st = *parent->split;
-  st.part_replies.assign(groups.size(), Value{});
-  st.part_keys.clear();
+  st.part_replies.assign(groups, Value{});
+  st.part_keys.resize(groups);
+  for (auto& keys : st.part_keys) keys.clear();
+  for (size_t i = 0; i < key_indices.size(); ++i)
+    st.part_keys[split_group_[i]].push_back(key_indices[i]);
+  if (parent->spec->merge == Merge::KeyOrder) st.part_raw.resize(groups);
   st.part_labels.clear();
-  for (auto& g : groups) {
-    if (parent->spec->merge == Merge::AllOk) {
+  if (parent->spec->merge == Merge::AllOk) {
+    for (const auto& keys : st.part_keys) {
       std::string label;
-      for (uint32_t k : g.keys) {
+      for (uint32_t k : keys) {
         if (!label.empty()) label += ", ";
         label.append(args[k]);
       }
       st.part_labels.push_back(std::move(label));
     }
-    st.part_keys.push_back(std::move(g.keys));
   }
-  st.pending = static_cast<uint32_t>(groups.size());
+  st.pending = static_cast<uint32_t>(groups);
   parent->state = RequestState::Waiting;
-  std::vector<Request*> parts;
-  parts.reserve(groups.size());
-  for (uint32_t i = 0; i < groups.size(); ++i) {
-    Request* part = new_part(parent, i);
-    resp::append_command(part->wire, groups[i].argv);
+  std::vector<Request*> parts(groups);
+  for (uint32_t g = 0; g < groups; ++g) {
+    Request* part = new_part(parent, g);
+    // The part's command: the name, then each of its keys with the arguments that follow it.
+    // A key's arguments may be cut short (MSET k1 v1 k2): the header counts what is sent, so the
+    // node answers the short part with an error instead of waiting for arguments never sent.
+    size_t argc = 1;
+    for (uint32_t k : st.part_keys[g]) argc += std::min<size_t>(step, args.size() - k);
+    part->wire.clear();
+    resp::append_array_header(part->wire, argc);
+    resp::append_bulk(part->wire, args[0]);
+    for (uint32_t k : st.part_keys[g]) {
+      for (uint32_t j = 0; j < step && k + j < args.size(); ++j)
+        resp::append_bulk(part->wire, args[k + j]);
+    }
     part->keyed = true;
-    part->slot = groups[i].slot;
-    parts.push_back(part);
+    part->slot = split_slots_[g];
+    parts[g] = part;
   }
   // Dispatch after every part exists: a part may complete synchronously.
   for (Request* part : parts) dispatch(part);
@@ -90,11 +110,68 @@ void Router::split_by_slot(Request* parent, std::span<const std::string_view> ar
 void Router::on_part_done(Request* part, std::string_view reply) {
   Request* parent = part->parent;
   auto& st = *parent->split;
-  auto value = resp::parse_value(reply);
-  st.part_replies[part->part_index] =
-      value ? std::move(*value) : Value::error("ERR slotgate could not parse a node's reply");
+  if (parent->spec->merge == Merge::KeyOrder && parent->post == PostProcess::None &&
+      part->part_index < st.part_raw.size()) {
+    // Kept as bytes: splice_key_order copies the elements into the answer without parsing them.
+    st.part_raw[part->part_index].assign(reply);
+  } else {
+    auto value = resp::parse_value(reply);
+    st.part_replies[part->part_index] =
+        value ? std::move(*value) : Value::error("ERR slotgate could not parse a node's reply");
+  }
   pool_.release(part);
   if (--st.pending == 0) finish_split(parent);
+}
+
+// MGET's answer from the parts' raw arrays: element i of a part is the value of its i-th key, so
+// the answer is "*N" and the elements' bytes in the client's key order (the parts speak the
+// client's protocol). False when a part is not such an array (an error, a node's odd reply): the
+// caller then parses the parts and merges them as values, which also picks the first error.
+bool Router::splice_key_order(Request* parent) {
+  const SplitState& st = *parent->split;
+  size_t total = 0;
+  for (const auto& keys : st.part_keys) total += keys.size();
+  splice_.assign(total, std::string_view());
+  size_t bytes = 0;
+  for (size_t p = 0; p < st.part_raw.size() && p < st.part_keys.size(); ++p) {
+    const std::string_view raw = st.part_raw[p];
+    const auto& keys = st.part_keys[p];
+    const size_t eol = raw.find("\r\n");
+    if (raw.empty() || raw[0] != '*' || eol == std::string_view::npos) return false;
+    size_t n = 0;
+    const auto [end, ec] = std::from_chars(raw.data() + 1, raw.data() + eol, n);
+    if (ec != std::errc() || end != raw.data() + eol || n != keys.size()) return false;
+    size_t pos = eol + 2;
+    for (size_t i = 0; i < n; ++i) {
+      resp::FrameScanner element;
+      if (element.scan(raw.substr(pos)) != resp::FrameScanner::Status::Complete) return false;
+      if (keys[i] == 0 || keys[i] > total) return false;
+      splice_[keys[i] - 1] = raw.substr(pos, element.frame_length());
+      bytes += element.frame_length();
+      pos += element.frame_length();
+    }
+    if (pos != raw.size()) return false;
+  }
+  std::string out;
+  out.reserve(bytes + 16);
+  resp::append_array_header(out, total);
+  for (std::string_view element : splice_) {
+    if (element.empty()) return false;
+    out.append(element);
+  }
+  trim_raw_parts(*parent->split);
+  complete(parent, out);
+  return true;
+}
+
+void Router::parse_raw_parts(Request* parent) {
+  SplitState& st = *parent->split;
+  for (size_t p = 0; p < st.part_raw.size() && p < st.part_replies.size(); ++p) {
+    auto value = resp::parse_value(st.part_raw[p]);
+    st.part_replies[p] =
+        value ? std::move(*value) : Value::error("ERR slotgate could not parse a node's reply");
+  }
+  trim_raw_parts(st);
 }
 
 void Router::finish_split(Request* parent) {
@@ -105,6 +182,10 @@ void Router::finish_split(Request* parent) {
   if (parent->post == PostProcess::InfoKeyspace) {
     finish_info(parent);
     return;
+  }
+  if (parent->spec->merge == Merge::KeyOrder) {
+    if (splice_key_order(parent)) return;
+    parse_raw_parts(parent);
   }
   const SplitState& st = *parent->split;
   Value merged = merge_replies(parent->spec->merge, MergeParts{st.part_replies, st.part_keys,

@@ -104,5 +104,25 @@ TEST_CASE("available_cpus: at least one, never more than the affinity mask") {
   CHECK(limit.cpus >= 1);
   if (limit.affinity > 0) CHECK(limit.cpus <= limit.affinity);
   if (limit.quota) CHECK(limit.cpus <= std::max(1.0, *limit.quota + 1));
-  CHECK_THAT(limit.explain(), Catch::StartsWith(std::to_string(limit.cpus) + " (affinity "));
+  CHECK(limit.workers == workers_for_cpus(limit.cpus));
+  CHECK_THAT(limit.explain(), Catch::StartsWith(std::to_string(limit.workers) + " (affinity "));
+}
+
+TEST_CASE("workers_for_cpus: one event loop on up to 2 CPUs, one per CPU above") {
+  CHECK(workers_for_cpus(0) == 1);
+  CHECK(workers_for_cpus(1) == 1);
+  CHECK(workers_for_cpus(2) == 1);
+  CHECK(workers_for_cpus(3) == 3);
+  CHECK(workers_for_cpus(8) == 8);
+}
+
+TEST_CASE("CpuLimit::explain says when auto runs fewer workers than CPUs") {
+  CpuLimit two;
+  two.cpus = 2;
+  two.affinity = 2;
+  two.workers = 1;
+  CHECK(two.explain() == "1 (affinity 2 CPUs, no cgroup quota, 1 worker on 2 CPUs)");
+  CpuLimit four;
+  four.cpus = four.affinity = four.workers = 4;
+  CHECK(four.explain() == "4 (affinity 4 CPUs, no cgroup quota)");
 }

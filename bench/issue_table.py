@@ -1,0 +1,267 @@
+#!/usr/bin/python3
+"""The performance table of issue 14, for the current build, in one command.
+
+Starts its own 3x2 Redis Cluster (127.0.0.1:11300-11305, bus 21300-21305), a plain
+redis-server (11320) as the CPU anchor, and slotgate (11310, admin 11311; idle-memory
+runs on 11330/11331), then measures:
+
+  * redis-benchmark -c 50 -r 100000 -d 16, GET and SET at -P 1 and -P 16:
+    directly on the cluster (--cluster), through slotgate --workers 1 and
+    --workers auto, and against the plain redis-server. CPU per request is the
+    process's on-CPU time (all threads) around the run, from /proc/<pid>/task/*/schedstat;
+  * slotgate's VmRSS growth per idle client connection (10k plain connections);
+  * MGET/MSET of 10 and 100 keys spread over the 3 masters: redis-benchmark through
+    slotgate (and its CPU per operation), and redis-py processes directly on the
+    cluster (RedisCluster.mget_nonatomic / mset_nonatomic: one pipelined command per
+    slot) vs. plain redis-py through slotgate.
+
+Each line carries its target from the issue and whether it was met. With
+--readme README.md the table (with machine and date) replaces the section between
+`<!-- bench/issue_table.sh: begin -->` and `<!-- bench/issue_table.sh: end -->`.
+Everything it starts is stopped on exit. Not part of .ci/run. Run it through
+bench/issue_table.sh; see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import multiprocessing
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parent
+sys.path.insert(0, str(REPO_ROOT / "tests"))
+sys.path.insert(0, str(HERE))
+
+import baseline  # noqa: E402
+import idle_memory  # noqa: E402
+import run_multikey  # noqa: E402
+from harness import RedisCluster, Slotgate  # noqa: E402
+from harness.server import RedisServer  # noqa: E402
+from harness.slotgate import default_binary  # noqa: E402
+
+CLUSTER_PORT = 11300
+GATE_PORT = 11310
+ANCHOR_PORT = 11320
+IDLE_GATE_PORT = 11330
+BEGIN = "<!-- bench/issue_table.sh: begin -->"
+END = "<!-- bench/issue_table.sh: end -->"
+
+
+def cpu_seconds(pid: int) -> float:
+    """On-CPU time of all live threads of pid, in ns resolution (/proc/<pid>/task/*/schedstat),
+    instead of /proc/<pid>/stat's 10 ms ticks: at 1 µs per request a 100k-request run is only
+    10 ticks. Falls back to /proc/<pid>/stat where schedstat is missing."""
+    total = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return baseline.cpu_seconds(pid)
+    return total / 1e9
+
+
+def bench(port: int, test: str, pipeline: int, args, cluster: bool = False, pid: int | None = None):
+    """(rps, CPU µs per request of pid or None) for one redis-benchmark run."""
+    target = (["--cluster"] if cluster else []) + ["-h", "127.0.0.1", "-p", str(port), "-d", str(args.data_size)]
+    before = cpu_seconds(pid) if pid else 0.0
+    rps = baseline.redis_benchmark(target, test, pipeline, args)
+    cpu = (cpu_seconds(pid) - before) / args.requests * 1e6 if pid else None
+    return rps, cpu
+
+
+def simple_rows(cluster: RedisCluster, binary: Path, args) -> list[dict]:
+    cells: dict = {}
+    anchor = RedisServer(port=ANCHOR_PORT)
+    anchor.start()
+    try:
+        for p in args.pipelines:
+            for t in args.tests:
+                cells[("anchor", t, p)] = bench(ANCHOR_PORT, t, p, args, pid=anchor.node.process.pid)
+                cells[("direct", t, p)] = bench(CLUSTER_PORT, t, p, args, cluster=True)
+                log(f"{t} -P {p}: anchor {cells[('anchor', t, p)]}, direct {cells[('direct', t, p)]}")
+    finally:
+        anchor.stop()
+    for workers in ("1", "auto"):
+        gate = Slotgate(cluster.seeds, port=GATE_PORT, admin_port=GATE_PORT + 1, workers=workers, binary=binary)
+        gate.start(timeout=30)
+        try:
+            for p in args.pipelines:
+                for t in args.tests:
+                    cells[(workers, t, p)] = bench(GATE_PORT, t, p, args, pid=gate.process.pid)
+                    log(f"{t} -P {p}: slotgate workers={workers} {cells[(workers, t, p)]}")
+        finally:
+            gate.stop()
+            gate.cleanup()
+    rows = []
+    for p in args.pipelines:
+        for t in args.tests:
+            one, auto = cells[("1", t, p)], cells[("auto", t, p)]
+            anchor_cpu, direct_rps = cells[("anchor", t, p)][1], cells[("direct", t, p)][0]
+            rows.append({"what": f"{t} -P {p}", "gate_rps": one[0], "direct_rps": direct_rps,
+                         "tput": one[0] / direct_rps, "tput_target": 0.8 if p > 1 else 0.85,
+                         "cpu": one[1], "anchor_cpu": anchor_cpu, "cpu_ratio": one[1] / anchor_cpu,
+                         "cpu_target": 0.6 if p > 1 else 1.1, "auto_cpu": auto[1], "auto_ratio": auto[1] / one[1],
+                         "auto_target": 1.15 if p == 1 else None})
+    return rows
+
+
+def idle_kib(cluster: RedisCluster, binary: Path, args) -> float:
+    ns = argparse.Namespace(connections=args.idle_connections, port_offset=IDLE_GATE_PORT - idle_memory.SLOTGATE_PORT)
+    return idle_memory.measure(cluster, binary, "plain", ns)
+
+
+def multikey_rows(cluster: RedisCluster, binary: Path, args) -> list[dict]:
+    gate = Slotgate(cluster.seeds, port=GATE_PORT, admin_port=GATE_PORT + 1, workers=1, binary=binary)
+    pool = multiprocessing.get_context("spawn").Pool(args.procs)
+    rows = []
+    mk = argparse.Namespace(clients=50, requests=args.multikey_requests, timeout=args.timeout,
+                            duration=args.duration, procs=args.procs)
+    try:
+        gate.start(timeout=30)
+        for node in cluster.masters():  # the GET/SET runs left their keys; load_keys checks DBSIZE
+            node.call("FLUSHALL")
+        run_multikey.load_keys(gate, args.keys)
+        for op in ("MGET", "MSET"):
+            for n in (10, 100):
+                keys = run_multikey.spread_key_set(cluster, n, args.keys)
+                before = cpu_seconds(gate.process.pid)
+                rps = run_multikey.redis_benchmark(op, keys, mk, port=GATE_PORT)
+                cpu = (cpu_seconds(gate.process.pid) - before) / mk.requests * 1e6
+                direct = run_multikey.python_clients(pool, "direct", op, keys, mk, CLUSTER_PORT, GATE_PORT)
+                via = run_multikey.python_clients(pool, "slotgate", op, keys, mk, CLUSTER_PORT, GATE_PORT)
+                log(f"{op} {n}: redis-benchmark {rps:.0f}/s {cpu:.1f} µs; python direct {direct:.0f} via {via:.0f}")
+                rows.append({"what": f"{op} {n} keys", "rps": rps, "cpu": cpu, "direct": direct, "via": via,
+                             "target": 3.0 if (op, n) == ("MGET", 100) else None})
+    finally:
+        pool.terminate()
+        pool.join()
+        gate.stop()
+        gate.cleanup()
+    return rows
+
+
+def verdict(value: float, target: float | None, higher_is_better: bool) -> str:
+    if target is None:
+        return f"{value:.2f}"
+    ok = value >= target if higher_is_better else value <= target
+    return f"{value:.2f} ({'≥' if higher_is_better else '≤'} {target:g}: {'ok' if ok else 'MISSED'})"
+
+
+def render(simple: list[dict], idle: float | None, multi: list[dict], args, binary: Path) -> str:
+    out = [f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}; "
+           f"`{binary.name}` from {git_rev()}. redis-benchmark -c 50 -r 100000 -d {args.data_size} "
+           f"-n {args.requests}; CPU is µs on-CPU (all threads, schedstat) per request; one run per cell.", ""]
+    if simple:
+        out += ["| test | slotgate w1 rps | direct cluster rps | slotgate/direct | slotgate CPU µs/req "
+           "| redis-server CPU µs/req | slotgate/redis-server CPU | workers auto CPU µs/req | auto/w1 CPU |",
+                "|---|---|---|---|---|---|---|---|---|"]
+    for r in simple:
+        out.append(f"| {r['what']} | {r['gate_rps']:.0f} | {r['direct_rps']:.0f} | "
+                   f"{verdict(r['tput'], r['tput_target'], True)} | {r['cpu']:.2f} | {r['anchor_cpu']:.2f} | "
+                   f"{verdict(r['cpu_ratio'], r['cpu_target'], False)} | {r['auto_cpu']:.2f} | "
+                   f"{verdict(r['auto_ratio'], r['auto_target'], False)} |")
+    if simple:
+        out.append("")
+    if idle is not None:
+        out += [f"Idle client connections ({args.idle_connections}, nothing sent, --workers 1): "
+                f"{verdict(idle, 2.0, False)} KiB of slotgate VmRSS each.", ""]
+    if multi:
+        out += ["| command (keys over 3 masters) | redis-benchmark via slotgate ops/s | slotgate CPU µs/op "
+                f"| redis-py direct, per-slot pipeline ops/s ({args.procs} procs) | redis-py via slotgate ops/s "
+                "| via slotgate / direct |", "|---|---|---|---|---|---|"]
+        for r in multi:
+            out.append(f"| {r['what']} | {r['rps']:.0f} | {r['cpu']:.1f} | {r['direct']:.0f} | {r['via']:.0f} | "
+                       f"{verdict(r['via'] / r['direct'], r['target'], True)} |")
+        out.append("")
+    out.append("The machine is shared (other builds and tests may run at the same time): compare "
+               "ratios measured in one sitting, not absolute numbers across runs.")
+    return "\n".join(out)
+
+
+def machine() -> str:
+    model = ""
+    try:
+        m = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        model = m.group(1).strip() if m else ""
+    except OSError:
+        pass
+    return f"{platform.node() or 'host'} ({os.cpu_count()} CPUs, {model or platform.machine()}, {platform.system()} " \
+           f"{platform.release()})"
+
+
+def git_rev() -> str:
+    res = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                         text=True)
+    return res.stdout.strip() or "unknown revision"
+
+
+def rewrite_readme(path: Path, table: str) -> None:
+    text = path.read_text()
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{path}: markers {BEGIN} / {END} not found")
+    path.write_text(text[:start + len(BEGIN)] + "\n" + table + "\n" + text[end:])
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--readme", type=Path, help="rewrite the marked section of this file with the table")
+    p.add_argument("--binary", default=None, help="slotgate binary (default: $SLOTGATE_BIN or build/slotgate)")
+    p.add_argument("--requests", type=int, default=200_000, help="redis-benchmark -n for GET/SET (default 200000)")
+    p.add_argument("--multikey-requests", type=int, default=20_000, help="-n for MGET/MSET (default 20000)")
+    p.add_argument("--idle-connections", type=int, default=10_000, help="idle connections (default 10000)")
+    p.add_argument("--keys", type=int, default=100_000, help="keys loaded for MGET/MSET (default 100000)")
+    p.add_argument("--procs", type=int, default=4, help="redis-py processes (default 4)")
+    p.add_argument("--duration", type=float, default=4.0, help="seconds per redis-py measurement (default 4)")
+    p.add_argument("--timeout", type=float, default=600, help="seconds per redis-benchmark run")
+    p.add_argument("--skip", default="", help="comma list of parts to skip: simple,idle,multikey")
+    args = p.parse_args()
+    args.tests, args.pipelines = ["SET", "GET"], [1, 16]
+    args.clients, args.keyspace, args.data_size, args.repeat = 50, 100_000, 16, 1
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+    binary = idle_memory.resolve(args.binary)
+    if not binary.exists():
+        log(f"slotgate binary not found at {binary}: cmake -S . -B build && cmake --build build --target slotgate")
+        return 2
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    need = args.idle_connections + 200
+    soft, hard = idle_memory.resource.getrlimit(idle_memory.resource.RLIMIT_NOFILE)
+    if soft < need:
+        idle_memory.resource.setrlimit(idle_memory.resource.RLIMIT_NOFILE, (min(need, hard), hard))
+    cluster = RedisCluster(base_port=CLUSTER_PORT)
+    log(f"starting a 3x2 cluster on {CLUSTER_PORT}-{CLUSTER_PORT + 5} ...")
+    cluster.start()
+    try:
+        simple = simple_rows(cluster, binary, args) if "simple" not in skip else []
+        idle = idle_kib(cluster, binary, args) if "idle" not in skip else None
+        multi = multikey_rows(cluster, binary, args) if "multikey" not in skip else []
+    finally:
+        cluster.stop()
+    table = render(simple, idle, multi, args, binary)
+    print(table)
+    if args.readme:
+        rewrite_readme(args.readme, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
