@@ -212,3 +212,34 @@ def test_a_readonly_reply_holds_the_write_until_the_master_is_a_master_again(gat
     assert group.client_for(master, decode_responses=True).get("held-counter") == "1"
     group.client_for(other).execute_command("REPLICAOF", "127.0.0.1", str(master))
     group.wait_settled()
+
+
+def test_read_from_replica_reads_from_the_replicas_the_sentinels_list(group, logdir):
+    master = group.wait_settled()
+    text = sentinel_config(group, BAD_GATE, BAD_ADMIN, SENTINEL_PASSWORD).replace(
+        "cluster:\n", "cluster:\n  read_from: replica\n")
+    g = FileConfiguredSlotgate([], port=BAD_GATE, admin_port=BAD_ADMIN, config_text=text,
+                               workdir=logdir / "slotgate-sentinel-read-from")
+    g.start()
+    try:
+        c = redis.Redis(host="127.0.0.1", port=BAD_GATE, socket_timeout=10)
+        c.set("read-me", "1")
+
+        def gets():
+            return {r.port: int(group.client_for(r.port).info("commandstats").get("cmdstat_get", {}).get("calls", 0))
+                    for r in group.redis}
+        def replica_served():
+            start = gets()
+            c.get("read-me")
+            end = gets()
+            return end[master] == start[master] and sum(end.values()) > sum(start.values())
+        # Replicas serve reads once the replica monitor has seen their links up.
+        wait_until(replica_served, 10, "a read served by a replica")
+        before = gets()
+        for _ in range(60):
+            assert c.get("read-me") == b"1"
+        after = gets()
+        assert after[master] == before[master], "reads reached the master"
+        assert sum(after[p] - before[p] for p in after) >= 60
+    finally:
+        g.stop()
