@@ -33,7 +33,10 @@ HttpResponse readyz(const AdminHooks& hooks) {
   if (view == nullptr || view->nodes().empty())
     return text_response(503, "not ready: cluster topology not discovered yet");
   if (view->single_node() && view->covered_slots() == 0) {
-    return text_response(503, "not ready: the standalone Redis at " + view->node(0).address +
+    return text_response(503, std::string("not ready: ") +
+                                  (view->from_sentinel() ? "the master the Sentinels named, "
+                                                         : "the standalone Redis at ") +
+                                  view->node(0).address +
                                   " is a replica (ROLE slave); requests wait for it to be a "
                                   "master");
   }

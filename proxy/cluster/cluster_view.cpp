@@ -256,7 +256,7 @@ ClusterView::Ptr ClusterView::sentinel(
     replica.master_id = master_id;
     builder.add_node(std::move(replica));
   }
-  builder.mark_single_node();
+  builder.mark_single_node(true);
   return builder.finish();
 }
 
@@ -332,8 +332,9 @@ void ViewBuilder::order_nodes() {
   }
 }
 
-void ViewBuilder::mark_single_node() {
+void ViewBuilder::mark_single_node(bool sentinel) {
   view_->single_node_ = true;
+  view_->from_sentinel_ = sentinel;
 }
 
 ClusterView::Ptr ViewBuilder::finish() {

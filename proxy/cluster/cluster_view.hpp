@@ -99,6 +99,8 @@ class ClusterView {
   // different slots go together (no CROSSSLOT, no splitting, SCAN's cursor is the node's own)
   // and a MOVED/ASK in a reply is data, never a signal.
   bool single_node() const { return single_node_; }
+  // The single node is the master a Sentinel group named (backend.kind sentinel).
+  bool from_sentinel() const { return from_sentinel_; }
 
   // Hot path: O(1).
   uint16_t master_of(Slot slot) const { return slot_owner_[slot & (kSlotCount - 1)]; }
@@ -142,6 +144,7 @@ class ClusterView {
   size_t covered_ = 0;
   uint64_t version_ = 0;
   bool single_node_ = false;
+  bool from_sentinel_ = false;
   std::chrono::steady_clock::time_point created_;
 };
 

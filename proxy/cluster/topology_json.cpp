@@ -121,7 +121,9 @@ std::string to_json(const ClusterView& view, std::chrono::steady_clock::time_poi
   out.reserve(128 + view.nodes().size() * 192);
   out.append("{\"version\":").append(std::to_string(view.version()));
   out.append(",\"age_seconds\":").append(age_text);
-  if (view.single_node()) out.append(",\"backend\":\"standalone\"");
+  if (view.single_node()) {
+    out.append(view.from_sentinel() ? ",\"backend\":\"sentinel\"" : ",\"backend\":\"standalone\"");
+  }
   out.append(",\"slots_covered\":").append(std::to_string(view.covered_slots()));
   out.append(",\"nodes\":[");
   for (size_t i = 0; i < view.nodes().size(); ++i) {

@@ -22,7 +22,8 @@ class ViewBuilder {
   // Assigns first..last (inclusive) to owner. False when the range is not a valid slot range.
   bool assign(long long first, long long last, uint16_t owner);
   // The view is of a standalone Redis (ClusterView::single_node).
-  void mark_single_node();
+  // sentinel: the node is the master a Sentinel group named (reported as backend "sentinel").
+  void mark_single_node(bool sentinel = false);
   // Seals the snapshot: puts the nodes in their canonical order, stamps the creation time and
   // indexes the slot map.
   ClusterView::Ptr finish();

@@ -100,6 +100,7 @@ def test_routing_auth_and_handshakes_reach_the_master_the_sentinels_name(gate, g
     # /topology lists the master and the two replicas the Sentinels know.
     topo = json.loads(http_get(ADMIN, "/topology")[1])
     roles = sorted(n["role"] for n in topo["nodes"])
+    assert topo["backend"] == "sentinel", topo
     assert roles == ["master", "replica", "replica"], topo
     # Pub/Sub reaches subscribers through slotgate.
     sub = client(gate).pubsub()

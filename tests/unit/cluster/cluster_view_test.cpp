@@ -472,6 +472,7 @@ TEST_CASE("the same cluster read from any node gives the nodes in one order", "[
 TEST_CASE("a standalone Redis is one node: as a master every slot, as a replica none") {
   auto master = ClusterView::standalone("10.1.2.3", 6380, Role::Master, 4);
   CHECK(master->single_node());
+  CHECK_FALSE(master->from_sentinel());
   CHECK(master->covers_all_slots());
   REQUIRE(master->nodes().size() == 1);
   CHECK(master->node(0).address == "10.1.2.3:6380");

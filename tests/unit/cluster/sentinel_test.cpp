@@ -72,6 +72,7 @@ TEST_CASE("a Sentinel view: the confirmed master owns every slot, replicas hang 
   auto view = ClusterView::sentinel("10.0.0.1", 6379, Role::Master,
                                     {{"10.0.0.2", 6379}, {"10.0.0.3", 6379}}, 1);
   CHECK(view->single_node());
+  CHECK(view->from_sentinel());  // /topology says "sentinel", not "standalone"
   CHECK(view->covers_all_slots());
   REQUIRE(view->master_indices().size() == 1);
   const uint16_t master = view->master_indices()[0];
