@@ -130,6 +130,10 @@ cluster::RefresherOptions refresher_options(const config::Config& cfg,
     o.sentinels.master_name = cfg.backend.master_name;
     o.sentinels.username = cfg.backend.sentinel_username;
     o.sentinels.password = cfg.backend.sentinel_password;
+    if (cfg.backend.sentinel_tls) {
+      o.sentinels.tls = o.tls;
+      o.sentinels.tls_server_name = o.tls_server_name;
+    }
     o.sentinels.connect_timeout_ms = static_cast<uint64_t>(cfg.cluster.connect_timeout.count());
     o.sentinels.command_timeout_ms =
         std::max<uint64_t>(static_cast<uint64_t>(cfg.cluster.command_timeout.count()), 1000);

@@ -24,16 +24,30 @@ const std::string* field(const resp::Value& entry, std::string_view name) {
   return nullptr;
 }
 
+// A Sentinel at one of the addresses its name resolved to; host is the name as configured (what
+// its TLS certificate must name).
+struct SentinelAt {
+  std::string ip;
+  uint16_t port = 0;
+  std::string host;
+};
+
 struct Asked {
-  std::vector<std::string> answers;                // one "host:port" per Sentinel that knew
-  std::map<std::string, std::string> answered_by;  // answer -> a Sentinel that gave it
+  std::vector<std::string> answers;             // one "host:port" per Sentinel that knew
+  std::map<std::string, SentinelAt> answered_by;  // answer -> a Sentinel that gave it
   std::vector<std::string> errors;
 };
 
-void ask_one(const std::string& ip, uint16_t port, const std::string& label,
-             const SentinelAccess& access, Asked& out) {
-  auto opened = ControlConnection::open(ip, port, access.username, access.password,
-                                        access.connect_timeout_ms);
+std::variant<ControlConnection, std::string> connect(const SentinelAt& at,
+                                                     const SentinelAccess& access) {
+  return ControlConnection::open(at.ip, at.port, access.username, access.password,
+                                 access.connect_timeout_ms, access.tls,
+                                 access.server_name(at.host));
+}
+
+void ask_one(const SentinelAt& at, const std::string& label, const SentinelAccess& access,
+             Asked& out) {
+  auto opened = connect(at, access);
   if (auto* e = std::get_if<std::string>(&opened)) {
     out.errors.push_back(label + ": " + *e);
     return;
@@ -55,17 +69,13 @@ void ask_one(const std::string& ip, uint16_t port, const std::string& label,
     return;
   }
   std::string address = make_address(master->host, master->port);
-  out.answered_by.emplace(address, make_address(ip, port));
+  out.answered_by.emplace(address, at);
   out.answers.push_back(std::move(address));
 }
 
-std::vector<SentinelEndpoint> replicas_from(const std::string& sentinel,
+std::vector<SentinelEndpoint> replicas_from(const SentinelAt& sentinel,
                                             const SentinelAccess& access) {
-  std::string ip;
-  uint16_t port = 0;
-  if (!split_address(sentinel, ip, port)) return {};
-  auto opened = ControlConnection::open(ip, port, access.username, access.password,
-                                        access.connect_timeout_ms);
+  auto opened = connect(sentinel, access);
   if (!std::holds_alternative<ControlConnection>(opened)) return {};
   const std::string_view cmd[] = {"SENTINEL", "REPLICAS", access.master_name};
   auto reply = std::get<ControlConnection>(opened).command(cmd, access.command_timeout_ms);
@@ -120,7 +130,7 @@ std::variant<SentinelAnswer, std::string> discover_master(const SentinelAccess& 
     if (!split_address(sentinel, host, port)) continue;
     const auto ips = resolve_all(host);
     if (ips.empty()) asked.errors.push_back(sentinel + ": cannot resolve " + host);
-    for (const auto& ip : ips) ask_one(ip, port, sentinel, access, asked);
+    for (const auto& ip : ips) ask_one({ip, port, host}, sentinel, access, asked);
   }
   if (asked.answers.empty()) {
     std::string error = "no Sentinel answered for master '" + access.master_name + "'";

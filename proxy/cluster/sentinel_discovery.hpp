@@ -6,12 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "net/tls.hpp"
 #include "resp/value.hpp"
 
 namespace slotgate::cluster {
@@ -23,6 +25,13 @@ struct SentinelAccess {
   std::string password;
   uint64_t connect_timeout_ms = 1000;
   uint64_t command_timeout_ms = 2000;
+  // backend.sentinel_tls: cluster.tls's client context (nullptr = plain TCP). The Sentinel's
+  // certificate must name tls_server_name, else the host as written in backend.sentinels.
+  std::shared_ptr<const net::TlsContext> tls;
+  std::string tls_server_name;
+  std::string server_name(const std::string& host) const {
+    return tls_server_name.empty() ? host : tls_server_name;
+  }
 };
 
 struct SentinelEndpoint {

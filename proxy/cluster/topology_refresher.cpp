@@ -47,6 +47,7 @@ void TopologyRefresher::reconfigure(const RefresherOptions& next) {
     // cluster.tls's files reloaded (SIGHUP): a refresh that failed on the old ones goes again.
     const bool tls_changed = options_.tls != next.tls;
     options_.tls = next.tls;
+    options_.sentinels.tls = next.sentinels.tls;  // backend.sentinel_tls: the same reloaded files
     // Why refresh at once: the wait in run() was timed with the old interval, and a seed
     // list that replaced an unreachable one should serve now, not after the old interval.
     if ((discovery_changed || tls_changed) && pending_trigger_.empty()) pending_trigger_ = "reload";

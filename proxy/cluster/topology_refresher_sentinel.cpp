@@ -52,7 +52,12 @@ void TopologyRefresher::sentinel_event(std::string_view event, std::string_view 
 
 bool TopologyRefresher::refresh_sentinel(std::string_view trigger, std::string& error) {
   const NodeAccess access = node_access();
-  auto found = discover_master(options_.sentinels);
+  SentinelAccess sentinels;
+  {
+    std::lock_guard lock(mu_);
+    sentinels = options_.sentinels;  // reconfigure() replaces its TLS context
+  }
+  auto found = discover_master(sentinels);
   if (auto* e = std::get_if<std::string>(&found)) {
     record_failure(trigger, {*e}, error);
     return false;

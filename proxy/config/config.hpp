@@ -92,6 +92,9 @@ struct BackendConfig {
   std::string master_name;
   std::string sentinel_username;
   std::string sentinel_password;
+  // sentinel: the Sentinels are reached over TLS with cluster.tls's client context (CA, client
+  // certificate, server_name), which must then be configured. false = plain TCP to them.
+  bool sentinel_tls = false;
   bool operator==(const BackendConfig&) const = default;
 };
 

@@ -313,7 +313,8 @@ class Loader {
              {"sentinels", &Loader::on_backend_sentinels},
              {"master_name", &Loader::on_backend_master_name},
              {"sentinel_username", &Loader::on_backend_sentinel_username},
-             {"sentinel_password", &Loader::on_backend_sentinel_password}});
+             {"sentinel_password", &Loader::on_backend_sentinel_password},
+             {"sentinel_tls", &Loader::on_backend_sentinel_tls}});
   }
   void on_backend_kind(const YAML::Node& n, const std::string& p) {
     auto v = scalar(n, p);
@@ -343,6 +344,9 @@ class Loader {
   }
   void on_backend_sentinel_password(const YAML::Node& n, const std::string& p) {
     string(n, p, config_.backend.sentinel_password);
+  }
+  void on_backend_sentinel_tls(const YAML::Node& n, const std::string& p) {
+    boolean(n, p, config_.backend.sentinel_tls);
   }
 
   // ---- cluster ------------------------------------------------------------
@@ -791,6 +795,13 @@ std::vector<std::string> validate(const Config& config) {
     errors.push_back(
         "backend.sentinels: backend.sentinels and backend.master_name are only used with "
         "backend.kind sentinel");
+  }
+  if (b.sentinel_tls && b.kind != BackendKind::Sentinel)
+    errors.push_back("backend.sentinel_tls: only used with backend.kind sentinel");
+  if (b.sentinel_tls && !ct.enabled) {
+    errors.push_back(
+        "backend.sentinel_tls: needs cluster.tls (the Sentinels are reached with its CA, client "
+        "certificate and server_name)");
   }
   if (config.backend.kind != BackendKind::Standalone && config.backend.address) {
     errors.push_back(

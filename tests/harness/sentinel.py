@@ -3,7 +3,8 @@
 short timeouts tests need (down-after-milliseconds 1000, failover-timeout 3000).
 
 Ports: master base, replicas base+1.., Sentinels base+10... Both the Redis nodes and the
-Sentinels can require a password."""
+Sentinels can require a password. tls={"ca", "cert", "key"} makes every node and Sentinel
+listen on TLS only (--port 0 --tls-port P, tls-replication between them)."""
 
 from __future__ import annotations
 
@@ -17,19 +18,21 @@ from typing import Optional
 import redis
 
 from . import processes
-from .server import RedisServer
+from .server import RedisServer, tls_client_args
 
 
 class SentinelGroup:
     def __init__(self, base_port: int, master_name: str = "mymaster", replicas: int = 2,
                  sentinels: int = 3, password: Optional[str] = None,
                  sentinel_password: Optional[str] = None, workdir: Optional[str | Path] = None,
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", tls: Optional[dict] = None):
         self.base_port = base_port
         self.master_name = master_name
         self.host = host
         self.password = password
         self.sentinel_password = sentinel_password
+        self.tls = tls
+        self.ssl = tls_client_args(tls) if tls else {}
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=f"slotgate-sentinel-{base_port}-"))
         self.redis: list[RedisServer] = []
@@ -40,7 +43,8 @@ class SentinelGroup:
             if i > 0:
                 extra.append(f"--replicaof {host} {base_port}")
             self.redis.append(RedisServer(port=base_port + i, host=host, password=password,
-                                          workdir=self.workdir / f"redis-{base_port + i}", extra_config=extra))
+                                          workdir=self.workdir / f"redis-{base_port + i}", extra_config=extra,
+                                          tls=tls))
         self.sentinel_ports = [base_port + 10 + i for i in range(sentinels)]
         self.sentinel_procs: dict[int, object] = {}
 
@@ -52,11 +56,13 @@ class SentinelGroup:
         return next(r for r in self.redis if r.port == port)
 
     def client_for(self, port: int, **kw) -> redis.Redis:
-        return redis.Redis(host=self.host, port=port, password=self.password, socket_timeout=5, **kw)
+        return redis.Redis(host=self.host, port=port, password=self.password, socket_timeout=5,
+                           **{**self.ssl, **kw})
 
     def sentinel_client(self, port: Optional[int] = None, **kw) -> redis.Redis:
         return redis.Redis(host=self.host, port=port or self.sentinel_ports[0],
-                           password=self.sentinel_password, socket_timeout=5, decode_responses=True, **kw)
+                           password=self.sentinel_password, socket_timeout=5, decode_responses=True,
+                           **{**self.ssl, **kw})
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -74,7 +80,11 @@ class SentinelGroup:
     def start_sentinel(self, port: int) -> None:
         d = self.workdir / f"sentinel-{port}"
         d.mkdir(parents=True, exist_ok=True)
-        conf = [f"port {port}", f"bind {self.host}", "daemonize no", f"dir {d}", "logfile sentinel.log",
+        conf = [f"port {port}"] if not self.tls else [
+            "port 0", f"tls-port {port}", "tls-replication yes", "tls-auth-clients optional",
+            f"tls-cert-file {self.tls['cert']}", f"tls-key-file {self.tls['key']}",
+            f"tls-ca-cert-file {self.tls['ca']}"]
+        conf += [f"bind {self.host}", "daemonize no", f"dir {d}", "logfile sentinel.log",
                 "protected-mode no",
                 f"sentinel monitor {self.master_name} {self.host} {self.base_port} 2",
                 f"sentinel down-after-milliseconds {self.master_name} 1000",

@@ -306,6 +306,24 @@ TEST_CASE("backend.kind sentinel names its Sentinels, the master name and their 
              Catch::Contains("backend.sentinels"));
 }
 
+TEST_CASE("backend.sentinel_tls reaches the Sentinels with cluster.tls; off by default") {
+  const std::string sentinel =
+      "backend:\n  kind: sentinel\n  sentinels: [s1:26379]\n  master_name: m\n";
+  CHECK_FALSE(load_ok(sentinel).backend.sentinel_tls);
+  const Config c = load_ok(sentinel +
+                           "  sentinel_tls: true\ncluster:\n  tls:\n    ca_file: /etc/ca.pem\n");
+  CHECK(c.backend.sentinel_tls);
+  CHECK(c.cluster.tls.enabled);
+  CHECK_THAT(load_error(sentinel + "  sentinel_tls: true\n"),
+             Catch::Contains("backend.sentinel_tls: needs cluster.tls"));
+  CHECK_THAT(load_error(sentinel + "  sentinel_tls: true\ncluster:\n  tls:\n    enabled: false\n"),
+             Catch::Contains("backend.sentinel_tls: needs cluster.tls"));
+  CHECK_THAT(load_error(sentinel + "  sentinel_tls: maybe\n"),
+             Catch::Contains("backend.sentinel_tls"));
+  CHECK_THAT(load_error("backend:\n  sentinel_tls: true\ncluster:\n  tls: {}\n"),
+             Catch::Contains("backend.sentinel_tls: only used with backend.kind sentinel"));
+}
+
 TEST_CASE("backend.kind standalone with its address; cluster stays the default") {
   CHECK(load_ok("").backend.kind == BackendKind::Cluster);
   Config c = load_ok("backend:\n  kind: standalone\n  address: redis.dev:6379\n");
