@@ -33,7 +33,7 @@ struct SentinelAt {
 };
 
 struct Asked {
-  std::vector<std::string> answers;             // one "host:port" per Sentinel that knew
+  std::vector<std::string> answers;               // one "host:port" per Sentinel that knew
   std::map<std::string, SentinelAt> answered_by;  // answer -> a Sentinel that gave it
   std::vector<std::string> errors;
 };

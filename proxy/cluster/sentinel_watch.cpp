@@ -75,9 +75,9 @@ void SentinelWatch::watch(std::string sentinel) {
     const auto ips = resolve_all(host);
     if (ips.empty()) error = "cannot resolve " + host;
     for (size_t i = 0; i < ips.size() && error.empty() && !stopping_; ++i) {
-      auto opened =
-          ControlConnection::open(ips[i], port, access_.username, access_.password,
-                                  access_.connect_timeout_ms, access_.tls, access_.server_name(host));
+      auto opened = ControlConnection::open(ips[i], port, access_.username, access_.password,
+                                            access_.connect_timeout_ms, access_.tls,
+                                            access_.server_name(host));
       if (auto* e = std::get_if<std::string>(&opened)) {
         error = *e;
         break;

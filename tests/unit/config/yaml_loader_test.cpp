@@ -310,8 +310,8 @@ TEST_CASE("backend.sentinel_tls reaches the Sentinels with cluster.tls; off by d
   const std::string sentinel =
       "backend:\n  kind: sentinel\n  sentinels: [s1:26379]\n  master_name: m\n";
   CHECK_FALSE(load_ok(sentinel).backend.sentinel_tls);
-  const Config c = load_ok(sentinel +
-                           "  sentinel_tls: true\ncluster:\n  tls:\n    ca_file: /etc/ca.pem\n");
+  const Config c =
+      load_ok(sentinel + "  sentinel_tls: true\ncluster:\n  tls:\n    ca_file: /etc/ca.pem\n");
   CHECK(c.backend.sentinel_tls);
   CHECK(c.cluster.tls.enabled);
   CHECK_THAT(load_error(sentinel + "  sentinel_tls: true\n"),
