@@ -51,6 +51,16 @@ void SentinelWatch::stop() {
   threads_.clear();
 }
 
+void SentinelWatch::set_tls(std::shared_ptr<const net::TlsContext> tls) {
+  std::lock_guard lock(tls_mu_);
+  access_.tls = std::move(tls);
+}
+
+std::shared_ptr<const net::TlsContext> SentinelWatch::tls() const {
+  std::lock_guard lock(tls_mu_);
+  return access_.tls;
+}
+
 bool SentinelWatch::concerns(std::string_view payload, std::string_view name) {
   const auto w = words(payload);
   if (w.empty()) return false;
@@ -75,9 +85,9 @@ void SentinelWatch::watch(std::string sentinel) {
     const auto ips = resolve_all(host);
     if (ips.empty()) error = "cannot resolve " + host;
     for (size_t i = 0; i < ips.size() && error.empty() && !stopping_; ++i) {
-      auto opened = ControlConnection::open(ips[i], port, access_.username, access_.password,
-                                            access_.connect_timeout_ms, access_.tls,
-                                            access_.server_name(host));
+      auto opened =
+          ControlConnection::open(ips[i], port, access_.username, access_.password,
+                                  access_.connect_timeout_ms, tls(), access_.server_name(host));
       if (auto* e = std::get_if<std::string>(&opened)) {
         error = *e;
         break;
@@ -98,6 +108,7 @@ void SentinelWatch::watch(std::string sentinel) {
         error = std::get<std::string>(r);
         break;
       }
+      if (!last_error.empty()) spdlog::info("Sentinel {} watched again", sentinel);
       last_error.clear();
       // An event may have been missed while not subscribed: the refresher checks now.
       on_event_("subscribed", sentinel);

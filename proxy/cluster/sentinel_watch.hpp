@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -26,6 +28,8 @@ class SentinelWatch {
 
   void start();
   void stop();
+  // backend.sentinel_tls: cluster.tls's files reloaded (SIGHUP); the next (re)connection uses it.
+  void set_tls(std::shared_ptr<const net::TlsContext> tls);
 
   // Whether a message on `channel` with `payload` concerns master `name` (the payload's first
   // word is the master's name for every event watched here, "master <name> <ip> <port>" for
@@ -35,7 +39,10 @@ class SentinelWatch {
  private:
   void watch(std::string sentinel);
 
+  std::shared_ptr<const net::TlsContext> tls() const;
+
   SentinelAccess access_;
+  mutable std::mutex tls_mu_;  // guards access_.tls
   OnEvent on_event_;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;

@@ -52,6 +52,7 @@ void TopologyRefresher::reconfigure(const RefresherOptions& next) {
     // list that replaced an unreachable one should serve now, not after the old interval.
     if ((discovery_changed || tls_changed) && pending_trigger_.empty()) pending_trigger_ = "reload";
   }
+  if (sentinel_watch_) sentinel_watch_->set_tls(next.sentinels.tls);
   cv_.notify_all();
 }
 

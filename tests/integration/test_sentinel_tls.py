@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -36,7 +37,8 @@ def pki():
     ca = make_ca(os.path.join(root, "ca"), "sentinel-ca")
     node = ca.issue("redis-sentinel", dns=("localhost",), ips=("127.0.0.1",), out="node")
     other = make_ca(os.path.join(root, "other"), "other-ca")
-    yield {"ca": ca.cert, "cert": node.cert, "key": node.key, "other_ca": other.cert}
+    yield {"root": root, "ca": ca.cert, "cert": node.cert, "key": node.key,
+           "other_ca": other.cert}
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -118,9 +120,12 @@ def test_sentinel_failover_is_followed_from_the_tls_event_watch(gate, group):
     assert c.get("after-failover") == "yes"
 
 
-def test_a_wrong_ca_keeps_slotgate_unready_and_names_the_sentinel(group, pki, logdir):
+def test_a_wrong_ca_keeps_slotgate_unready_names_the_sentinel_until_sighup_reloads_it(group, pki, logdir):
+    # The CA file slotgate reads: the wrong one first, the right one after a SIGHUP.
+    ca_file = os.path.join(pki["root"], "rotating-ca.crt")
+    shutil.copy(pki["other_ca"], ca_file)
     g = FileConfiguredSlotgate([], port=BAD_GATE, admin_port=BAD_ADMIN,
-                               config_text=config(group, BAD_GATE, BAD_ADMIN, pki["other_ca"], "2s"),
+                               config_text=config(group, BAD_GATE, BAD_ADMIN, ca_file, "2s"),
                                workdir=logdir / "slotgate-sentinel-tls-bad")
     g.start(wait=False)
     try:
@@ -134,5 +139,19 @@ def test_a_wrong_ca_keeps_slotgate_unready_and_names_the_sentinel(group, pki, lo
         with pytest.raises(redis.RedisError):
             redis.Redis(host="127.0.0.1", port=BAD_GATE, socket_timeout=5).get("x")
         assert g.is_running()
+        # SIGHUP reads cluster.tls's files again: discovery and the event subscribers use them.
+        shutil.copy(pki["ca"], ca_file)
+        g.send_signal(signal.SIGHUP)
+
+        def served():
+            try:
+                return redis.Redis(host="127.0.0.1", port=BAD_GATE, socket_timeout=5).set("k", "1")
+            except redis.RedisError:
+                return False
+
+        wait_until(served, 20, "served after the CA file was replaced and SIGHUP")
+        assert http_get(BAD_ADMIN, "/readyz")[0] == 200
+        wait_until(lambda: f"Sentinel {first} watched again" in g.log_text(), 10,
+                   "the event subscriber to reconnect with the reloaded CA")
     finally:
         g.stop()
