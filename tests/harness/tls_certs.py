@@ -8,7 +8,9 @@ case as OpenSSL prints it). EC P-256 keys: generating one takes milliseconds.
 """
 
 import os
+import shutil
 import subprocess
+import tempfile
 import sys
 from dataclasses import dataclass
 
@@ -92,3 +94,15 @@ if __name__ == "__main__":
     ca.issue("client", dns=(), ips=(), client=True, out="client")
     other = make_ca(os.path.join(d, "other"), "other-ca")
     other.issue("stranger", out="stranger")
+
+
+def node_pki(prefix, ca_name, node_name):
+    """Generator for a module fixture: a CA, one certificate for Redis servers on 127.0.0.1 /
+    localhost signed by it, and an unrelated CA (the "wrong CA" cases). Yields the paths as a
+    dict (root, ca, cert, key, other_ca); the files are removed afterwards."""
+    root = tempfile.mkdtemp(prefix=prefix)
+    ca = make_ca(os.path.join(root, "ca"), ca_name)
+    node = ca.issue(node_name, dns=("localhost",), ips=("127.0.0.1",), out="node")
+    other = make_ca(os.path.join(root, "other"), "other-ca")
+    yield {"root": root, "ca": ca.cert, "cert": node.cert, "key": node.key, "other_ca": other.cert}
+    shutil.rmtree(root, ignore_errors=True)

@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import FileConfiguredSlotgate, http_get, wait_until  # noqa: E402
 from harness.sentinel import SentinelGroup  # noqa: E402
-from harness.tls_certs import make_ca  # noqa: E402
+from harness.tls_certs import node_pki  # noqa: E402
 
 BASE = 9840
 GATE, ADMIN = 9860, 9861
@@ -33,13 +32,7 @@ BAD_GATE, BAD_ADMIN = 9862, 9863
 
 @pytest.fixture(scope="module")
 def pki():
-    root = tempfile.mkdtemp(prefix="slotgate-sentinel-tls-")
-    ca = make_ca(os.path.join(root, "ca"), "sentinel-ca")
-    node = ca.issue("redis-sentinel", dns=("localhost",), ips=("127.0.0.1",), out="node")
-    other = make_ca(os.path.join(root, "other"), "other-ca")
-    yield {"root": root, "ca": ca.cert, "cert": node.cert, "key": node.key,
-           "other_ca": other.cert}
-    shutil.rmtree(root, ignore_errors=True)
+    yield from node_pki("slotgate-sentinel-tls-", "sentinel-ca", "redis-sentinel")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import tempfile
 
 import pytest
 import redis
@@ -20,7 +19,7 @@ import redis
 from harness import RedisCluster, Slotgate
 from harness import processes
 from harness.slotgate import http_get
-from harness.tls_certs import make_ca
+from harness.tls_certs import node_pki
 
 PORT_OFFSET = int(os.environ.get("SLOTGATE_TEST_PORT_OFFSET", "0"))
 CLUSTER_PORT = 7610 + PORT_OFFSET
@@ -37,13 +36,7 @@ def metric(port, name_and_labels):
 
 @pytest.fixture(scope="module")
 def pki():
-    root = tempfile.mkdtemp(prefix="slotgate-tls-cluster-")
-    ca = make_ca(os.path.join(root, "ca"), "cluster-ca")
-    node = ca.issue("redis-node", dns=("localhost",), ips=("127.0.0.1",), out="node")
-    other = make_ca(os.path.join(root, "other"), "other-ca")
-    yield {"root": root, "ca": ca.cert, "cert": node.cert, "key": node.key,
-           "other_ca": other.cert}
-    shutil.rmtree(root, ignore_errors=True)
+    yield from node_pki("slotgate-tls-cluster-", "cluster-ca", "redis-node")
 
 
 @pytest.fixture(scope="module")
