@@ -84,6 +84,29 @@ bool quoted_char(const InlineLine& at, size_t& i, char quote, std::string& out, 
   return true;
 }
 
+// The common case of a "*<n>\r" or "$<n>\r" line, read in one pass: buf[from] starts up to 18
+// digits without a leading zero (or is a lone "0"), followed by '\r' and at least one more
+// byte. Sets value and cr (the '\r') and returns true; anything else (a sign, a longer number,
+// a line not all here yet, a malformed one) returns false and takes the general path, which
+// gives the same answer for these lines and the exact Redis error for the others.
+bool short_decimal_line(std::string_view buf, size_t from, size_t& value, size_t& cr) {
+  const size_t limit = std::min(buf.size(), from + 19);
+  size_t i = from;
+  if (i >= limit || buf[i] < '0' || buf[i] > '9') return false;
+  size_t v = static_cast<size_t>(buf[i] - '0');
+  ++i;
+  if (v != 0) {
+    while (i < limit && buf[i] >= '0' && buf[i] <= '9') {
+      v = v * 10 + static_cast<size_t>(buf[i] - '0');
+      ++i;
+    }
+  }
+  if (i >= limit || buf[i] != '\r' || i + 1 >= buf.size()) return false;
+  value = v;
+  cr = i;
+  return true;
+}
+
 }  // namespace
 
 RequestParser::RequestParser(RequestLimits limits) : limits_(limits) {}
@@ -181,7 +204,12 @@ RequestParser::Status RequestParser::parse(std::string_view buf) {
 // they are parse_multibulk()'s loop body, split out only to be read.
 [[gnu::always_inline]] inline std::optional<RequestParser::Status> RequestParser::read_count(
     std::string_view buf) {
-  size_t cr = find_from_memo(buf, '\r');
+  size_t count = 0;
+  size_t cr = 0;
+  if (short_decimal_line(buf, pos_ + 1, count, cr) && count > 0 && count <= limits_.max_args) {
+    return begin_array(count, cr);
+  }
+  cr = find_from_memo(buf, '\r');
   if (cr == std::string_view::npos) {
     if (buf.size() - pos_ > limits_.max_inline) {
       return fail("Protocol error: too big mbulk count string");
@@ -198,14 +226,20 @@ RequestParser::Status RequestParser::parse(std::string_view buf) {
   if (!n || (*n > 0 && static_cast<unsigned long long>(*n) > limits_.max_args)) {
     return fail("Protocol error: invalid multibulk length");
   }
-  pos_ = cr + 2;
   if (*n <= 0) {
     // Why: Redis treats "*0" and "*-1" (and any negative count) as a no-op and
     // goes on with the next command in the buffer; so do we.
+    pos_ = cr + 2;
     start_frame();
     return Status::Complete;
   }
-  args_left_ = static_cast<size_t>(*n);
+  return begin_array(static_cast<size_t>(*n), cr);
+}
+
+[[gnu::always_inline]] inline std::optional<RequestParser::Status> RequestParser::begin_array(
+    size_t count, size_t cr) {
+  pos_ = cr + 2;
+  args_left_ = count;
   // Don't trust the announced count for the allocation: "*1048576" alone must not
   // cost megabytes. The vector grows as bulks actually arrive and is kept afterwards.
   spans_.reserve(std::min<size_t>(args_left_, 1024));
@@ -216,7 +250,15 @@ RequestParser::Status RequestParser::parse(std::string_view buf) {
 
 [[gnu::always_inline]] inline std::optional<RequestParser::Status> RequestParser::read_bulk_header(
     std::string_view buf) {
-  size_t cr = find_from_memo(buf, '\r');
+  size_t len = 0;
+  size_t cr = 0;
+  if (buf[pos_] == '$' && short_decimal_line(buf, pos_ + 1, len, cr) && len <= limits_.max_bulk) {
+    pos_ = cr + 2;
+    bulk_len_ = len;
+    state_ = State::BulkData;
+    return std::nullopt;
+  }
+  cr = find_from_memo(buf, '\r');
   if (cr == std::string_view::npos) {
     if (buf.size() - pos_ > limits_.max_inline) {
       return fail("Protocol error: too big bulk count string");

@@ -82,6 +82,8 @@ class RequestParser {
 
   Status parse_multibulk(std::string_view buf);
   std::optional<Status> read_count(std::string_view buf);
+  // An array of `count` (> 0, within the limits) whose "*<count>" line ends at buf[cr].
+  std::optional<Status> begin_array(size_t count, size_t cr);
   std::optional<Status> read_bulk_header(std::string_view buf);
   std::optional<Status> read_bulk_data(std::string_view buf);
   Status parse_inline(std::string_view buf);

@@ -311,3 +311,53 @@ TEST_CASE("after AUTH the normal limits apply to the next command") {
   REQUIRE(p.parse(big) == Status::Complete);
   CHECK(p.args()[0].size() == 20000);
 }
+
+// "*<n>" and "$<n>" lines of up to 18 digits are read in one pass, longer or signed ones by the
+// general path: the answer must not depend on which path a line takes.
+TEST_CASE("length lines of every width parse alike on both paths") {
+  RequestLimits unlimited{.max_args = ~size_t{0}, .max_bulk = ~size_t{0}};
+  for (size_t width = 1; width <= 21; ++width) {
+    INFO("width " << width);
+    // 1 followed by zeros fits a long long (Redis's limit) up to 19 digits; 20 do not.
+    const std::string number = "1" + std::string(width - 1, '0');
+    RequestParser bulk(unlimited);
+    Status s = bulk.parse("*1\r\n$" + number + "\r\n");
+    CHECK(s == (width <= 19 ? Status::Incomplete : Status::Error));
+    if (width > 19) CHECK(bulk.error() == "Protocol error: invalid bulk length");
+    RequestParser count(unlimited);
+    s = count.parse("*" + number + "\r\n");
+    CHECK(s == (width <= 19 ? Status::Incomplete : Status::Error));
+    if (width > 19) CHECK(count.error() == "Protocol error: invalid multibulk length");
+    // 19 nines do not fit.
+    const std::string nines(width, '9');
+    RequestParser big(unlimited);
+    CHECK(big.parse("*1\r\n$" + nines + "\r\n") ==
+          (width <= 18 ? Status::Incomplete : Status::Error));
+  }
+  // A small bulk of each width of its length line: the data is found right after it.
+  for (std::string len : {"3", "03", "0003"}) {
+    INFO("$" << len);
+    Outcome o = feed_whole("*2\r\n$3\r\nGET\r\n$" + len + "\r\nkey\r\n");
+    if (len == "3") {
+      REQUIRE(o.commands.size() == 1);
+      CHECK(o.commands[0] == Command{"GET", "key"});
+    } else {
+      CHECK(o.error == "Protocol error: invalid bulk length");  // leading zeros, as in Redis
+    }
+  }
+  CHECK(feed_whole("*1\r\n$0\r\n\r\n").commands == std::vector<Command>{{""}});
+  CHECK(first_error("*1\r\n$00\r\n\r\n") == "Protocol error: invalid bulk length");
+  CHECK(first_error("*1\r\n$-0\r\n") == "Protocol error: invalid bulk length");
+  // Redis waits for the byte after '\r' before it acts on a length line.
+  RequestParser p;
+  CHECK(p.parse("*1\r") == Status::Incomplete);
+  CHECK(p.parse("*1\r\n$4\r") == Status::Incomplete);
+  CHECK(p.parse("*1\r\n$4\r\nPING\r\n") == Status::Complete);
+  CHECK(p.args()[0] == "PING");
+  // The count cap applies on both paths (before AUTH: 10).
+  CHECK(first_error("*11\r\n", RequestLimits::before_auth()) ==
+        "Protocol error: unauthenticated multibulk length");
+  CHECK(feed_whole("*10\r\n", RequestLimits::before_auth()).error.empty());
+  CHECK(first_error("*1\r\n$16385\r\n", RequestLimits::before_auth()) ==
+        "Protocol error: unauthenticated bulk length");
+}
