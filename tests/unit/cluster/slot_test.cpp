@@ -18,6 +18,35 @@ TEST_CASE("crc16 is CRC16/XMODEM as Redis uses it", "[slot]") {
   CHECK(crc16("A") == 0x58E5);
 }
 
+// crc16() takes two bytes per step: compare it with the textbook bit-at-a-time CRC16/XMODEM
+// over every length up to 64 (odd and even tails) and every byte value.
+TEST_CASE("crc16 agrees with a bitwise CRC16/XMODEM on every length and byte", "[slot]") {
+  auto bitwise = [](std::string_view data) {
+    uint16_t crc = 0;
+    for (char c : data) {
+      crc = static_cast<uint16_t>(crc ^ (static_cast<uint8_t>(c) << 8));
+      for (int bit = 0; bit < 8; ++bit) {
+        crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
+                             : static_cast<uint16_t>(crc << 1);
+      }
+    }
+    return crc;
+  };
+  std::string data;
+  uint32_t seed = 12345;
+  for (size_t len = 0; len <= 64; ++len) {
+    INFO("length " << len);
+    CHECK(crc16(data) == bitwise(data));
+    seed = seed * 1103515245 + 12345;
+    data.push_back(static_cast<char>(seed >> 16));
+  }
+  for (int b = 0; b < 256; ++b) {
+    const std::string pair = {static_cast<char>(b), static_cast<char>(255 - b)};
+    CHECK(crc16(pair) == bitwise(pair));
+    CHECK(crc16(pair.substr(0, 1)) == bitwise(pair.substr(0, 1)));
+  }
+}
+
 TEST_CASE("key_slot of plain keys matches CLUSTER KEYSLOT", "[slot]") {
   CHECK(key_slot("foo") == 12182);
   CHECK(key_slot("bar") == 5061);
