@@ -74,6 +74,7 @@ ClientSession::~ClientSession() {
 
 void ClientSession::start() {
   peer_ = stream_.peer_address();
+  card_.fd.store(stream_.fd(), std::memory_order_relaxed);  // fixed for the connection's life
   publish_card();
   stream_.set_nodelay(true);
   stream_.start_reading();
@@ -176,9 +177,8 @@ void ClientSession::process_input() {
     auto status = parser_.parse(avail);
     if (status == resp::RequestParser::Status::Incomplete) break;
     // Looked up once here: the order and pause checks and handle_command all use it.
-    const commands::CommandSpec* spec = status == resp::RequestParser::Status::Complete
-                                            ? commands::lookup(parser_.args())
-                                            : nullptr;
+    const commands::CommandSpec* spec =
+        status == resp::RequestParser::Status::Complete ? lookup_command(parser_.args()) : nullptr;
     if (status == resp::RequestParser::Status::Complete && waits_for_order(spec)) {
       // Left in the buffer and parsed again once everything before it is answered; the
       // client is not read meanwhile (TCP pushes back).
@@ -214,7 +214,6 @@ void ClientSession::process_input() {
           (spec == nullptr || spec->local != commands::LocalHandler::ClientCaching)) {
         tracking_->keys().command_done();
       }
-      publish_card();
       silent_ = false;  // replies produced later (pushes, deliveries) follow their own flags
     }
     rbuf_.consume(consumed);
@@ -236,9 +235,24 @@ void ClientSession::process_input() {
     }
   }
   in_process_ = false;
+  // What CLIENT LIST shows of this session (read by other workers): once per batch of input.
+  publish_card();
   if (quitting_ && queue_.empty() && stream_.pending_output() == 0 && !closed_) {
     close("quit");
   }
+}
+
+const commands::CommandSpec* ClientSession::lookup_command(std::span<const std::string_view> args) {
+  // Clients repeat the same few commands: the last plain (not container) command found is
+  // checked first, one case-insensitive compare instead of a hash and a table probe.
+  if (last_command_ != nullptr && !args.empty() && text::iequals(args[0], last_command_->name)) {
+    return last_command_;
+  }
+  const commands::CommandSpec* spec = commands::lookup(args);
+  if (spec != nullptr && !spec->is_container() && spec->name.find('|') == std::string_view::npos) {
+    last_command_ = spec;
+  }
+  return spec;
 }
 
 bool ClientSession::waits_for_order(const commands::CommandSpec* spec) const {
@@ -518,7 +532,6 @@ void ClientSession::publish_card() {
   card_.ssub.store(subs_ ? subs_->shard_channel_count() : 0, kRelaxed);
   card_.resp.store(static_cast<uint32_t>(protocol_), kRelaxed);
   card_.tot_mem.store(accounted_, kRelaxed);
-  card_.fd.store(stream_.fd(), kRelaxed);
   card_.no_evict.store(no_evict_, kRelaxed);
   card_.tracking.store(tracking_ != nullptr, kRelaxed);
 }

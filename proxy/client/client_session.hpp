@@ -154,6 +154,8 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   // Client-side caching: a read-only command's keys are remembered when it is sent.
   void note_tracked_read(const commands::CommandSpec& spec, std::span<const std::string_view> args);
   void process_input();
+  // commands::lookup(), answered from last_command_ when the client repeats itself.
+  const commands::CommandSpec* lookup_command(std::span<const std::string_view> args);
   bool waits_for_order(const commands::CommandSpec* spec) const;
   // RESP2 subscribed mode only allows the subscription commands, PING, QUIT, RESET.
   bool subscribed_mode_allows(const commands::CommandSpec& spec,
@@ -279,6 +281,7 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   std::unique_ptr<Subscriptions> subs_;
   std::unique_ptr<SessionTracking> tracking_;
   SessionCard card_;
+  const commands::CommandSpec* last_command_ = nullptr;  // lookup_command()'s one-entry cache
 };
 
 }  // namespace slotgate::client
