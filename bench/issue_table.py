@@ -31,6 +31,7 @@ import os
 import platform
 import re
 import signal
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -69,25 +70,67 @@ def cpu_seconds(pid: int) -> float:
     return total / 1e9
 
 
-def bench(port: int, test: str, pipeline: int, args, cluster: bool = False, pid: int | None = None):
-    """(rps, CPU µs per request of pid or None) for one redis-benchmark run."""
+def user_system_ticks(pid: int) -> tuple[int, int]:
+    """utime and stime of pid (all threads), in clock ticks: only their ratio is used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]), int(fields[12])
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat's cpu line."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class Cell(tuple):
+    """One redis-benchmark run: rps, CPU µs/request of pid (None without a pid), the kernel's
+    share of that CPU, and how busy the whole machine was (0..1)."""
+    rps = property(lambda self: self[0])
+    cpu = property(lambda self: self[1])
+    kernel_share = property(lambda self: self[2])
+    machine_busy = property(lambda self: self[3])
+
+
+def bench(port: int, test: str, pipeline: int, args, cluster: bool = False, pid: int | None = None) -> Cell:
     target = (["--cluster"] if cluster else []) + ["-h", "127.0.0.1", "-p", str(port), "-d", str(args.data_size)]
     before = cpu_seconds(pid) if pid else 0.0
+    ticks_before = user_system_ticks(pid) if pid else (0, 0)
+    busy_before, total_before = machine_ticks()
     rps = baseline.redis_benchmark(target, test, pipeline, args)
+    busy_after, total_after = machine_ticks()
     cpu = (cpu_seconds(pid) - before) / args.requests * 1e6 if pid else None
-    return rps, cpu
+    share = None
+    if pid:
+        user, system = (a - b for a, b in zip(user_system_ticks(pid), ticks_before))
+        share = system / (user + system) if user + system > 0 else None
+    busy = (busy_after - busy_before) / max(1, total_after - total_before)
+    return Cell((rps, cpu, share, busy))
 
 
-def simple_rows(cluster: RedisCluster, binary: Path, args) -> list[dict]:
-    cells: dict = {}
+def median_cell(runs: list[Cell]) -> Cell:
+    """Each field's median over repeated runs of one cell (None stays None)."""
+    def med(values):
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
+    return Cell(tuple(med(field) for field in zip(*runs)))
+
+
+def one_sitting(cluster: RedisCluster, binary: Path, args, runs: dict) -> None:
+    """Every cell once: the plain redis-server and the direct cluster, then slotgate with
+    1 and auto workers (each started afresh)."""
     anchor = RedisServer(port=ANCHOR_PORT)
     anchor.start()
     try:
         for p in args.pipelines:
             for t in args.tests:
-                cells[("anchor", t, p)] = bench(ANCHOR_PORT, t, p, args, pid=anchor.node.process.pid)
-                cells[("direct", t, p)] = bench(CLUSTER_PORT, t, p, args, cluster=True)
-                log(f"{t} -P {p}: anchor {cells[('anchor', t, p)]}, direct {cells[('direct', t, p)]}")
+                a = bench(ANCHOR_PORT, t, p, args, pid=anchor.node.process.pid)
+                d = bench(CLUSTER_PORT, t, p, args, cluster=True)
+                runs.setdefault(("anchor", t, p), []).append(a)
+                runs.setdefault(("direct", t, p), []).append(d)
+                log(f"{t} -P {p}: anchor {tuple(a)}, direct {tuple(d)}")
     finally:
         anchor.stop()
     for workers in ("1", "auto"):
@@ -96,21 +139,34 @@ def simple_rows(cluster: RedisCluster, binary: Path, args) -> list[dict]:
         try:
             for p in args.pipelines:
                 for t in args.tests:
-                    cells[(workers, t, p)] = bench(GATE_PORT, t, p, args, pid=gate.process.pid)
-                    log(f"{t} -P {p}: slotgate workers={workers} {cells[(workers, t, p)]}")
+                    c = bench(GATE_PORT, t, p, args, pid=gate.process.pid)
+                    runs.setdefault((workers, t, p), []).append(c)
+                    log(f"{t} -P {p}: slotgate workers={workers} {tuple(c)}")
         finally:
             gate.stop()
             gate.cleanup()
+
+
+def simple_rows(cluster: RedisCluster, binary: Path, args) -> list[dict]:
+    # The sittings alternate the processes measured, so a slow minute of the machine
+    # spreads over all of them instead of landing on one cell; each cell is the median.
+    runs: dict = {}
+    for sitting in range(args.repeat):
+        log(f"sitting {sitting + 1} of {args.repeat}")
+        one_sitting(cluster, binary, args, runs)
+    cells = {key: median_cell(values) for key, values in runs.items()}
     rows = []
     for p in args.pipelines:
         for t in args.tests:
             one, auto = cells[("1", t, p)], cells[("auto", t, p)]
-            anchor_cpu, direct_rps = cells[("anchor", t, p)][1], cells[("direct", t, p)][0]
-            rows.append({"what": f"{t} -P {p}", "gate_rps": one[0], "direct_rps": direct_rps,
-                         "tput": one[0] / direct_rps, "tput_target": 0.8 if p > 1 else 0.85,
-                         "cpu": one[1], "anchor_cpu": anchor_cpu, "cpu_ratio": one[1] / anchor_cpu,
-                         "cpu_target": 0.6 if p > 1 else 1.1, "auto_cpu": auto[1], "auto_ratio": auto[1] / one[1],
-                         "auto_target": 1.15 if p == 1 else None})
+            anchor, direct = cells[("anchor", t, p)], cells[("direct", t, p)]
+            rows.append({"what": f"{t} -P {p}", "gate_rps": one.rps, "direct_rps": direct.rps,
+                         "tput": one.rps / direct.rps, "tput_target": 0.8 if p > 1 else 0.85,
+                         "cpu": one.cpu, "anchor_cpu": anchor.cpu, "cpu_ratio": one.cpu / anchor.cpu,
+                         "cpu_target": 0.6 if p > 1 else 1.1, "auto_cpu": auto.cpu, "auto_ratio": auto.cpu / one.cpu,
+                         "auto_target": 1.15 if p == 1 else None,
+                         "gate_kernel": one.kernel_share, "anchor_kernel": anchor.kernel_share,
+                         "busy_direct": direct.machine_busy, "busy_gate": one.machine_busy})
     return rows
 
 
@@ -159,7 +215,8 @@ def verdict(value: float, target: float | None, higher_is_better: bool) -> str:
 def render(simple: list[dict], idle: float | None, multi: list[dict], args, binary: Path) -> str:
     out = [f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}; "
            f"`{binary.name}` from {git_rev()}. redis-benchmark -c 50 -r 100000 -d {args.data_size} "
-           f"-n {args.requests}; CPU is µs on-CPU (all threads, schedstat) per request; one run per cell.", ""]
+           f"-n {args.requests}; CPU is µs on-CPU (all threads, schedstat) per request; each GET/SET cell is the median "
+           f"of {args.repeat} sittings.", ""]
     if simple:
         out += ["| test | slotgate w1 rps | direct cluster rps | slotgate/direct | slotgate CPU µs/req "
            "| redis-server CPU µs/req | slotgate/redis-server CPU | workers auto CPU µs/req | auto/w1 CPU |",
@@ -170,6 +227,20 @@ def render(simple: list[dict], idle: float | None, multi: list[dict], args, bina
                    f"{verdict(r['cpu_ratio'], r['cpu_target'], False)} | {r['auto_cpu']:.2f} | "
                    f"{verdict(r['auto_ratio'], r['auto_target'], False)} |")
     if simple:
+        out += ["", "Where that CPU goes: the kernel's share (from utime/stime) of slotgate's and of the plain "
+                "redis-server's CPU per request, slotgate's kernel time alone as a multiple of redis-server's whole "
+                "CPU, and how busy the whole machine (all CPUs) was while the cluster was used directly and through "
+                "slotgate. When both runs keep the machine busy, the throughput ratio is the ratio of the CPU all "
+                "processes spend per request, slotgate's included.", "",
+                "| test | slotgate kernel µs/req (share) | redis-server kernel µs/req (share) "
+                "| slotgate kernel / redis-server CPU | machine busy, direct | machine busy, via slotgate |",
+                "|---|---|---|---|---|---|"]
+        for r in simple:
+            gk, ak = r["gate_kernel"], r["anchor_kernel"]
+            if gk is None or ak is None:
+                continue
+            out.append(f"| {r['what']} | {r['cpu'] * gk:.2f} ({gk:.0%}) | {r['anchor_cpu'] * ak:.2f} ({ak:.0%}) | "
+                       f"{r['cpu'] * gk / r['anchor_cpu']:.2f} | {r['busy_direct']:.0%} | {r['busy_gate']:.0%} |")
         out.append("")
     if idle is not None:
         out += [f"Idle client connections ({args.idle_connections}, nothing sent, --workers 1): "
@@ -227,10 +298,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--procs", type=int, default=4, help="redis-py processes (default 4)")
     p.add_argument("--duration", type=float, default=4.0, help="seconds per redis-py measurement (default 4)")
     p.add_argument("--timeout", type=float, default=600, help="seconds per redis-benchmark run")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="sittings of the GET/SET runs; each cell is the median (default 3)")
     p.add_argument("--skip", default="", help="comma list of parts to skip: simple,idle,multikey")
     args = p.parse_args()
     args.tests, args.pipelines = ["SET", "GET"], [1, 16]
-    args.clients, args.keyspace, args.data_size, args.repeat = 50, 100_000, 16, 1
+    args.clients, args.keyspace, args.data_size = 50, 100_000, 16
     return args
 
 
