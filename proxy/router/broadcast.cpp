@@ -8,18 +8,17 @@ namespace slotgate::router {
 using resp::Value;
 
 void Router::broadcast(Request* parent) {
-  if (!parent->split) parent->split = std::make_unique<SplitState>();
+  SplitState& st = parent->split_state();
   if (!view_ || masters_.empty()) {
     // Nobody to ask. INFO still answers with slotgate's own sections.
     if (parent->post == PostProcess::InfoKeyspace) {
-      parent->split->part_replies.clear();
+      st.part_replies.clear();
       finish_info(parent);
     } else {
       fail_request(parent, "CLUSTERDOWN no cluster topology loaded yet");
     }
     return;
   }
-  auto& st = *parent->split;
   st.part_replies.assign(masters_.size(), Value{});
   st.part_keys.assign(masters_.size(), {});
   st.pending = static_cast<uint32_t>(masters_.size());

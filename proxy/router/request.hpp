@@ -149,6 +149,18 @@ struct Request : backend::Call {
 
   std::string reply;  // the reply bytes, when it finished before its turn
   std::unique_ptr<SplitState> split;
+  // split_state() was called since the last reset. Kept here, not in SplitState: a request
+  // object is recycled for parts and plain commands too, and their release should not have
+  // to load a SplitState it does not use (a cache miss per part of an MGET of 100 keys).
+  bool split_used = false;
+
+  // This request as a split parent: its SplitState, created on first use and kept (with its
+  // buffers) while the object is recycled; reset_for_reuse clears it only after such a use.
+  SplitState& split_state() {
+    if (!split) split = std::make_unique<SplitState>();
+    split_used = true;
+    return *split;
+  }
 
   void reset_for_reuse() {
     sink = nullptr;
@@ -183,9 +195,11 @@ struct Request : backend::Call {
     info_prefix.clear();
     protocol = 2;
     silent = false;
-    if (split) {
+    if (split_used) {
+      split_used = false;
       split->part_replies.clear();
-      split->part_keys.clear();
+      // The per-part key lists keep their storage for the next split of this request object.
+      for (auto& keys : split->part_keys) keys.clear();
       split->part_labels.clear();
       split->pending = 0;
     }

@@ -186,7 +186,15 @@ class Router final : public backend::BackendEvents {
   // split.cpp scratch, reused so splitting a command allocates only its parts' bytes.
   std::vector<cluster::Slot> split_slots_;  // distinct slots, in order of first key
   std::vector<uint32_t> split_group_;       // per key of the command: index into split_slots_
-  std::vector<std::string_view> splice_;    // per key: its element in a part's raw reply
+  // split_by_slot's slot -> group map (kSlotCount entries once a command has been split): an
+  // entry is current when its stamp is split_stamp_, so nothing is cleared between splits.
+  struct SlotGroup {
+    uint32_t stamp = 0;
+    uint32_t group = 0;
+  };
+  std::vector<SlotGroup> slot_group_;
+  uint32_t split_stamp_ = 0;
+  std::vector<std::string_view> splice_;  // per key: its element in a part's raw reply
   std::string scratch_;
   bool shutting_down_ = false;
 };

@@ -46,10 +46,10 @@ void Router::scan(Request* req, std::span<const std::string_view> args) {
   std::vector<std::string_view> argv(args.begin(), args.end());
   std::string cursor_text = std::to_string(node_cursor);
   argv[1] = cursor_text;
-  if (!req->split) req->split = std::make_unique<SplitState>();
-  req->split->part_replies.assign(1, resp::Value{});
-  req->split->part_keys.assign(1, {});
-  req->split->pending = 1;
+  SplitState& st = req->split_state();
+  st.part_replies.assign(1, resp::Value{});
+  st.part_keys.assign(1, {});
+  st.pending = 1;
   req->post = PostProcess::Scan;
   req->scan_master = static_cast<uint32_t>(index);
   req->state = RequestState::Waiting;
