@@ -8,7 +8,7 @@ namespace slotgate::router {
 using resp::Value;
 
 void Router::broadcast(Request* parent) {
-  SplitState& st = parent->split_state();
+  SplitState& st = pool_.split_state(parent);
   if (!view_ || masters_.empty()) {
     // Nobody to ask. INFO still answers with slotgate's own sections.
     if (parent->post == PostProcess::InfoKeyspace) {

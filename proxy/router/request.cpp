@@ -36,7 +36,27 @@ void RequestPool::release(Request* req) {
   if (req->wire.capacity() > (1u << 20)) std::string().swap(req->wire);
   if (req->reply.capacity() > (1u << 20)) std::string().swap(req->reply);
   req->reset_for_reuse();
+  if (req->split) {
+    SplitState& st = *req->split;
+    st.part_replies.clear();
+    for (auto& keys : st.part_keys) keys.clear();  // the lists keep their storage
+    st.part_labels.clear();
+    st.pending = 0;
+    free_splits_.push_back(std::move(req->split));
+  }
   free_.push_back(req);
+}
+
+SplitState& RequestPool::split_state(Request* parent) {
+  if (!parent->split) {
+    if (free_splits_.empty()) {
+      parent->split = std::make_unique<SplitState>();
+    } else {
+      parent->split = std::move(free_splits_.back());
+      free_splits_.pop_back();
+    }
+  }
+  return *parent->split;
 }
 
 }  // namespace slotgate::router

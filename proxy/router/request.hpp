@@ -148,19 +148,9 @@ struct Request : backend::Call {
   bool silent = false;         // CLIENT REPLY OFF/SKIP: the client gets no reply to this one
 
   std::string reply;  // the reply bytes, when it finished before its turn
+  // Only while this request is a split parent (RequestPool::split_state): the pool lends it
+  // and takes it back, with its buffers, when the request is released.
   std::unique_ptr<SplitState> split;
-  // split_state() was called since the last reset. Kept here, not in SplitState: a request
-  // object is recycled for parts and plain commands too, and their release should not have
-  // to load a SplitState it does not use (a cache miss per part of an MGET of 100 keys).
-  bool split_used = false;
-
-  // This request as a split parent: its SplitState, created on first use and kept (with its
-  // buffers) while the object is recycled; reset_for_reuse clears it only after such a use.
-  SplitState& split_state() {
-    if (!split) split = std::make_unique<SplitState>();
-    split_used = true;
-    return *split;
-  }
 
   void reset_for_reuse() {
     sink = nullptr;
@@ -195,14 +185,6 @@ struct Request : backend::Call {
     info_prefix.clear();
     protocol = 2;
     silent = false;
-    if (split_used) {
-      split_used = false;
-      split->part_replies.clear();
-      // The per-part key lists keep their storage for the next split of this request object.
-      for (auto& keys : split->part_keys) keys.clear();
-      split->part_labels.clear();
-      split->pending = 0;
-    }
   }
 };
 
@@ -219,10 +201,16 @@ class RequestPool {
   void abandon(Request* req);
   // → Idle.
   void release(Request* req);
+  // `parent`'s split bookkeeping, lent from the pool on first use and returned (cleared, its
+  // buffers kept) when `parent` is released. Pooled here rather than kept by each request:
+  // any request object may become a parent, so per-object buffers were nearly always cold and
+  // empty, and every part of an MGET of 100 keys allocated its key list and reply buffer again.
+  SplitState& split_state(Request* parent);
 
  private:
   std::vector<std::unique_ptr<Request>> owned_;
   std::vector<Request*> free_;
+  std::vector<std::unique_ptr<SplitState>> free_splits_;
 };
 
 }  // namespace slotgate::router

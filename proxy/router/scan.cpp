@@ -46,7 +46,7 @@ void Router::scan(Request* req, std::span<const std::string_view> args) {
   std::vector<std::string_view> argv(args.begin(), args.end());
   std::string cursor_text = std::to_string(node_cursor);
   argv[1] = cursor_text;
-  SplitState& st = req->split_state();
+  SplitState& st = pool_.split_state(req);
   st.part_replies.assign(1, resp::Value{});
   st.part_keys.assign(1, {});
   st.pending = 1;

@@ -74,7 +74,7 @@ void Router::split_by_slot(Request* parent, std::span<const std::string_view> ar
     split_group_.push_back(sg.group);
   }
   const size_t groups = split_slots_.size();
-  SplitState& st = parent->split_state();
+  SplitState& st = pool_.split_state(parent);
   // MGET's parts stay raw bytes (splice_key_order); values only if that falls back.
   if (parent->spec->merge == Merge::KeyOrder) {
     st.part_replies.clear();
