@@ -12,13 +12,15 @@ void append_crlf(std::string& out) {
   out.append("\r\n", 2);
 }
 
-// "<prefix><n>\r\n" without a temporary string.
+// "<prefix><n>\r\n" without a temporary string, in one append (a header is written for every
+// element of every reply slotgate builds, and for every part of a split command).
 void append_prefixed_number(std::string& out, char prefix, long long n) {
-  char digits[24];
-  auto res = std::to_chars(digits, digits + sizeof(digits), n);
-  out.push_back(prefix);
-  out.append(digits, static_cast<size_t>(res.ptr - digits));
-  append_crlf(out);
+  char line[24];  // prefix, up to 20 characters of a long long, CRLF
+  line[0] = prefix;
+  char* end = std::to_chars(line + 1, line + sizeof(line) - 2, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out.append(line, static_cast<size_t>(end - line));
 }
 
 void append_length(std::string& out, char prefix, size_t n) {

@@ -31,6 +31,24 @@ void trim_raw_parts(SplitState& st) {
   }
 }
 
+// The length of the bulk string "$<n>\r\n<n bytes>\r\n" at raw[pos], or 0 when raw holds
+// anything else there (then the FrameScanner decides). An MGET element is nearly always one,
+// and a scanner per element cost more than the rest of the splice.
+size_t bulk_frame_length(std::string_view raw, size_t pos) {
+  if (pos >= raw.size() || raw[pos] != '$') return 0;
+  size_t n = 0;
+  size_t i = pos + 1;
+  const size_t digits_end = std::min(raw.size(), pos + 1 + 18);
+  if (i >= digits_end || raw[i] < '0' || raw[i] > '9') return 0;
+  if (raw[i] == '0' && i + 1 < raw.size() && raw[i + 1] != '\r') return 0;  // "$01": not Redis's
+  while (i < digits_end && raw[i] >= '0' && raw[i] <= '9')
+    n = n * 10 + static_cast<size_t>(raw[i++] - '0');
+  if (i + 1 >= raw.size() || raw[i] != '\r' || raw[i + 1] != '\n') return 0;
+  const size_t end = i + 2 + n + 2;
+  if (end > raw.size() || raw[end - 2] != '\r' || raw[end - 1] != '\n') return 0;
+  return end - pos;
+}
+
 }  // namespace
 
 Request* Router::new_part(Request* parent, uint32_t index) {
@@ -158,12 +176,16 @@ bool Router::splice_key_order(Request* parent) {
     if (ec != std::errc() || end != raw.data() + eol || n != keys.size()) return false;
     size_t pos = eol + 2;
     for (size_t i = 0; i < n; ++i) {
-      resp::FrameScanner element;
-      if (element.scan(raw.substr(pos)) != resp::FrameScanner::Status::Complete) return false;
+      size_t length = bulk_frame_length(raw, pos);
+      if (length == 0) {
+        resp::FrameScanner element;  // a null, or anything but a plain bulk string
+        if (element.scan(raw.substr(pos)) != resp::FrameScanner::Status::Complete) return false;
+        length = element.frame_length();
+      }
       if (keys[i] == 0 || keys[i] > total) return false;
-      splice_[keys[i] - 1] = raw.substr(pos, element.frame_length());
-      bytes += element.frame_length();
-      pos += element.frame_length();
+      splice_[keys[i] - 1] = raw.substr(pos, length);
+      bytes += length;
+      pos += length;
     }
     if (pos != raw.size()) return false;
   }
