@@ -17,6 +17,27 @@ constexpr long long kMaxLength = 1ll << 40;
 // overflow however many huge headers a broken stream sends.
 constexpr long long kMaxPending = 1ll << 50;
 
+// "$<n>\r\n" / "*<n>\r\n" headers, the common case, read in one pass: buf[from] starts up to 12
+// digits (below kMaxLength) without a leading zero, or a lone "0", followed by CRLF. Sets n and
+// next (the byte after the LF). Anything else (signs, "?", longer numbers, a line not all here
+// yet, a bad line) returns false and takes the general path, which answers the same for these.
+bool short_length_line(std::string_view buf, size_t from, long long& n, size_t& next) {
+  const size_t limit = std::min(buf.size(), from + 13);
+  size_t i = from;
+  if (i >= limit || buf[i] < '0' || buf[i] > '9') return false;
+  long long v = buf[i] - '0';
+  ++i;
+  if (v != 0) {
+    while (i < limit && buf[i] >= '0' && buf[i] <= '9') v = v * 10 + (buf[i++] - '0');
+  }
+  if (i + 1 >= buf.size() || buf[i] != '\r' || buf[i + 1] != '\n') return false;
+  n = v;
+  next = i + 2;
+  return true;
+}
+
+static_assert(kMaxLength > 999'999'999'999, "short_length_line's 12 digits stay within kMaxLength");
+
 }  // namespace
 
 void FrameScanner::reset() {
@@ -131,6 +152,27 @@ FrameScanner::Status FrameScanner::scan(std::string_view buf) {
     }
 
     if (pos_ >= buf.size()) return Status::Incomplete;
+    if (const char t = buf[pos_]; t == '$' || t == '*') {
+      long long n = 0;
+      size_t next = 0;
+      if (short_length_line(buf, pos_ + 1, n, next) &&
+          (t == '$' || pending_ - 1 <= kMaxPending - n)) {
+        if (!top_seen_ && pending_ == 1) {
+          top_seen_ = true;
+          type_ = t;
+        }
+        --pending_;
+        pos_ = scan_from_ = next;
+        if (t == '$') {
+          waiting_bulk_ = true;
+          bulk_end_ = next + static_cast<size_t>(n) + 2;
+          continue;
+        }
+        pending_ += n;
+        if (pending_ == 0) break;
+        continue;
+      }
+    }
     size_t from = std::max(scan_from_, pos_ + 1);
     const void* hit =
         from < buf.size() ? std::memchr(buf.data() + from, '\r', buf.size() - from) : nullptr;

@@ -235,3 +235,42 @@ TEST_CASE("a long status line arriving in pieces is searched for CR once") {
   REQUIRE(s.scan(buf) == Status::Complete);
   CHECK(s.frame_length() == buf.size());
 }
+
+// "$<n>" and "*<n>" headers of up to 12 digits are read in one pass, the rest by the general
+// path: the answer must not depend on which path a header takes.
+TEST_CASE("length headers of every width frame alike on both paths") {
+  for (size_t width = 1; width <= 14; ++width) {
+    INFO("width " << width);
+    const std::string number = "1" + std::string(width - 1, '0');
+    // 10^12 (13 digits) is still below the 2^40 length cap; 10^13 is not.
+    const Status want = width <= 13 ? Status::Incomplete : Status::Error;
+    FrameScanner bulk;
+    CHECK(bulk.scan("$" + number + "\r\n") == want);
+    FrameScanner array;
+    CHECK(array.scan("*" + number + "\r\n") == want);
+  }
+  for (std::string bad : {"$01\r\n", "$00\r\n\r\n", "*01\r\n", "$-0\r\n", "*1\r\n$02\r\nab\r\n"}) {
+    INFO(bad);
+    FrameScanner s;
+    CHECK(s.scan(bad) == Status::Error);
+  }
+  FrameScanner empty;
+  REQUIRE(empty.scan("$0\r\n\r\n") == Status::Complete);
+  CHECK(empty.frame_length() == 6);
+  CHECK(empty.type() == '$');
+  // A header waits for its LF on both paths.
+  FrameScanner waiting;
+  CHECK(waiting.scan("*2\r") == Status::Incomplete);
+  CHECK(waiting.scan("*2\r\n$1\r") == Status::Incomplete);
+  CHECK(waiting.scan("*2\r\n$1\r\na\r\n$2\r\nbc\r\n") == Status::Complete);
+  CHECK(waiting.frame_length() == 19);
+  // CR not followed by LF is refused whichever path reads the header.
+  FrameScanner no_lf;
+  CHECK(no_lf.scan("*2\rX") == Status::Error);
+  // 12-digit counts (the one-pass path) still cannot add up past the element cap.
+  std::string many;
+  for (int i = 0; i < 2000; ++i) many += "*999999999999\r\n";
+  FrameScanner capped;
+  CHECK(capped.scan(many) == Status::Error);
+  CHECK(capped.protocol_error() == std::string_view("reply has too many elements"));
+}
