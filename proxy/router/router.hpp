@@ -194,7 +194,8 @@ class Router final : public backend::BackendEvents {
   };
   std::vector<SlotGroup> slot_group_;
   uint32_t split_stamp_ = 0;
-  std::vector<std::string_view> splice_;  // per key: its element in a part's raw reply
+  std::vector<std::string_view> splice_;     // per key: its element in a part's raw reply
+  std::vector<std::string_view> part_args_;  // split_by_slot: the arguments of the part it builds
   std::string scratch_;
   bool shutting_down_ = false;
 };

@@ -123,15 +123,13 @@ void Router::split_by_slot(Request* parent, std::span<const std::string_view> ar
     // The part's command: the name, then each of its keys with the arguments that follow it.
     // A key's arguments may be cut short (MSET k1 v1 k2): the header counts what is sent, so the
     // node answers the short part with an error instead of waiting for arguments never sent.
-    size_t argc = 1;
-    for (uint32_t k : st.part_keys[g]) argc += std::min<size_t>(step, args.size() - k);
-    part->wire.clear();
-    resp::append_array_header(part->wire, argc);
-    resp::append_bulk(part->wire, args[0]);
+    part_args_.clear();
+    part_args_.push_back(args[0]);
     for (uint32_t k : st.part_keys[g]) {
-      for (uint32_t j = 0; j < step && k + j < args.size(); ++j)
-        resp::append_bulk(part->wire, args[k + j]);
+      for (uint32_t j = 0; j < step && k + j < args.size(); ++j) part_args_.push_back(args[k + j]);
     }
+    part->wire.clear();
+    resp::append_command(part->wire, part_args_);
     part->keyed = true;
     part->slot = split_slots_[g];
     parts[g] = part;

@@ -79,6 +79,25 @@ TEST_CASE("append_command builds a RESP array of bulk strings for a backend") {
   CHECK(out == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\r\n\r\n");
 }
 
+// append_command sizes its output once: lengths at every digit boundary, empty arguments, a
+// header of two and three digits, and bytes already in the buffer.
+TEST_CASE("append_command is exact at every length boundary") {
+  for (size_t len : {0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 10000, 100000}) {
+    for (size_t argc : {1, 9, 10, 11, 100, 120}) {
+      INFO("argument length " << len << ", " << argc << " arguments");
+      std::vector<std::string> owned;
+      for (size_t i = 0; i < argc; ++i)
+        owned.push_back(std::string(len, static_cast<char>('a' + i % 26)));
+      std::vector<std::string_view> args(owned.begin(), owned.end());
+      std::string want = "prefix*" + std::to_string(argc) + "\r\n";
+      for (const auto& a : owned) want += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+      std::string out = "prefix";
+      append_command(out, args);
+      CHECK(out == want);
+    }
+  }
+}
+
 TEST_CASE("writers append to existing contents") {
   std::string out = "prefix";
   append_integer(out, 5);
