@@ -428,6 +428,18 @@ class Shutdown {
   std::chrono::steady_clock::time_point deadline_;
 };
 
+// A SIGHUP that arrives before its handler is installed (a configuration reloader signalling
+// a pod that is still loading the slot map) would end the process: the default action. It is
+// held blocked from the start of main(), in every thread started after (they inherit the
+// mask), and released in the main thread once the handler exists; a pending one is then
+// delivered there and applied like any other.
+void hold_sighup(bool hold) {
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &hup, nullptr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -443,6 +455,7 @@ int main(int argc, char** argv) {
   auto cfg = std::make_shared<const config::Config>(std::get<config::Config>(parsed));
   setup_logging(cfg->log);
   ::signal(SIGPIPE, SIG_IGN);
+  hold_sighup(true);
 
   worker::ServerState state(cfg);
   metrics::Metrics metrics(SLOTGATE_VERSION);
@@ -491,6 +504,7 @@ int main(int argc, char** argv) {
     client_tls.reload(state.config()->tls, "SIGHUP");
     reload_cluster_tls(state, refresher, replicas);
   });
+  hold_sighup(false);
   net::Timer watchdog(loop);
   watchdog.start(100, 100, [&] { shutdown.check(); });
   // Certificates rotated in place (a Secret's symlink swap) are noticed without a SIGHUP.

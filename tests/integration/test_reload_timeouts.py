@@ -139,3 +139,25 @@ def test_sighup_shorter_connect_timeout_reaches_the_backend_connections(fresh_cl
     assert isinstance(reply, RespError) and str(reply).startswith("CLUSTERDOWN"), reply
     assert took < 3.5, (f"GET to the unreachable master answered after {took:.1f}s: the backend "
                         f"connection still used the old 5 s connect_timeout")
+
+
+def test_sighup_during_startup_is_applied_once_running(cluster, file_gate, hanging_address):
+    """A SIGHUP that arrives while slotgate is still starting (here its first topology load
+    waits on a seed that never answers) must not end the process, as the signal's default
+    action would before the handler exists: it is held and applied once slotgate runs."""
+    port, admin = BASE_PORT + 4, BASE_PORT + 5
+    seeds = [hanging_address, cluster.seeds[0]]
+    gate = file_gate(config_text(seeds, port, admin, "3s"), port, admin, start=False)
+    gate.start(wait=False)
+    time.sleep(0.7)  # well inside the first topology load: the hanging seed takes 3 s
+    assert gate.process.poll() is None, gate.log_tail(20)
+    assert "listening on" not in gate.log_text(), "startup ended before the signal: no race tested"
+    gate.rewrite_config(config_text(seeds, port, admin, "1s"))
+    gate.send_signal(signal.SIGHUP)
+    wait_until(lambda: "applied cluster.connect_timeout" in gate.log_text() or gate.process.poll() is not None,
+               15, "the reload held over startup", describe=lambda: gate.log_tail(20))
+    assert gate.process.poll() is None, f"a SIGHUP during startup ended slotgate:\n{gate.log_tail(20)}"
+    log = gate.log_text()
+    assert log.index("listening on") < log.index("SIGHUP: applied cluster.connect_timeout"), log[-2000:]
+    with gate.raw() as c:
+        assert c.command("PING") == "PONG"
