@@ -433,6 +433,13 @@ class Shutdown {
 // held blocked from the start of main(), in every thread started after (they inherit the
 // mask), and released in the main thread once the handler exists; a pending one is then
 // delivered there and applied like any other.
+void hold_sighup(bool hold);
+
+void ignore_sigpipe_hold_sighup() {
+  ::signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error return, not a signal
+  hold_sighup(true);
+}
+
 void hold_sighup(bool hold) {
   sigset_t hup;
   sigemptyset(&hup);
@@ -454,8 +461,7 @@ int main(int argc, char** argv) {
   }
   auto cfg = std::make_shared<const config::Config>(std::get<config::Config>(parsed));
   setup_logging(cfg->log);
-  ::signal(SIGPIPE, SIG_IGN);
-  hold_sighup(true);
+  ignore_sigpipe_hold_sighup();
 
   worker::ServerState state(cfg);
   metrics::Metrics metrics(SLOTGATE_VERSION);

@@ -131,6 +131,30 @@ FrameScanner::Status FrameScanner::fail(const char* why) {
   return nullptr;
 }
 
+// A "$<n>" or "*<n>" header at pos_ that short_length_line() reads, taken in one pass.
+[[gnu::always_inline]] inline FrameScanner::Shortcut FrameScanner::short_header(
+    std::string_view buf) {
+  const char t = buf[pos_];
+  if (t != '$' && t != '*') return Shortcut::NotTaken;
+  long long n = 0;
+  size_t next = 0;
+  if (!short_length_line(buf, pos_ + 1, n, next)) return Shortcut::NotTaken;
+  if (t == '*' && pending_ - 1 > kMaxPending - n) return Shortcut::NotTaken;  // refused there
+  if (!top_seen_ && pending_ == 1) {
+    top_seen_ = true;
+    type_ = t;
+  }
+  --pending_;
+  pos_ = scan_from_ = next;
+  if (t == '$') {
+    waiting_bulk_ = true;
+    bulk_end_ = next + static_cast<size_t>(n) + 2;
+    return Shortcut::Taken;
+  }
+  pending_ += n;
+  return pending_ == 0 ? Shortcut::FrameDone : Shortcut::Taken;
+}
+
 FrameScanner::Status FrameScanner::scan(std::string_view buf) {
   if (failed_) return Status::Error;
   if (done_ || buf.size() < pos_) {
@@ -152,26 +176,9 @@ FrameScanner::Status FrameScanner::scan(std::string_view buf) {
     }
 
     if (pos_ >= buf.size()) return Status::Incomplete;
-    if (const char t = buf[pos_]; t == '$' || t == '*') {
-      long long n = 0;
-      size_t next = 0;
-      if (short_length_line(buf, pos_ + 1, n, next) &&
-          (t == '$' || pending_ - 1 <= kMaxPending - n)) {
-        if (!top_seen_ && pending_ == 1) {
-          top_seen_ = true;
-          type_ = t;
-        }
-        --pending_;
-        pos_ = scan_from_ = next;
-        if (t == '$') {
-          waiting_bulk_ = true;
-          bulk_end_ = next + static_cast<size_t>(n) + 2;
-          continue;
-        }
-        pending_ += n;
-        if (pending_ == 0) break;
-        continue;
-      }
+    if (const Shortcut taken = short_header(buf); taken != Shortcut::NotTaken) {
+      if (taken == Shortcut::FrameDone) break;
+      continue;
     }
     size_t from = std::max(scan_from_, pos_ + 1);
     const void* hit =

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "resp/redirect.hpp"
@@ -44,6 +45,10 @@ class FrameScanner {
   void reset();
 
  private:
+  // What short_header() did: nothing (the general path reads the header), read a header, or
+  // read the header that completes the frame.
+  enum class Shortcut : uint8_t { NotTaken, Taken, FrameDone };
+  Shortcut short_header(std::string_view buf);
   Status fail(const char* why);
   const char* read_header(char t, std::string_view line, size_t next, bool top, bool& bulk);
 
