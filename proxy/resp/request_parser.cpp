@@ -252,7 +252,8 @@ RequestParser::Status RequestParser::parse(std::string_view buf) {
     std::string_view buf) {
   size_t len = 0;
   size_t cr = 0;
-  if (buf[pos_] == '$' && short_decimal_line(buf, pos_ + 1, len, cr) && len <= limits_.max_bulk) {
+  if (pos_ < buf.size() && buf[pos_] == '$' && short_decimal_line(buf, pos_ + 1, len, cr) &&
+      len <= limits_.max_bulk) {
     pos_ = cr + 2;
     bulk_len_ = len;
     state_ = State::BulkData;

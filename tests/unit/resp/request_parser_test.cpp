@@ -1,6 +1,8 @@
 // RequestParser: how client commands are framed, as a Redis user would see it.
 #include <catch2/catch.hpp>
 
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -360,4 +362,17 @@ TEST_CASE("length lines of every width parse alike on both paths") {
   CHECK(feed_whole("*10\r\n", RequestLimits::before_auth()).error.empty());
   CHECK(first_error("*1\r\n$16385\r\n", RequestLimits::before_auth()) ==
         "Protocol error: unauthenticated bulk length");
+}
+
+// Found by fuzz_request_parser: after "*<n>\r\n" with nothing more, the bulk header's first
+// byte was read one past the end of the buffer. The bytes live in an exactly sized heap block
+// here (a std::string would hide the overread behind its terminator), so ASan sees it.
+TEST_CASE("an array header with nothing after it reads no byte past the buffer") {
+  for (std::string_view input : {"*15\r\n", "*1\r\n", "*2\r\n$3\r\nGET\r\n"}) {
+    INFO(input);
+    auto bytes = std::make_unique<char[]>(input.size());
+    std::memcpy(bytes.get(), input.data(), input.size());
+    RequestParser p;
+    CHECK(p.parse(std::string_view(bytes.get(), input.size())) == Status::Incomplete);
+  }
 }
