@@ -37,14 +37,29 @@ void RequestPool::release(Request* req) {
   if (req->reply.capacity() > (1u << 20)) std::string().swap(req->reply);
   req->reset_for_reuse();
   if (req->split) {
-    SplitState& st = *req->split;
-    st.part_replies.clear();
-    for (auto& keys : st.part_keys) keys.clear();  // the lists keep their storage
-    st.part_labels.clear();
-    st.pending = 0;
+    recycle(*req->split);
     free_splits_.push_back(std::move(req->split));
   }
   free_.push_back(req);
+}
+
+void RequestPool::recycle(SplitState& st) {
+  st.part_replies.clear();
+  st.part_labels.clear();
+  st.pending = 0;
+  // The next MGET reuses the part buffers and key lists of this one, unless this one was
+  // big: a pooled SplitState must not keep what a single huge split (thousands of slots, or
+  // large values in each part) needed, as nobody counts it against a client's memory.
+  size_t kept = 0;
+  for (const std::string& raw : st.part_raw) kept += raw.capacity();
+  if (kept > kMaxKeptSplitBytes || st.part_raw.size() > kMaxKeptParts) {
+    std::vector<std::string>().swap(st.part_raw);
+  }
+  if (st.part_keys.size() > kMaxKeptParts) {
+    std::vector<std::vector<uint32_t>>().swap(st.part_keys);
+  } else {
+    for (auto& keys : st.part_keys) keys.clear();  // the lists keep their storage
+  }
 }
 
 SplitState& RequestPool::split_state(Request* parent) {

@@ -206,8 +206,14 @@ class RequestPool {
   // any request object may become a parent, so per-object buffers were nearly always cold and
   // empty, and every part of an MGET of 100 keys allocated its key list and reply buffer again.
   SplitState& split_state(Request* parent);
+  // What a pooled SplitState may keep for the next split (router/request.cpp, recycle).
+  static constexpr size_t kMaxKeptSplitBytes = 256 * 1024;
+  static constexpr size_t kMaxKeptParts = 1024;
+  // Spare SplitStates, for tests and metrics.
+  size_t spare_splits() const { return free_splits_.size(); }
 
  private:
+  void recycle(SplitState& st);
   std::vector<std::unique_ptr<Request>> owned_;
   std::vector<Request*> free_;
   std::vector<std::unique_ptr<SplitState>> free_splits_;
