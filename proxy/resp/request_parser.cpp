@@ -341,7 +341,9 @@ RequestParser::Status RequestParser::parse_inline(std::string_view buf) {
   if (end > pos_ && buf[end - 1] == '\r') --end;
   // Redis only notices an oversized line while it is still waiting for its '\n'; we also
   // refuse one that arrived whole, so the outcome does not depend on how reads were split.
-  if (end - pos_ > limits_.max_inline) return fail("Protocol error: too big inline request");
+  // Measured up to the '\n', '\r' included, as the wait above measures what it holds: a line
+  // of exactly max_inline bytes and CRLF is refused whether or not its CR arrived first.
+  if (nl - pos_ > limits_.max_inline) return fail("Protocol error: too big inline request");
   if (!split_inline(buf, pos_, end)) {
     return fail("Protocol error: unbalanced quotes in request");
   }
