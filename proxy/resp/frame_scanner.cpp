@@ -22,16 +22,11 @@ constexpr long long kMaxPending = 1ll << 50;
 // next (the byte after the LF). Anything else (signs, "?", longer numbers, a line not all here
 // yet, a bad line) returns false and takes the general path, which answers the same for these.
 bool short_length_line(std::string_view buf, size_t from, long long& n, size_t& next) {
-  const size_t limit = std::min(buf.size(), from + 13);
-  size_t i = from;
-  if (i >= limit || buf[i] < '0' || buf[i] > '9') return false;
-  long long v = buf[i] - '0';
-  ++i;
-  if (v != 0) {
-    while (i < limit && buf[i] >= '0' && buf[i] <= '9') v = v * 10 + (buf[i++] - '0');
-  }
-  if (i + 1 >= buf.size() || buf[i] != '\r' || buf[i + 1] != '\n') return false;
-  n = v;
+  size_t v = 0;
+  const size_t i = short_decimal(buf, from, 12, v);
+  if (i == std::string_view::npos || i + 1 >= buf.size() || buf[i] != '\r' || buf[i + 1] != '\n')
+    return false;
+  n = static_cast<long long>(v);
   next = i + 2;
   return true;
 }

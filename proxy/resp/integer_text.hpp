@@ -43,4 +43,21 @@ inline std::optional<long long> parse_integer(std::string_view s) {
   return static_cast<long long>(v);
 }
 
+// The digits of a short RESP length at buf[from], read in one pass for the parsers' fast paths:
+// at most max_digits of them, and a leading "0" only alone (as parse_integer accepts). Sets
+// value and returns the index just past the digits; npos when no digit starts there. Callers
+// check what follows (CR) and fall back to the general path on anything unexpected.
+inline size_t short_decimal(std::string_view buf, size_t from, size_t max_digits, size_t& value) {
+  const size_t limit = buf.size() < from + max_digits ? buf.size() : from + max_digits;
+  if (from >= limit || buf[from] < '0' || buf[from] > '9') return std::string_view::npos;
+  size_t i = from;
+  size_t v = static_cast<size_t>(buf[i++] - '0');
+  if (v != 0) {
+    while (i < limit && buf[i] >= '0' && buf[i] <= '9')
+      v = v * 10 + static_cast<size_t>(buf[i++] - '0');
+  }
+  value = v;
+  return i;
+}
+
 }  // namespace slotgate::resp

@@ -90,19 +90,8 @@ bool quoted_char(const InlineLine& at, size_t& i, char quote, std::string& out, 
 // a line not all here yet, a malformed one) returns false and takes the general path, which
 // gives the same answer for these lines and the exact Redis error for the others.
 bool short_decimal_line(std::string_view buf, size_t from, size_t& value, size_t& cr) {
-  const size_t limit = std::min(buf.size(), from + 19);
-  size_t i = from;
-  if (i >= limit || buf[i] < '0' || buf[i] > '9') return false;
-  size_t v = static_cast<size_t>(buf[i] - '0');
-  ++i;
-  if (v != 0) {
-    while (i < limit && buf[i] >= '0' && buf[i] <= '9') {
-      v = v * 10 + static_cast<size_t>(buf[i] - '0');
-      ++i;
-    }
-  }
-  if (i >= limit || buf[i] != '\r' || i + 1 >= buf.size()) return false;
-  value = v;
+  const size_t i = short_decimal(buf, from, 18, value);
+  if (i == std::string_view::npos || i + 1 >= buf.size() || buf[i] != '\r') return false;
   cr = i;
   return true;
 }

@@ -11,6 +11,7 @@
 #include "commands/command_table.hpp"
 #include "metrics/worker_stats.hpp"
 #include "resp/frame_scanner.hpp"
+#include "resp/integer_text.hpp"
 #include "resp/reply_writer.hpp"
 #include "resp/value_parser.hpp"
 #include "router/merge.hpp"
@@ -37,13 +38,9 @@ void trim_raw_parts(SplitState& st) {
 size_t bulk_frame_length(std::string_view raw, size_t pos) {
   if (pos >= raw.size() || raw[pos] != '$') return 0;
   size_t n = 0;
-  size_t i = pos + 1;
-  const size_t digits_end = std::min(raw.size(), pos + 1 + 18);
-  if (i >= digits_end || raw[i] < '0' || raw[i] > '9') return 0;
-  if (raw[i] == '0' && i + 1 < raw.size() && raw[i + 1] != '\r') return 0;  // "$01": not Redis's
-  while (i < digits_end && raw[i] >= '0' && raw[i] <= '9')
-    n = n * 10 + static_cast<size_t>(raw[i++] - '0');
-  if (i + 1 >= raw.size() || raw[i] != '\r' || raw[i + 1] != '\n') return 0;
+  const size_t i = resp::short_decimal(raw, pos + 1, 18, n);
+  if (i == std::string_view::npos || i + 1 >= raw.size() || raw[i] != '\r' || raw[i + 1] != '\n')
+    return 0;
   const size_t end = i + 2 + n + 2;
   if (end > raw.size() || raw[end - 2] != '\r' || raw[end - 1] != '\n') return 0;
   return end - pos;

@@ -267,6 +267,9 @@ TEST_CASE("length headers of every width frame alike on both paths") {
   // CR not followed by LF is refused whichever path reads the header.
   FrameScanner no_lf;
   CHECK(no_lf.scan("*2\rX") == Status::Error);
+  // 13 digits above the 2^40 length cap are refused, not read by the one-pass path.
+  FrameScanner too_long;
+  CHECK(too_long.scan("$9999999999999\r\n") == Status::Error);
   // 12-digit counts (the one-pass path) still cannot add up past the element cap.
   std::string many;
   for (int i = 0; i < 2000; ++i) many += "*999999999999\r\n";
