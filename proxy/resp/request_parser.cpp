@@ -205,6 +205,10 @@ RequestParser::Status RequestParser::parse(std::string_view buf) {
     }
     return Status::Incomplete;
   }
+  // The wait above refuses a count line once it holds more than max_inline bytes; one that
+  // arrived whole with its CR is refused the same, so the answer does not depend on how the
+  // reads were split (Redis only checks while waiting).
+  if (cr - pos_ > limits_.max_inline) return fail("Protocol error: too big mbulk count string");
   // Redis waits for one byte after '\r' and then skips it without checking it is '\n'.
   if (cr + 1 >= buf.size()) return Status::Incomplete;
   auto n = parse_integer(buf.substr(pos_ + 1, cr - pos_ - 1));
@@ -255,6 +259,7 @@ RequestParser::Status RequestParser::parse(std::string_view buf) {
     }
     return Status::Incomplete;
   }
+  if (cr - pos_ > limits_.max_inline) return fail("Protocol error: too big bulk count string");
   if (cr + 1 >= buf.size()) return Status::Incomplete;
   if (buf[pos_] != '$') {
     // Redis formats the offending byte with %c and then turns CR/LF into spaces

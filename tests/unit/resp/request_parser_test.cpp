@@ -397,3 +397,29 @@ TEST_CASE("an inline line at the size limit gets the same answer however it is s
   CHECK(first_error(std::string(16, 'a') + "\r\n", small) ==
         "Protocol error: too big inline request");
 }
+
+// Found by fuzz_request_parser: a count or bulk header line longer than max_inline is refused
+// while its CR is awaited, but one whose CR had arrived (with nothing after it yet) was left
+// waiting for one more byte. Now both are refused as soon as the CR is seen.
+TEST_CASE("an over-long length line gets the same answer whether its CR has arrived or not") {
+  RequestLimits small{.max_inline = 16};
+  const std::string long_line(17, '-');
+  struct Case {
+    std::string prefix;
+    std::string error;
+  };
+  for (const Case& c : {Case{"*", "Protocol error: too big mbulk count string"},
+                        Case{"*-4\r\n*", "Protocol error: too big mbulk count string"},
+                        Case{"*1\r\n$", "Protocol error: too big bulk count string"}}) {
+    const std::string bytes = c.prefix + long_line + "\r";
+    INFO(bytes);
+    CHECK(first_error(bytes, small) == c.error);
+    for (size_t cut = 1; cut < bytes.size(); ++cut) {
+      RequestParser p(small);
+      CHECK(feed(p, {bytes.substr(0, cut), bytes.substr(cut)}).error == c.error);
+    }
+  }
+  // At the limit it is still a length line (and then a bad one).
+  CHECK(first_error("*" + std::string(15, '-') + "\r\n", small) ==
+        "Protocol error: invalid multibulk length");
+}
