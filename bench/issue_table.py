@@ -192,10 +192,11 @@ def multikey_rows(cluster: RedisCluster, binary: Path, args) -> list[dict]:
                 before = cpu_seconds(gate.process.pid)
                 rps = run_multikey.redis_benchmark(op, keys, mk, port=GATE_PORT)
                 cpu = (cpu_seconds(gate.process.pid) - before) / mk.requests * 1e6
-                direct = run_multikey.python_clients(pool, "direct", op, keys, mk, CLUSTER_PORT, GATE_PORT)
-                via = run_multikey.python_clients(pool, "slotgate", op, keys, mk, CLUSTER_PORT, GATE_PORT)
-                log(f"{op} {n}: redis-benchmark {rps:.0f}/s {cpu:.1f} µs; python direct {direct:.0f} via {via:.0f}")
-                rows.append({"what": f"{op} {n} keys", "rps": rps, "cpu": cpu, "direct": direct, "via": via,
+                direct = python_run_cpu(cluster, gate, pool, "direct", op, keys, mk)
+                via = python_run_cpu(cluster, gate, pool, "slotgate", op, keys, mk)
+                log(f"{op} {n}: redis-benchmark {rps:.0f}/s {cpu:.1f} µs; python direct {direct} via {via}")
+                rows.append({"what": f"{op} {n} keys", "rps": rps, "cpu": cpu, "direct": direct["rate"],
+                             "via": via["rate"], "direct_cpu": direct, "via_cpu": via,
                              "target": 3.0 if (op, n) == ("MGET", 100) else None})
     finally:
         pool.terminate()
@@ -203,6 +204,20 @@ def multikey_rows(cluster: RedisCluster, binary: Path, args) -> list[dict]:
         gate.stop()
         gate.cleanup()
     return rows
+
+
+def python_run_cpu(cluster: RedisCluster, gate: Slotgate, pool, mode: str, op: str, keys: list[str],
+                   mk: argparse.Namespace) -> dict:
+    """One redis-py measurement (run_multikey.python_run) with the CPU every party spent per
+    operation: the clients (their own count), the cluster's redis-servers and slotgate (schedstat
+    over the whole run, the 2 s start included, so slightly high)."""
+    servers = [node.process.pid for node in cluster.live_nodes()]
+    before = (sum(cpu_seconds(p) for p in servers), cpu_seconds(gate.process.pid))
+    rate, client_us = run_multikey.python_run(pool, mode, op, keys, mk, CLUSTER_PORT, GATE_PORT)
+    after = (sum(cpu_seconds(p) for p in servers), cpu_seconds(gate.process.pid))
+    ops = max(rate * mk.duration, 1.0)
+    return {"rate": rate, "client": client_us, "redis": (after[0] - before[0]) / ops * 1e6,
+            "gate": (after[1] - before[1]) / ops * 1e6 if mode == "slotgate" else 0.0}
 
 
 def verdict(value: float, target: float | None, higher_is_better: bool) -> str:
@@ -252,6 +267,17 @@ def render(simple: list[dict], idle: float | None, multi: list[dict], args, bina
         for r in multi:
             out.append(f"| {r['what']} | {r['rps']:.0f} | {r['cpu']:.1f} | {r['direct']:.0f} | {r['via']:.0f} | "
                        f"{verdict(r['via'] / r['direct'], r['target'], True)} |")
+        out += ["", "Where one redis-py operation's CPU goes (µs per operation: the clients' own, the "
+                "cluster's redis-servers', slotgate's). Here every process shares the same CPUs, so the "
+                "throughput ratio is about the ratio of those sums; the last column is the ratio slotgate "
+                "would reach if it cost no CPU at all.", "",
+                "| command | direct: client + redis | via slotgate: client + redis + slotgate "
+                "| ratio if slotgate were free |", "|---|---|---|---|"]
+        for r in multi:
+            d, v = r["direct_cpu"], r["via_cpu"]
+            out.append(f"| {r['what']} | {d['client']:.0f} + {d['redis']:.0f} | {v['client']:.0f} + "
+                       f"{v['redis']:.0f} + {v['gate']:.0f} | "
+                       f"{(d['client'] + d['redis']) / max(v['client'] + v['redis'], 1e-9):.2f} |")
         out.append("")
     out.append("The machine is shared (other builds and tests may run at the same time): compare "
                "ratios measured in one sitting, not absolute numbers across runs.")

@@ -123,8 +123,9 @@ def redis_benchmark(op: str, keys: list[str], args, port: int = SLOTGATE_PORT) -
 
 
 def python_worker(mode: str, op: str, keys: list[str], start_at: float, duration: float,
-                  cluster_port: int = CLUSTER_PORT, gate_port: int = SLOTGATE_PORT) -> int:
-    """Runs op on keys back to back from start_at for duration seconds; returns the count.
+                  cluster_port: int = CLUSTER_PORT, gate_port: int = SLOTGATE_PORT) -> tuple[int, float]:
+    """Runs op on keys back to back from start_at for duration seconds; returns the count and
+    the CPU seconds the process spent meanwhile.
     mode "direct": cluster-aware RedisCluster on the cluster; "slotgate": plain Redis.
     The ports are arguments because spawned children do not see a caller's globals."""
     if mode == "direct":
@@ -153,23 +154,33 @@ def python_worker(mode: str, op: str, keys: list[str], start_at: float, duration
     time.sleep(max(0.0, start_at - time.time()))
     end = start_at + duration
     count = 0
+    cpu_before = time.process_time()
     while time.time() < end:
         run()
         count += 1
+    cpu = time.process_time() - cpu_before
     client.close()
-    return count
+    return count, cpu
 
 
-def python_clients(pool, mode: str, op: str, keys: list[str], args, cluster_port: int = CLUSTER_PORT,
-                   gate_port: int = SLOTGATE_PORT) -> float:
-    """ops/s of args.procs processes running python_worker at the same time."""
+def python_run(pool, mode: str, op: str, keys: list[str], args, cluster_port: int = CLUSTER_PORT,
+               gate_port: int = SLOTGATE_PORT) -> tuple[float, float]:
+    """args.procs processes running python_worker at the same time: their ops/s, and the
+    client CPU µs they spent per operation."""
     # Why a common start time: spawned processes take a moment to import redis and
     # connect; starting the clock together measures only the steady state.
     start_at = time.time() + 2.0
     results = [pool.apply_async(python_worker, (mode, op, keys, start_at, args.duration, cluster_port, gate_port))
                for _ in range(args.procs)]
-    counts = [r.get(timeout=args.duration + 60) for r in results]
-    return sum(counts) / args.duration
+    done = [r.get(timeout=args.duration + 60) for r in results]
+    count = sum(c for c, _ in done)
+    return count / args.duration, sum(cpu for _, cpu in done) / max(count, 1) * 1e6
+
+
+def python_clients(pool, mode: str, op: str, keys: list[str], args, cluster_port: int = CLUSTER_PORT,
+                   gate_port: int = SLOTGATE_PORT) -> float:
+    """ops/s of args.procs processes running python_worker at the same time."""
+    return python_run(pool, mode, op, keys, args, cluster_port, gate_port)[0]
 
 
 # -- report ------------------------------------------------------------------------------------
