@@ -116,7 +116,8 @@ Metrics::Metrics(std::string_view version)
                         .Register(registry_)),
       cluster_errors_(BuildCounter()
                           .Name("slotgate_cluster_errors_total")
-                          .Help("TRYAGAIN, CLUSTERDOWN and LOADING replies seen from the cluster")
+                          .Help("TRYAGAIN, CLUSTERDOWN and LOADING replies seen from the cluster, and "
+                                "blocked commands a demoted master ended (UNBLOCKED, run again)")
                           .Register(registry_)),
       topology_refreshes_(BuildCounter()
                               .Name("slotgate_topology_refreshes_total")
@@ -204,7 +205,7 @@ Metrics::Metrics(std::string_view version)
   acl_denials_.Add({});
   auth_throttled_.Add({});
   for (const char* kind : {"moved", "ask", "unconfirmed"}) redirections_.Add({{"kind", kind}});
-  for (const char* kind : {"tryagain", "clusterdown", "loading"})
+  for (const char* kind : {"tryagain", "clusterdown", "loading", "unblocked"})
     cluster_errors_.Add({{"kind", kind}});
   view_version_.Add({});
   view_age_.Add({});
@@ -258,6 +259,8 @@ void Metrics::publish_scalars(const WorkerStats& stats, StatsCounters& was) {
   add(cluster_errors_, {{"kind", "tryagain"}}, stats.tryagain, was.tryagain);
   add(cluster_errors_, {{"kind", "clusterdown"}}, stats.clusterdown, was.clusterdown);
   add(cluster_errors_, {{"kind", "loading"}}, stats.loading, was.loading);
+  add(cluster_errors_, {{"kind", "unblocked"}}, stats.unblocked_by_failover,
+      was.unblocked_by_failover);
   add(held_, stats.held_requests, was.held_requests);
   add(held_expired_, stats.held_expired, was.held_expired);
   add(hold_time_, {}, stats.held_time, was.held_time);
@@ -284,6 +287,7 @@ void Metrics::publish_scalars(const WorkerStats& stats, StatsCounters& was) {
   was.tryagain = stats.tryagain;
   was.clusterdown = stats.clusterdown;
   was.loading = stats.loading;
+  was.unblocked_by_failover = stats.unblocked_by_failover;
   was.held_requests = stats.held_requests;
   was.held_expired = stats.held_expired;
   was.held_time = stats.held_time;

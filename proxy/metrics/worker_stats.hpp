@@ -63,6 +63,8 @@ struct StatsCounters {
   // the address).
   uint64_t acl_denials = 0, auth_throttled = 0;
   uint64_t moved = 0, ask = 0, tryagain = 0, clusterdown = 0, loading = 0;
+  // Blocked commands a demoted master ended with -UNBLOCKED, run again on the new master.
+  uint64_t unblocked_by_failover = 0;
   uint64_t redirects_unconfirmed = 0;  // MOVED/ASK to a node the view did not know
   uint64_t held_requests = 0, held_expired = 0;
   LatencyHistogram held_time;

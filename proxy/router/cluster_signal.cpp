@@ -27,4 +27,10 @@ ClusterSignal signal_of(std::string_view error_text) {
   return ClusterSignal::None;
 }
 
+bool unblocked_by_role_change(std::string_view error_text) {
+  constexpr std::string_view kText =
+      "UNBLOCKED force unblock from blocking operation, instance state changed";
+  return error_text.starts_with(kText);
+}
+
 }  // namespace slotgate::router

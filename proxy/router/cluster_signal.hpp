@@ -32,6 +32,13 @@ enum class ClusterSignal : uint8_t {
 // first word counts, and it must be the whole word ("MOVEDX" is None).
 ClusterSignal signal_of(std::string_view error_text);
 
+// "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)":
+// how Redis ends every blocked command when its node stops being a master (a failover demoted it,
+// or REPLICAOF). The command served nothing, so it may be run again where the master now is.
+// Only the whole sentence counts: CLIENT UNBLOCK's "UNBLOCKED client unblocked via CLIENT
+// UNBLOCK" is someone ending the block on purpose, and is the client's answer.
+bool unblocked_by_role_change(std::string_view error_text);
+
 constexpr bool is_redirect(ClusterSignal s) {
   return s == ClusterSignal::Moved || s == ClusterSignal::Ask;
 }

@@ -67,6 +67,35 @@ bool Router::redirect(Request* req, std::string_view error_text, const std::stri
   return true;
 }
 
+// A transaction whose MULTI or queued commands were refused: EXEC answered EXECABORT. If the
+// node sent us elsewhere (the slot moved, a failover), the transaction never ran, so it can go
+// again to the right node — unless it depended on WATCH, whose guard lived on this connection:
+// then it is reported aborted, as Redis reports a WATCH whose keys changed. (These errors come
+// from Redis queueing the commands, never from a script: scripts run at EXEC.) True when it was
+// sent again (or answered) here; false when EXEC's reply is the client's answer.
+bool Router::resend_refused_transaction(Request* req, std::string_view frame,
+                                        backend::BackendConnection& from) {
+  std::string err = std::move(req->absorbed_error);
+  req->absorbed_error.clear();
+  ClusterSignal signal = signal_of(err);
+  if (single_node() && is_redirect(signal)) signal = ClusterSignal::None;
+  if (is_redirect(signal) || is_transient(signal)) {
+    if (req->dedicated != nullptr) {
+      std::string null_reply;
+      resp::append_null_array(null_reply, req->protocol);
+      complete(req, null_reply);
+      return true;
+    }
+    req->absorb_replies = req->absorb_count;
+    if (is_redirect(signal) && redirect(req, err, from.address())) return true;
+    if (is_transient(signal)) {
+      retry_later(req, frame, "transaction refused by a node in transition");
+      return true;
+    }
+  }
+  return false;
+}
+
 void Router::on_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
                       backend::BackendConnection& from) {
   if (req->sent_ns != 0) {
@@ -81,38 +110,24 @@ void Router::on_reply(Request* req, std::string_view frame, const resp::FrameSca
   req->target.clear();
   bool asked = req->asking;
   req->asking = false;
-  if (!req->absorbed_error.empty()) {
-    // A transaction whose MULTI or queued commands were refused: EXEC answered
-    // EXECABORT. If the node sent us elsewhere (the slot moved, a failover), the
-    // transaction never ran, so it can go again to the right node — unless it
-    // depended on WATCH, whose guard lived on this connection: then it is
-    // reported aborted, as Redis reports a WATCH whose keys changed. (These errors
-    // come from Redis queueing the commands, never from a script: scripts run at EXEC.)
-    std::string err = std::move(req->absorbed_error);
-    req->absorbed_error.clear();
-    ClusterSignal signal = signal_of(err);
-    if (single_node() && is_redirect(signal)) signal = ClusterSignal::None;
-    if (is_redirect(signal) || is_transient(signal)) {
-      if (req->dedicated != nullptr) {
-        std::string null_reply;
-        resp::append_null_array(null_reply, req->protocol);
-        complete(req, null_reply);
-        return;
-      }
-      req->absorb_replies = req->absorb_count;
-      if (is_redirect(signal) && redirect(req, err, from.address())) return;
-      if (is_transient(signal)) {
-        retry_later(req, frame, "transaction refused by a node in transition");
-        return;
-      }
-    }
-  }
+  if (!req->absorbed_error.empty() && resend_refused_transaction(req, frame, from)) return;
   // What a script or function returns is the client's data, errors included: it may
   // have written before returning "-MOVED ..." or "-TRYAGAIN ...", so it is never
   // taken for a cluster signal (which would re-run it, or connect where it says).
   const bool user_data = req->spec != nullptr && req->spec->runs_user_code();
   if (info.is_error() && !user_data) {
     std::string_view text = info.error_text();
+    if (req->spec != nullptr && req->spec->has(commands::kBlocking) &&
+        unblocked_by_role_change(text)) {
+      // BLPOP & co. blocked on a master that a failover (or REPLICAOF) demoted: it ended the
+      // block having served nothing, so the command runs again on the slot's master now, and
+      // the client keeps waiting as if nothing happened. Its own wait starts over there, with a
+      // fresh failover_hold for finding that master (it may have blocked for hours already).
+      stats_.unblocked_by_failover++;
+      req->deadline_ms = 0;
+      retry_later(req, frame, "the master was demoted while the command was blocked");
+      return;
+    }
     switch (ClusterSignal signal = signal_of(text)) {
       case ClusterSignal::Moved:
       case ClusterSignal::Ask:

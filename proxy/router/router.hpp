@@ -138,6 +138,8 @@ class Router final : public backend::BackendEvents {
   void on_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
                 backend::BackendConnection& from);
   bool redirect(Request* req, std::string_view error_text, const std::string& from_address);
+  bool resend_refused_transaction(Request* req, std::string_view frame,
+                                  backend::BackendConnection& from);
 
   // holds.cpp: the only way a request waits.
   void hold(Request* req, std::string_view why);

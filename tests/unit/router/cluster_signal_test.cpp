@@ -42,3 +42,17 @@ TEST_CASE("redirects and transient states are told apart") {
   CHECK_FALSE(is_transient(ClusterSignal::NoAuth));
   CHECK_FALSE(is_transient(ClusterSignal::None));
 }
+
+TEST_CASE("only a demotion's UNBLOCKED means a blocked command may run again") {
+  using slotgate::router::unblocked_by_role_change;
+  CHECK(unblocked_by_role_change(
+      "UNBLOCKED force unblock from blocking operation, instance state changed (master -> "
+      "replica?)"));
+  CHECK_FALSE(unblocked_by_role_change("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
+  CHECK_FALSE(unblocked_by_role_change("UNBLOCKED"));
+  CHECK_FALSE(unblocked_by_role_change("ERR UNBLOCKED force unblock from blocking operation, "
+                                       "instance state changed"));
+  // Not a cluster signal of its own: signal_of leaves it to the caller, who knows the command.
+  CHECK(signal_of("UNBLOCKED force unblock from blocking operation, instance state changed") ==
+        ClusterSignal::None);
+}
