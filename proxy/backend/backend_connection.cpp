@@ -6,6 +6,7 @@
 #include "net/error.hpp"
 #include "net/loop.hpp"
 #include "net/timer.hpp"
+#include "resp/integer_text.hpp"
 #include "resp/reply_writer.hpp"
 
 namespace slotgate::backend {
@@ -13,6 +14,7 @@ namespace slotgate::backend {
 namespace {
 constexpr std::string_view kAsking = "*1\r\n$6\r\nASKING\r\n";
 constexpr std::string_view kReadOnly = "*1\r\n$8\r\nREADONLY\r\n";
+constexpr std::string_view kClientId = "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n";
 }  // namespace
 
 BackendConnection::BackendConnection(net::Loop& loop, std::string address, std::string host,
@@ -115,6 +117,12 @@ void BackendConnection::send_readonly() {
   stream_->mark_dirty();
 }
 
+void BackendConnection::ask_client_id() {
+  stream_->out().append(kClientId);
+  inflight_.push_back({nullptr, Kind::ClientId, 1, loop_.now_ms()});
+  stream_->mark_dirty();
+}
+
 void BackendConnection::send_raw(std::string_view wire) {
   stream_->out().append(wire);
   stream_->mark_dirty();
@@ -168,7 +176,9 @@ void BackendConnection::on_read(size_t n) {
 }
 
 void BackendConnection::handle_frame(std::string_view frame) {
-  bool handshake_pending = !inflight_.empty() && inflight_.front().kind == Kind::Handshake;
+  // CLIENT ID's answer is the connection's own, like the handshake's: never a push.
+  bool handshake_pending = !inflight_.empty() && (inflight_.front().kind == Kind::Handshake ||
+                                                  inflight_.front().kind == Kind::ClientId);
   if (push_sink_ != nullptr && !handshake_pending) {
     push_sink_->on_push(*this, frame, scanner_);
     return;
@@ -206,6 +216,12 @@ void BackendConnection::handle_frame(std::string_view frame) {
       ready_ = true;
       ever_ready_ = true;
       events_.on_backend_ready(*this);
+      return;
+    case Kind::ClientId:
+      if (frame.size() > 3 && frame[0] == ':') {
+        if (auto id = resp::parse_integer(frame.substr(1, frame.size() - 3)); id && *id > 0)
+          node_client_id_ = *id;
+      }
       return;
     case Kind::Asking:
     case Kind::ReadOnly:

@@ -118,6 +118,12 @@ class BackendConnection final : public net::StreamHandler {
   bool closed_by_owner() const { return closed_by_owner_; }
   // Owned by a session rather than by the pool.
   void mark_dedicated() { dedicated_ = true; }
+  // Asks the node for this connection's client id (CLIENT ID, pipelined behind the handshake),
+  // so that slotgate can end a command blocked on it from another connection (CLIENT UNBLOCK).
+  // Call before sending anything else. node_client_id() is 0 until the answer arrives, and
+  // stays 0 if the node refuses (an ACL without CLIENT ID).
+  void ask_client_id();
+  int64_t node_client_id() const { return node_client_id_; }
   bool dedicated_owner_conn() const { return dedicated_; }
   // A lane: a pool connection that carries one command that may run long at a time, so
   // its wait and its timeout are that command's alone.
@@ -141,7 +147,7 @@ class BackendConnection final : public net::StreamHandler {
   void on_flush() override;
 
  private:
-  enum class Kind : uint8_t { Command, Handshake, Asking, ReadOnly };
+  enum class Kind : uint8_t { Command, Handshake, Asking, ReadOnly, ClientId };
   struct Outstanding {
     Call* call;  // null for internal commands (AUTH, ASKING)
     Kind kind;
@@ -172,6 +178,7 @@ class BackendConnection final : public net::StreamHandler {
   bool ever_ready_ = false;
   bool closed_by_owner_ = false;
   bool dedicated_ = false;
+  int64_t node_client_id_ = 0;
   bool lane_ = false;
   bool readonly_ = false;
   metrics::BackendStats* stats_ = nullptr;

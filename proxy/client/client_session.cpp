@@ -53,7 +53,7 @@ ClientSession::ClientSession(SessionHost& worker, uint64_t id)
       stream_(worker.loop(), *this),
       rbuf_(worker.loop().buffers()),
       watch_link_(worker, /*sticky=*/true),
-      blocking_link_(worker, /*sticky=*/false) {
+      blocking_link_(worker, /*sticky=*/false, /*learn_node_id=*/true) {
   created_ms_ = last_activity_ms_ = worker.loop().now_ms();
   authenticated_ = !auth_required(worker.config().clients);
   apply_parser_limits();
@@ -521,6 +521,27 @@ bool ClientSession::unblock(bool with_error) {
   }
   blocking_link_.release();
   return true;
+}
+
+void ClientSession::rehome_blocked() {
+  if (blocked_ == 0 || closed_) return;
+  const int64_t node_id = blocking_link_.node_client_id();
+  if (node_id == 0) return;  // no open connection, or the node would not say its id
+  const std::string& node = blocking_link_.address();
+  router::Router& router = worker_.router();
+  for (router::Request* req : queue_) {
+    // An ASK-redirected one waits on the importing node on purpose, the view's master aside.
+    if (req->dedicated != &blocking_link_ || req->state != router::RequestState::Waiting ||
+        !req->keyed || req->rehoming || req->asking)
+      continue;
+    const std::string_view master = router.master_address(req->slot);
+    if (master.empty() || master == node) continue;
+    // The first such command is the one blocked on the node now; what follows it on the same
+    // connection moves with the link once it runs again.
+    req->rehoming = true;
+    router.unblock_on_node(node, node_id);
+    return;
+  }
 }
 
 void ClientSession::publish_card() {

@@ -106,6 +106,12 @@ class ClientSession final : public net::StreamHandler, public router::ReplySink 
   // CLIENT UNBLOCK: end a blocking command as if it timed out (nil) or with -UNBLOCKED.
   // False when the session is not blocked.
   bool unblock(bool with_error);
+  // A new view: a blocking command waiting on a node that no longer serves its slot as master
+  // (a Sentinel failover names another master while the old one still runs; a partitioned
+  // master) would wait there for pushes that now go elsewhere. Its block is ended on that node
+  // (CLIENT UNBLOCK, atomic there: served or unblocked, never both) and the router runs it
+  // again on the new master (Request::rehoming).
+  void rehome_blocked();
   // INFO clients: subscribed to a channel or pattern; waiting in a blocking command.
   bool subscribed() const;
   bool blocked() const { return blocked_ > 0; }

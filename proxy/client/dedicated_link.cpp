@@ -23,6 +23,7 @@ backend::BackendConnection* DedicatedLink::dedicated_connection(const std::strin
     release();
   }
   conn_ = worker_.router().open_dedicated(address, protocol);
+  if (conn_ && learn_node_id_) conn_->ask_client_id();
   return conn_.get();
 }
 

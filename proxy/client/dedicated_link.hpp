@@ -21,7 +21,10 @@ class SessionHost;
 
 class DedicatedLink final : public router::DedicatedOwner {
  public:
-  DedicatedLink(SessionHost& worker, bool sticky) : worker_(worker), sticky_(sticky) {}
+  // learn_node_id: each connection asks the node for its client id (the blocking link, whose
+  // block slotgate may have to end from outside: ClientSession::rehome_blocked).
+  DedicatedLink(SessionHost& worker, bool sticky, bool learn_node_id = false)
+      : worker_(worker), sticky_(sticky), learn_node_id_(learn_node_id) {}
   ~DedicatedLink() override { release(); }
   DedicatedLink(const DedicatedLink&) = delete;
   DedicatedLink& operator=(const DedicatedLink&) = delete;
@@ -31,6 +34,10 @@ class DedicatedLink final : public router::DedicatedOwner {
   // The connection is alive and still the first one this link opened.
   bool intact() const { return conn_ && !conn_->closed() && !broken_; }
   const std::string& address() const;
+  // The node's client id for the open connection; 0 when closed, not known (yet) or not asked.
+  int64_t node_client_id() const {
+    return conn_ && !conn_->closed() ? conn_->node_client_id() : 0;
+  }
   // Closes the connection (outstanding requests come back as lost) and forgets it.
   void release();
   // Release, and start over as a fresh link (a new WATCH).
@@ -42,6 +49,7 @@ class DedicatedLink final : public router::DedicatedOwner {
  private:
   SessionHost& worker_;
   bool sticky_;
+  bool learn_node_id_;
   bool broken_ = false;
   std::unique_ptr<backend::BackendConnection> conn_;
 };

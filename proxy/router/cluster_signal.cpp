@@ -33,4 +33,8 @@ bool unblocked_by_role_change(std::string_view error_text) {
   return error_text.starts_with(kText);
 }
 
+bool unblocked_on_request(std::string_view error_text) {
+  return error_text == "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+}
+
 }  // namespace slotgate::router

@@ -38,6 +38,9 @@ ClusterSignal signal_of(std::string_view error_text);
 // Only the whole sentence counts: CLIENT UNBLOCK's "UNBLOCKED client unblocked via CLIENT
 // UNBLOCK" is someone ending the block on purpose, and is the client's answer.
 bool unblocked_by_role_change(std::string_view error_text);
+// "UNBLOCKED client unblocked via CLIENT UNBLOCK": CLIENT UNBLOCK <id> ERROR ended the block.
+// Only slotgate's own request (Request::rehoming) makes it a signal; otherwise it is an answer.
+bool unblocked_on_request(std::string_view error_text);
 
 constexpr bool is_redirect(ClusterSignal s) {
   return s == ClusterSignal::Moved || s == ClusterSignal::Ask;

@@ -8,6 +8,7 @@
 #include "commands/command_table.hpp"
 #include "metrics/worker_stats.hpp"
 #include "net/loop.hpp"
+#include "resp/reply_writer.hpp"
 #include "router/router.hpp"
 
 namespace slotgate::router {
@@ -115,6 +116,22 @@ void Router::dispatch(Request* req) {
   req->replies = 1 + req->absorb_replies;
   req->state = RequestState::Waiting;
   conn->send(req);
+}
+
+std::string_view Router::master_address(cluster::Slot slot) const {
+  if (!view_) return {};
+  const uint16_t index = view_->master_of(slot);
+  if (index == cluster::ClusterView::kNoNode) return {};
+  return view_->node(index).address;
+}
+
+void Router::unblock_on_node(const std::string& address, int64_t client_id) {
+  Request* req = pool_.acquire();  // no sink: released when answered
+  req->target = address;
+  const std::string id = std::to_string(client_id);
+  const std::string_view argv[] = {"CLIENT", "UNBLOCK", id, "ERROR"};
+  resp::append_command(req->wire, argv);
+  dispatch(req);
 }
 
 std::string Router::unreachable(const backend::BackendPool& pool, const std::string& address) {

@@ -118,11 +118,13 @@ void Router::on_reply(Request* req, std::string_view frame, const resp::FrameSca
   if (info.is_error() && !user_data) {
     std::string_view text = info.error_text();
     if (req->spec != nullptr && req->spec->has(commands::kBlocking) &&
-        unblocked_by_role_change(text)) {
-      // BLPOP & co. blocked on a master that a failover (or REPLICAOF) demoted: it ended the
-      // block having served nothing, so the command runs again on the slot's master now, and
-      // the client keeps waiting as if nothing happened. Its own wait starts over there, with a
-      // fresh failover_hold for finding that master (it may have blocked for hours already).
+        (unblocked_by_role_change(text) || (req->rehoming && unblocked_on_request(text)))) {
+      // BLPOP & co. blocked on a master that a failover (or REPLICAOF) demoted, or on one the
+      // slot's master moved away from, whose block slotgate ended (rehoming): it ended having
+      // served nothing, so the command runs again on the slot's master now, and the client
+      // keeps waiting as if nothing happened. Its own wait starts over there, with a fresh
+      // failover_hold for finding that master (it may have blocked for hours already).
+      req->rehoming = false;
       stats_.unblocked_by_failover++;
       req->deadline_ms = 0;
       retry_later(req, frame, "the master was demoted while the command was blocked");

@@ -146,6 +146,9 @@ struct Request : backend::Call {
   std::string info_prefix;     // INFO: slotgate's own sections, written before the keyspace
   int protocol = 2;            // the client's protocol, for replies slotgate builds
   bool silent = false;         // CLIENT REPLY OFF/SKIP: the client gets no reply to this one
+  // A blocked command whose slot's master moved away: slotgate asked its node to end the block
+  // (CLIENT UNBLOCK … ERROR), so that node's UNBLOCKED answer means "run it again" (redirects.cpp).
+  bool rehoming = false;
 
   std::string reply;  // the reply bytes, when it finished before its turn
   // Only while this request is a split parent (RequestPool::split_state): the pool lends it
@@ -185,6 +188,7 @@ struct Request : backend::Call {
     info_prefix.clear();
     protocol = 2;
     silent = false;
+    rehoming = false;
   }
 };
 

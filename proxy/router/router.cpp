@@ -181,6 +181,7 @@ void Router::on_backend_lost(backend::Call* call, Loss loss, std::string_view wh
   std::string address = req->target;
   req->target.clear();
   req->asking = false;
+  req->rehoming = false;  // the block it was to end is gone with the connection
   bool gone = req->orphaned || (req->parent != nullptr && req->parent->orphaned);
   if (gone) {
     complete(req, "-ERR client gone\r\n");

@@ -239,7 +239,10 @@ void Worker::on_wake() {
   }
   if (cfg) apply_config();
   for (auto& task : tasks) task();
-  if (view) router_->set_view(std::move(view));
+  if (view) {
+    router_->set_view(std::move(view));
+    for (auto& [ptr, s] : sessions_) s->rehome_blocked();
+  }
   if (drain && !draining_) {
     draining_ = true;
     close_listeners();

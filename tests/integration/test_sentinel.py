@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -136,6 +137,40 @@ def test_sentinel_failover_under_load_loses_and_doubles_no_acknowledged_write(ga
     assert all("READONLY" not in s for s in report.error_samples), report.summary()
     assert report.ok > 0
     print(f"\nSENTINEL FAILOVER: {report.summary()}")
+
+
+def test_a_blpop_blocked_through_a_sentinel_failover_moves_to_the_new_master(gate, group):
+    # SENTINEL FAILOVER names a new master while the old one still runs as a master: the
+    # Sentinels demote it only some 10 s later (and CLIENT KILL its clients), and a BLPOP left
+    # blocked there waits for pushes that now go to the new master. slotgate ends that block on
+    # the old master (CLIENT UNBLOCK: served or unblocked, never both) as soon as the Sentinels
+    # name the new one, and runs the BLPOP there: a push after the failover serves it at once.
+    old = group.wait_settled()
+    blocker = client(gate)
+    blocker.delete("queue")
+    result = {}
+
+    def block():
+        try:
+            result["reply"] = blocker.blpop(["queue"], timeout=0)
+        except redis.RedisError as e:
+            result["reply"] = e
+    t = threading.Thread(target=block)
+    t.start()
+    wait_until(lambda: blocked_clients(group, old) == 1, 5, "BLPOP to block on the master")
+    new = group.failover()
+    wait_until(lambda: blocked_clients(group, new) == 1, 5, "BLPOP to block again on the new master")
+    assert group.role(old) == "master", "the old master was demoted already: nothing was tested"
+    assert blocked_clients(group, old) == 0
+    assert client(gate).rpush("queue", "job") == 1
+    t.join(10)
+    assert result.get("reply") == ("queue", "job"), result
+    assert client(gate).llen("queue") == 0
+    group.wait_settled()
+
+
+def blocked_clients(group, port: int) -> int:
+    return int(group.client_for(port).info("clients")["blocked_clients"])
 
 
 def test_kill9_of_the_master_holds_requests_until_the_promotion(gate, group):

@@ -56,3 +56,13 @@ TEST_CASE("only a demotion's UNBLOCKED means a blocked command may run again") {
   CHECK(signal_of("UNBLOCKED force unblock from blocking operation, instance state changed") ==
         ClusterSignal::None);
 }
+
+TEST_CASE("CLIENT UNBLOCK's own UNBLOCKED is told apart, exactly") {
+  using slotgate::router::unblocked_by_role_change;
+  using slotgate::router::unblocked_on_request;
+  CHECK(unblocked_on_request("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
+  CHECK_FALSE(unblocked_on_request("UNBLOCKED client unblocked via CLIENT UNBLOCK!"));
+  CHECK_FALSE(unblocked_on_request("UNBLOCKED force unblock from blocking operation, instance "
+                                   "state changed (master -> replica?)"));
+  CHECK_FALSE(unblocked_by_role_change("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
+}
