@@ -530,9 +530,11 @@ void ClientSession::rehome_blocked() {
   const std::string& node = blocking_link_.address();
   router::Router& router = worker_.router();
   for (router::Request* req : queue_) {
-    // An ASK-redirected one waits on the importing node on purpose, the view's master aside.
+    // Only one sent and not answered yet (sent_ns) is on the node: a held one is not (after an
+    // UNBLOCKED, waiting for its new master). An ASK-redirected one waits on the importing node
+    // on purpose, the view's master aside.
     if (req->dedicated != &blocking_link_ || req->state != router::RequestState::Waiting ||
-        !req->keyed || req->rehoming || req->asking)
+        req->sent_ns == 0 || !req->keyed || req->rehoming || req->asking)
       continue;
     const std::string_view master = router.master_address(req->slot);
     if (master.empty() || master == node) continue;
