@@ -35,9 +35,7 @@ class DedicatedLink final : public router::DedicatedOwner {
   bool intact() const { return conn_ && !conn_->closed() && !broken_; }
   const std::string& address() const;
   // The node's client id for the open connection; 0 when closed, not known (yet) or not asked.
-  int64_t node_client_id() const {
-    return conn_ && !conn_->closed() ? conn_->node_client_id() : 0;
-  }
+  int64_t node_client_id() const { return conn_ && !conn_->closed() ? conn_->node_client_id() : 0; }
   // Closes the connection (outstanding requests come back as lost) and forgets it.
   void release();
   // Release, and start over as a fresh link (a new WATCH).

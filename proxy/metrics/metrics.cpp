@@ -114,11 +114,12 @@ Metrics::Metrics(std::string_view version)
                         .Help("MOVED and ASK redirections followed (kind unconfirmed: to a node "
                               "the topology did not list, routed by a refresh instead)")
                         .Register(registry_)),
-      cluster_errors_(BuildCounter()
-                          .Name("slotgate_cluster_errors_total")
-                          .Help("TRYAGAIN, CLUSTERDOWN and LOADING replies seen from the cluster, and "
-                                "blocked commands a demoted master ended (UNBLOCKED, run again)")
-                          .Register(registry_)),
+      cluster_errors_(
+          BuildCounter()
+              .Name("slotgate_cluster_errors_total")
+              .Help("TRYAGAIN, CLUSTERDOWN and LOADING replies seen from the cluster, and "
+                    "blocked commands a demoted master ended (UNBLOCKED, run again)")
+              .Register(registry_)),
       topology_refreshes_(BuildCounter()
                               .Name("slotgate_topology_refreshes_total")
                               .Help("Topology refreshes by trigger and result")

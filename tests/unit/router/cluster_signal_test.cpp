@@ -50,8 +50,9 @@ TEST_CASE("only a demotion's UNBLOCKED means a blocked command may run again") {
       "replica?)"));
   CHECK_FALSE(unblocked_by_role_change("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
   CHECK_FALSE(unblocked_by_role_change("UNBLOCKED"));
-  CHECK_FALSE(unblocked_by_role_change("ERR UNBLOCKED force unblock from blocking operation, "
-                                       "instance state changed"));
+  CHECK_FALSE(
+      unblocked_by_role_change("ERR UNBLOCKED force unblock from blocking operation, "
+                               "instance state changed"));
   // Not a cluster signal of its own: signal_of leaves it to the caller, who knows the command.
   CHECK(signal_of("UNBLOCKED force unblock from blocking operation, instance state changed") ==
         ClusterSignal::None);
@@ -62,7 +63,8 @@ TEST_CASE("CLIENT UNBLOCK's own UNBLOCKED is told apart, exactly") {
   using slotgate::router::unblocked_on_request;
   CHECK(unblocked_on_request("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
   CHECK_FALSE(unblocked_on_request("UNBLOCKED client unblocked via CLIENT UNBLOCK!"));
-  CHECK_FALSE(unblocked_on_request("UNBLOCKED force unblock from blocking operation, instance "
-                                   "state changed (master -> replica?)"));
+  CHECK_FALSE(
+      unblocked_on_request("UNBLOCKED force unblock from blocking operation, instance "
+                           "state changed (master -> replica?)"));
   CHECK_FALSE(unblocked_by_role_change("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
 }
