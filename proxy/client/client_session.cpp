@@ -536,7 +536,7 @@ void ClientSession::rehome_blocked() {
     if (req->dedicated != &blocking_link_ || req->state != router::RequestState::Waiting ||
         req->sent_ns == 0 || !req->keyed || req->rehoming || req->asking)
       continue;
-    const std::string_view master = router.master_address(req->slot);
+    const std::string master = router::master_address(router.view(), req->slot);
     if (master.empty() || master == node) continue;
     // The first such command is the one blocked on the node now; what follows it on the same
     // connection moves with the link once it runs again.

@@ -199,16 +199,12 @@ RequestParser::Status RequestParser::parse(std::string_view buf) {
     return begin_array(count, cr);
   }
   cr = find_from_memo(buf, '\r');
-  if (cr == std::string_view::npos) {
-    if (buf.size() - pos_ > limits_.max_inline) {
-      return fail("Protocol error: too big mbulk count string");
-    }
-    return Status::Incomplete;
+  // A line longer than max_inline is refused whether its CR has arrived or not (Redis checks
+  // only while it waits), so the answer does not depend on how the reads were split.
+  if ((cr == std::string_view::npos ? buf.size() : cr) - pos_ > limits_.max_inline) {
+    return fail("Protocol error: too big mbulk count string");
   }
-  // The wait above refuses a count line once it holds more than max_inline bytes; one that
-  // arrived whole with its CR is refused the same, so the answer does not depend on how the
-  // reads were split (Redis only checks while waiting).
-  if (cr - pos_ > limits_.max_inline) return fail("Protocol error: too big mbulk count string");
+  if (cr == std::string_view::npos) return Status::Incomplete;
   // Redis waits for one byte after '\r' and then skips it without checking it is '\n'.
   if (cr + 1 >= buf.size()) return Status::Incomplete;
   auto n = parse_integer(buf.substr(pos_ + 1, cr - pos_ - 1));
@@ -253,13 +249,10 @@ RequestParser::Status RequestParser::parse(std::string_view buf) {
     return std::nullopt;
   }
   cr = find_from_memo(buf, '\r');
-  if (cr == std::string_view::npos) {
-    if (buf.size() - pos_ > limits_.max_inline) {
-      return fail("Protocol error: too big bulk count string");
-    }
-    return Status::Incomplete;
+  if ((cr == std::string_view::npos ? buf.size() : cr) - pos_ > limits_.max_inline) {
+    return fail("Protocol error: too big bulk count string");  // as for the count line
   }
-  if (cr - pos_ > limits_.max_inline) return fail("Protocol error: too big bulk count string");
+  if (cr == std::string_view::npos) return Status::Incomplete;
   if (cr + 1 >= buf.size()) return Status::Incomplete;
   if (buf[pos_] != '$') {
     // Redis formats the offending byte with %c and then turns CR/LF into spaces

@@ -118,13 +118,6 @@ void Router::dispatch(Request* req) {
   conn->send(req);
 }
 
-std::string_view Router::master_address(cluster::Slot slot) const {
-  if (!view_) return {};
-  const uint16_t index = view_->master_of(slot);
-  if (index == cluster::ClusterView::kNoNode) return {};
-  return view_->node(index).address;
-}
-
 void Router::unblock_on_node(const std::string& address, int64_t client_id) {
   Request* req = pool_.acquire();  // no sink: released when answered
   req->target = address;

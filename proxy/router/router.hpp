@@ -53,8 +53,6 @@ class Router final : public backend::BackendEvents {
          metrics::WorkerStats& stats, cluster::TopologyFeedback& feedback);
   ~Router() override;
 
-  // The address of the master serving `slot` in the current view; empty when there is none.
-  std::string_view master_address(cluster::Slot slot) const;
   // Ends the command blocked on the node at `address` by its connection `client_id` (CLIENT
   // UNBLOCK <id> ERROR, sent on the pool's connection to that node). Fire and forget: the
   // answer (1, or 0 when nothing is blocked there any more) is not waited for.

@@ -241,7 +241,10 @@ void Worker::on_wake() {
   for (auto& task : tasks) task();
   if (view) {
     router_->set_view(std::move(view));
-    for (auto& [ptr, s] : sessions_) s->rehome_blocked();
+    // A blocked command may wait on a node that is no longer its slot's master.
+    if (counters_.blocked.load(std::memory_order_relaxed) > 0) {
+      for (auto& [ptr, s] : sessions_) s->rehome_blocked();
+    }
   }
   if (drain && !draining_) {
     draining_ = true;
