@@ -13,7 +13,9 @@ runs on 11330/11331), then measures:
   * MGET/MSET of 10 and 100 keys spread over the 3 masters: redis-benchmark through
     slotgate (and its CPU per operation), and redis-py processes directly on the
     cluster (RedisCluster.mget_nonatomic / mset_nonatomic: one pipelined command per
-    slot) vs. plain redis-py through slotgate.
+    slot) vs. plain redis-py through slotgate, once with redis-py's pure-Python reply
+    parser (Debian's python3-redis) and once with the hiredis parser (a venv,
+    bench/.venv-hiredis, built on first use from bench/requirements-hiredis.txt).
 
 Each line carries its target from the issue and whether it was met. With
 --readme README.md the table (with machine and date) replaces the section between
@@ -52,6 +54,8 @@ CLUSTER_PORT = 11300
 GATE_PORT = 11310
 ANCHOR_PORT = 11320
 IDLE_GATE_PORT = 11330
+# Column labels of the redis-py flavours (run_multikey.parser_name).
+PARSER_LABEL = {"PythonParser": "redis-py, pure-Python parser", "HiredisParser": "redis-py + hiredis parser"}
 BEGIN = "<!-- bench/issue_table.sh: begin -->"
 END = "<!-- bench/issue_table.sh: end -->"
 
@@ -175,9 +179,55 @@ def idle_kib(cluster: RedisCluster, binary: Path, args) -> float:
     return idle_memory.measure(cluster, binary, "plain", ns)
 
 
+def hiredis_python() -> Path | None:
+    """The python of bench/.venv-hiredis: /usr/bin/python3's packages (Debian's redis-py) plus the
+    hiredis reply parser from bench/requirements-hiredis.txt, built on first use. None (and the
+    hiredis rows are left out) when it cannot be built, e.g. without access to PyPI."""
+    venv, req = HERE / ".venv-hiredis", HERE / "requirements-hiredis.txt"
+    python, stamp = venv / "bin" / "python", venv / "stamp"
+    if stamp.exists() and stamp.read_text() == req.read_text():
+        return python
+    log(f"building {venv} from {req.name} ...")
+    try:
+        subprocess.run(["rm", "-rf", str(venv)], check=True)
+        subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", "-r", str(req)], check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        log(f"no hiredis venv ({e}): the table has the pure-Python parser rows only")
+        return None
+    stamp.write_text(req.read_text())
+    return python
+
+
+def python_pools(args) -> list[tuple[str, object]]:
+    """(parser name, process pool) for each redis-py flavour measured: /usr/bin/python3's own
+    (Debian ships redis-py without hiredis: the pure-Python parser) and the hiredis venv's."""
+    pools = []
+    ctx = multiprocessing.get_context("spawn")
+    for python in (Path(sys.executable), hiredis_python()):
+        if python is None:
+            continue
+        # A spawned process takes the executable (the spawn module's global) and this process's
+        # sys.path as the pool starts it: the venv's site-packages go on the path for that moment.
+        site = sorted(python.parent.parent.glob("lib/python3*/site-packages"))
+        ctx.set_executable(str(python))
+        sys.path[:0] = [str(d) for d in site]
+        try:
+            pool = ctx.Pool(args.procs)
+        finally:
+            del sys.path[:len(site)]
+            ctx.set_executable(sys.executable)
+        name = pool.apply(run_multikey.parser_name)
+        if any(name == seen for seen, _ in pools):  # the system python has hiredis too
+            pool.terminate()
+            continue
+        pools.append((name, pool))
+    return pools
+
+
 def multikey_rows(cluster: RedisCluster, binary: Path, args) -> list[dict]:
     gate = Slotgate(cluster.seeds, port=GATE_PORT, admin_port=GATE_PORT + 1, workers=1, binary=binary)
-    pool = multiprocessing.get_context("spawn").Pool(args.procs)
+    pools = python_pools(args)
     rows = []
     mk = argparse.Namespace(clients=50, requests=args.multikey_requests, timeout=args.timeout,
                             duration=args.duration, procs=args.procs)
@@ -192,15 +242,20 @@ def multikey_rows(cluster: RedisCluster, binary: Path, args) -> list[dict]:
                 before = cpu_seconds(gate.process.pid)
                 rps = run_multikey.redis_benchmark(op, keys, mk, port=GATE_PORT)
                 cpu = (cpu_seconds(gate.process.pid) - before) / mk.requests * 1e6
-                direct = python_run_cpu(cluster, gate, pool, "direct", op, keys, mk)
-                via = python_run_cpu(cluster, gate, pool, "slotgate", op, keys, mk)
-                log(f"{op} {n}: redis-benchmark {rps:.0f}/s {cpu:.1f} µs; python direct {direct} via {via}")
-                rows.append({"what": f"{op} {n} keys", "rps": rps, "cpu": cpu, "direct": direct["rate"],
-                             "via": via["rate"], "direct_cpu": direct, "via_cpu": via,
+                py = {}
+                for parser, pool in pools:
+                    direct = python_run_cpu(cluster, gate, pool, "direct", op, keys, mk)
+                    via = python_run_cpu(cluster, gate, pool, "slotgate", op, keys, mk)
+                    log(f"{op} {n} ({parser}): redis-benchmark {rps:.0f}/s {cpu:.1f} µs; "
+                        f"python direct {direct} via {via}")
+                    py[parser] = {"direct": direct["rate"], "via": via["rate"], "direct_cpu": direct,
+                                  "via_cpu": via}
+                rows.append({"what": f"{op} {n} keys", "rps": rps, "cpu": cpu, "py": py,
                              "target": 3.0 if (op, n) == ("MGET", 100) else None})
     finally:
-        pool.terminate()
-        pool.join()
+        for _, pool in pools:
+            pool.terminate()
+            pool.join()
         gate.stop()
         gate.cleanup()
     return rows
@@ -261,23 +316,35 @@ def render(simple: list[dict], idle: float | None, multi: list[dict], args, bina
         out += [f"Idle client connections ({args.idle_connections}, nothing sent, --workers 1): "
                 f"{verdict(idle, 2.0, False)} KiB of slotgate VmRSS each.", ""]
     if multi:
-        out += ["| command (keys over 3 masters) | redis-benchmark via slotgate ops/s | slotgate CPU µs/op "
-                f"| redis-py direct, per-slot pipeline ops/s ({args.procs} procs) | redis-py via slotgate ops/s "
-                "| via slotgate / direct |", "|---|---|---|---|---|---|"]
+        parsers = list(multi[0]["py"])
+        head = "| command (keys over 3 masters) | redis-benchmark via slotgate ops/s | slotgate CPU µs/op "
+        for parser in parsers:
+            head += (f"| {PARSER_LABEL.get(parser, parser)}: direct, per-slot pipeline ops/s ({args.procs} procs) "
+                     "| via slotgate ops/s | via slotgate / direct ")
+        out += [head + "|", "|---|---|---" + "|---|---|---" * len(parsers) + "|"]
         for r in multi:
-            out.append(f"| {r['what']} | {r['rps']:.0f} | {r['cpu']:.1f} | {r['direct']:.0f} | {r['via']:.0f} | "
-                       f"{verdict(r['via'] / r['direct'], r['target'], True)} |")
-        out += ["", "Where one redis-py operation's CPU goes (µs per operation: the clients' own, the "
+            line = f"| {r['what']} | {r['rps']:.0f} | {r['cpu']:.1f} "
+            for parser in parsers:
+                py = r["py"][parser]
+                line += (f"| {py['direct']:.0f} | {py['via']:.0f} | "
+                         f"{verdict(py['via'] / py['direct'], r['target'], True)} ")
+            out.append(line + "|")
+        out += ["", "redis-py directly on the cluster is RedisCluster.mget_nonatomic / mset_nonatomic (one "
+                "pipelined command per slot); through slotgate it is plain Redis.mget / mset. Each flavour of "
+                "redis-py is a column group: the ratio depends as much on the client's cost per reply as on "
+                "slotgate's, and the hiredis parser is what `pip install redis[hiredis]` gives.", "",
+                "Where one redis-py operation's CPU goes (µs per operation: the clients' own, the "
                 "cluster's redis-servers', slotgate's). Here every process shares the same CPUs, so the "
                 "throughput ratio is about the ratio of those sums; the last column is the ratio slotgate "
                 "would reach if it cost no CPU at all.", "",
-                "| command | direct: client + redis | via slotgate: client + redis + slotgate "
-                "| ratio if slotgate were free |", "|---|---|---|---|"]
+                "| command | redis-py | direct: client + redis | via slotgate: client + redis + slotgate "
+                "| ratio if slotgate were free |", "|---|---|---|---|---|"]
         for r in multi:
-            d, v = r["direct_cpu"], r["via_cpu"]
-            out.append(f"| {r['what']} | {d['client']:.0f} + {d['redis']:.0f} | {v['client']:.0f} + "
-                       f"{v['redis']:.0f} + {v['gate']:.0f} | "
-                       f"{(d['client'] + d['redis']) / max(v['client'] + v['redis'], 1e-9):.2f} |")
+            for parser in parsers:
+                d, v = r["py"][parser]["direct_cpu"], r["py"][parser]["via_cpu"]
+                out.append(f"| {r['what']} | {PARSER_LABEL.get(parser, parser)} | {d['client']:.0f} + "
+                           f"{d['redis']:.0f} | {v['client']:.0f} + {v['redis']:.0f} + {v['gate']:.0f} | "
+                           f"{(d['client'] + d['redis']) / max(v['client'] + v['redis'], 1e-9):.2f} |")
         out.append("")
     out.append("The machine is shared (other builds and tests may run at the same time): compare "
                "ratios measured in one sitting, not absolute numbers across runs.")

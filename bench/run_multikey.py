@@ -163,6 +163,12 @@ def python_worker(mode: str, op: str, keys: list[str], start_at: float, duration
     return count, cpu
 
 
+def parser_name() -> str:
+    """The reply parser redis-py uses in this interpreter: PythonParser, or HiredisParser when
+    the hiredis package is importable (redis-py picks it by itself)."""
+    return redis.connection.DefaultParser.__name__
+
+
 def python_run(pool, mode: str, op: str, keys: list[str], args, cluster_port: int = CLUSTER_PORT,
                gate_port: int = SLOTGATE_PORT) -> tuple[float, float]:
     """args.procs processes running python_worker at the same time: their ops/s, and the
