@@ -110,10 +110,11 @@ void Router::dispatch(Request* req) {
     return;
   }
   metrics::BackendStats& node = node_stats(*conn);
-  ++node.requests;
+  node.requests += req->batch_size > 0 ? req->batch_size : 1;  // commands: a batch's parts each
   req->sent_ns = loop_.now_ns();
   // MULTI, each queued command and EXEC answer separately; on_backend_reply absorbs all but EXEC's.
-  req->replies = 1 + req->absorb_replies;
+  // A batch's parts answer one by one (on_batch_reply).
+  req->replies = req->batch_size > 0 ? req->batch_size : 1 + req->absorb_replies;
   req->state = RequestState::Waiting;
   conn->send(req);
 }

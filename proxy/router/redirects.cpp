@@ -96,17 +96,20 @@ bool Router::resend_refused_transaction(Request* req, std::string_view frame,
   return false;
 }
 
+void Router::observe_node_latency(Request* req, backend::BackendConnection& from) {
+  if (req->sent_ns == 0) return;
+  metrics::BackendStats& node = node_stats(from);
+  const double seconds = static_cast<double>(loop_.now_ns() - req->sent_ns) / 1e9;
+  node.latency.observe(seconds);
+  // read_from nearest compares nodes by this (an exponentially weighted mean).
+  node.recent_latency_s =
+      node.recent_latency_s == 0 ? seconds : 0.9 * node.recent_latency_s + 0.1 * seconds;
+  req->sent_ns = 0;
+}
+
 void Router::on_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
                       backend::BackendConnection& from) {
-  if (req->sent_ns != 0) {
-    metrics::BackendStats& node = node_stats(from);
-    const double seconds = static_cast<double>(loop_.now_ns() - req->sent_ns) / 1e9;
-    node.latency.observe(seconds);
-    // read_from nearest compares nodes by this (an exponentially weighted mean).
-    node.recent_latency_s =
-        node.recent_latency_s == 0 ? seconds : 0.9 * node.recent_latency_s + 0.1 * seconds;
-    req->sent_ns = 0;
-  }
+  observe_node_latency(req, from);
   req->target.clear();
   bool asked = req->asking;
   req->asking = false;

@@ -55,6 +55,10 @@ void RequestPool::recycle(SplitState& st) {
   if (kept > kMaxKeptSplitBytes || st.part_raw.size() > kMaxKeptParts) {
     std::vector<std::string>().swap(st.part_raw);
   }
+  if (st.part_wire.size() > kMaxKeptParts) {
+    std::vector<SplitState::PartWire>().swap(st.part_wire);
+    std::vector<uint32_t>().swap(st.batch_order);
+  }
   if (st.part_keys.size() > kMaxKeptParts) {
     std::vector<std::vector<uint32_t>>().swap(st.part_keys);
   } else {

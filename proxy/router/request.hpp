@@ -86,6 +86,16 @@ struct SplitState {
   // MGET (Merge::KeyOrder): each part's reply as the node sent it (already in the client's
   // protocol); finish_split splices the element bytes into key order without parsing values.
   std::vector<std::string> part_raw;
+  // MGET's node batches (Router::batch_by_node): the part numbers of every batch, batch after
+  // batch (a batch's part_index is where its own run starts), and where each part's command
+  // sits in its batch's wire (offset, length), to run it alone when its node refuses it.
+  struct PartWire {
+    uint32_t at = 0;
+    uint32_t length = 0;
+    cluster::Slot slot = 0;
+  };
+  std::vector<uint32_t> batch_order;
+  std::vector<PartWire> part_wire;
   uint32_t pending = 0;
 };
 
@@ -112,6 +122,10 @@ struct Request : backend::Call {
   ReplySink* sink = nullptr;  // null for parts, and for orphans whose client went away
   Request* parent = nullptr;  // the split command this is a part of
   uint32_t part_index = 0;
+  // A batch: the parts of one split command that one node serves, written as one Call
+  // (batch_size commands, one reply each; split.cpp). batch_done: replies taken so far.
+  uint32_t batch_size = 0;
+  uint32_t batch_done = 0;
   bool orphaned = false;  // the client disconnected while this was in flight
   RequestState state = RequestState::Idle;
 
@@ -159,6 +173,8 @@ struct Request : backend::Call {
     sink = nullptr;
     parent = nullptr;
     part_index = 0;
+    batch_size = 0;
+    batch_done = 0;
     orphaned = false;
     state = RequestState::Idle;
     spec = nullptr;

@@ -162,6 +162,10 @@ void Router::on_backend_reply(backend::Call* call, std::string_view frame,
                               const resp::FrameScanner& info, backend::BackendConnection& from) {
   // Every Call this router sends is a Request (dispatch).
   Request* req = static_cast<Request*>(call);
+  if (req->batch_size > 0) {
+    on_batch_reply(req, frame, info, from);
+    return;
+  }
   if (req->absorb_replies > 0) {
     absorb_reply(req, info);
     return;
@@ -178,6 +182,10 @@ void Router::absorb_reply(Request* req, const resp::FrameScanner& info) {
 
 void Router::on_backend_lost(backend::Call* call, Loss loss, std::string_view why) {
   Request* req = static_cast<Request*>(call);
+  if (req->batch_size > 0) {
+    on_batch_lost(req, loss, why);
+    return;
+  }
   std::string address = req->target;
   req->target.clear();
   req->asking = false;

@@ -141,6 +141,7 @@ class Router final : public backend::BackendEvents {
   // redirects.cpp: a node's reply, before the client (or the split parent) gets it.
   void on_reply(Request* req, std::string_view frame, const resp::FrameScanner& info,
                 backend::BackendConnection& from);
+  void observe_node_latency(Request* req, backend::BackendConnection& from);
   bool redirect(Request* req, std::string_view error_text, const std::string& from_address);
   bool resend_refused_transaction(Request* req, std::string_view frame,
                                   backend::BackendConnection& from);
@@ -156,6 +157,15 @@ class Router final : public backend::BackendEvents {
   void split_by_slot(Request* parent, std::span<const std::string_view> args,
                      std::span<const uint32_t> key_indices);
   Request* new_part(Request* parent, uint32_t index);
+  void append_part_command(std::string& wire, std::span<const std::string_view> args,
+                           std::span<const uint32_t> keys, uint32_t step);
+  // MGET's parts that one node serves go to it as one batch (one Call, one reply per part).
+  bool batch_by_node(Request* parent, std::span<const std::string_view> args, uint32_t step,
+                     std::vector<Request*>& sends);
+  void on_batch_reply(Request* batch, std::string_view frame, const resp::FrameScanner& info,
+                      backend::BackendConnection& from);
+  Request* unbatch_part(Request* batch, uint32_t at);
+  void on_batch_lost(Request* batch, Loss loss, std::string_view why);
   void on_part_done(Request* part, std::string_view reply);
   void finish_split(Request* parent);
   bool splice_key_order(Request* parent);
@@ -202,6 +212,8 @@ class Router final : public backend::BackendEvents {
   uint32_t split_stamp_ = 0;
   std::vector<std::string_view> splice_;     // per key: its element in a part's raw reply
   std::vector<std::string_view> part_args_;  // split_by_slot: the arguments of the part it builds
+  // batch_by_node: (master node index, part) of every part, sorted to put a node's parts together.
+  std::vector<std::pair<uint16_t, uint32_t>> batch_nodes_;
   std::string scratch_;
   bool shutting_down_ = false;
 };

@@ -14,6 +14,7 @@
 #include "resp/integer_text.hpp"
 #include "resp/reply_writer.hpp"
 #include "resp/value_parser.hpp"
+#include "router/cluster_signal.hpp"
 #include "router/merge.hpp"
 #include "router/router.hpp"
 
@@ -114,30 +115,143 @@ void Router::split_by_slot(Request* parent, std::span<const std::string_view> ar
   }
   st.pending = static_cast<uint32_t>(groups);
   parent->state = RequestState::Waiting;
-  std::vector<Request*> parts(groups);
-  for (uint32_t g = 0; g < groups; ++g) {
-    Request* part = new_part(parent, g);
-    // The part's command: the name, then each of its keys with the arguments that follow it.
-    // A key's arguments may be cut short (MSET k1 v1 k2): the header counts what is sent, so the
-    // node answers the short part with an error instead of waiting for arguments never sent.
-    part_args_.clear();
-    part_args_.push_back(args[0]);
-    for (uint32_t k : st.part_keys[g]) {
-      for (uint32_t j = 0; j < step && k + j < args.size(); ++j) part_args_.push_back(args[k + j]);
+  std::vector<Request*> sends;
+  if (!batch_by_node(parent, args, step, sends)) {
+    sends.reserve(groups);
+    for (uint32_t g = 0; g < groups; ++g) {
+      Request* part = new_part(parent, g);
+      append_part_command(part->wire, args, st.part_keys[g], step);
+      part->keyed = true;
+      part->slot = split_slots_[g];
+      sends.push_back(part);
     }
-    part->wire.clear();
-    resp::append_command(part->wire, part_args_);
-    part->keyed = true;
-    part->slot = split_slots_[g];
-    parts[g] = part;
   }
   // Dispatch after every part exists: a part may complete synchronously.
-  for (Request* part : parts) dispatch(part);
+  for (Request* send : sends) dispatch(send);
+}
+
+// A part's command: the name, then each of its keys with the arguments that follow it. A key's
+// arguments may be cut short (MSET k1 v1 k2): the header counts what is sent, so the node answers
+// the short part with an error instead of waiting for arguments never sent.
+void Router::append_part_command(std::string& wire, std::span<const std::string_view> args,
+                                 std::span<const uint32_t> keys, uint32_t step) {
+  part_args_.clear();
+  part_args_.push_back(args[0]);
+  for (uint32_t k : keys) {
+    for (uint32_t j = 0; j < step && k + j < args.size(); ++j) part_args_.push_back(args[k + j]);
+  }
+  resp::append_command(wire, part_args_);
+}
+
+// MGET's parts (one per slot) go to their masters in batches: the parts one master serves are
+// written as one Call that expects one reply per part (on_batch_reply). An MGET of 100 keys on 3
+// masters is then 3 requests through the router and the backend FIFOs instead of 100 (the parts'
+// Request objects were most of its cost: each a cold cache line or five). A part the node refuses
+// or redirects leaves its batch and goes on alone (unbatch_part). False: not batched (the caller
+// makes one part per slot): other merges keep per-part outcomes (MSET's "may not have been
+// written"), and a transaction's or a standalone node's MGET is not split this way.
+bool Router::batch_by_node(Request* parent, std::span<const std::string_view> args, uint32_t step,
+                           std::vector<Request*>& sends) {
+  if (parent->spec->merge != Merge::KeyOrder || parent->post != PostProcess::None ||
+      parent->dedicated != nullptr || !view_ || view_->single_node())
+    return false;
+  SplitState& st = *parent->split;
+  const auto groups = static_cast<uint32_t>(split_slots_.size());
+  batch_nodes_.clear();
+  for (uint32_t g = 0; g < groups; ++g)
+    batch_nodes_.emplace_back(view_->master_of(split_slots_[g]), g);
+  std::sort(batch_nodes_.begin(), batch_nodes_.end());
+  st.batch_order.clear();
+  st.part_wire.assign(groups, SplitState::PartWire{});
+  for (size_t i = 0; i < batch_nodes_.size();) {
+    size_t end = i + 1;
+    while (end < batch_nodes_.size() && batch_nodes_[end].first == batch_nodes_[i].first) ++end;
+    Request* send = nullptr;
+    if (end - i == 1) {
+      const uint32_t g = batch_nodes_[i].second;
+      send = new_part(parent, g);
+      append_part_command(send->wire, args, st.part_keys[g], step);
+    } else {
+      send = new_part(parent, static_cast<uint32_t>(st.batch_order.size()));
+      send->batch_size = static_cast<uint32_t>(end - i);
+      stats_.fanout_subrequests += send->batch_size - 1;  // still counted per slot
+      for (size_t j = i; j < end; ++j) {
+        const uint32_t g = batch_nodes_[j].second;
+        st.batch_order.push_back(g);
+        const size_t at = send->wire.size();
+        append_part_command(send->wire, args, st.part_keys[g], step);
+        st.part_wire[g] = {static_cast<uint32_t>(at), static_cast<uint32_t>(send->wire.size() - at),
+                           split_slots_[g]};
+      }
+    }
+    send->keyed = true;
+    send->slot = split_slots_[batch_nodes_[i].second];
+    sends.push_back(send);
+    i = end;
+  }
+  return true;
+}
+
+// One reply of a batch, for the next of its parts. A cluster signal (MOVED, ASK, TRYAGAIN, a
+// failover's CLUSTERDOWN...) concerns that part's slot only: the part leaves the batch and the
+// reply is handled as if it had been sent alone (redirect, retry, error).
+void Router::on_batch_reply(Request* batch, std::string_view frame, const resp::FrameScanner& info,
+                            backend::BackendConnection& from) {
+  observe_node_latency(batch, from);
+  Request* parent = batch->parent;
+  SplitState& st = *parent->split;
+  const uint32_t part = st.batch_order[batch->part_index + batch->batch_done];
+  const bool last = ++batch->batch_done == batch->batch_size;
+  if (info.is_error() && signal_of(info.error_text()) != ClusterSignal::None) {
+    Request* alone = unbatch_part(batch, part);
+    if (last) pool_.release(batch);
+    on_reply(alone, frame, info, from);
+    return;
+  }
+  st.part_raw[part].assign(frame);
+  if (last) pool_.release(batch);
+  if (--st.pending == 0) finish_split(parent);
+}
+
+// The part `part` of a batch as a part of its own, with its command cut from the batch's bytes.
+Request* Router::unbatch_part(Request* batch, uint32_t part) {
+  const SplitState::PartWire& pw = batch->parent->split->part_wire[part];
+  Request* alone = new_part(batch->parent, part);
+  alone->wire.assign(batch->wire, pw.at, pw.length);
+  alone->keyed = true;
+  alone->slot = pw.slot;
+  alone->retries = batch->retries;
+  alone->redirects = batch->redirects;
+  alone->state = RequestState::Waiting;
+  return alone;
+}
+
+// The connection went with parts of a batch unanswered: each goes on alone, as a lost part would
+// (sent again if it never left or only reads, else failed with "outcome unknown").
+void Router::on_batch_lost(Request* batch, Loss loss, std::string_view why) {
+  const SplitState& st = *batch->parent->split;
+  std::vector<Request*> parts;
+  for (uint32_t i = batch->batch_done; i < batch->batch_size; ++i)
+    parts.push_back(unbatch_part(batch, st.batch_order[batch->part_index + i]));
+  pool_.release(batch);
+  // The parent counts these parts as pending, so it cannot finish before the last of them.
+  for (Request* part : parts) on_backend_lost(part, loss, why);
 }
 
 void Router::on_part_done(Request* part, std::string_view reply) {
   Request* parent = part->parent;
   auto& st = *parent->split;
+  if (part->batch_size > 0) {
+    // A batch ended as a whole (failed before it was sent, held past its deadline, its client
+    // gone): every part it still carried gets that reply.
+    const uint32_t left = part->batch_size - part->batch_done;
+    for (uint32_t i = part->batch_done; i < part->batch_size; ++i)
+      st.part_raw[st.batch_order[part->part_index + i]].assign(reply);
+    pool_.release(part);
+    st.pending -= left;
+    if (st.pending == 0) finish_split(parent);
+    return;
+  }
   if (parent->spec->merge == Merge::KeyOrder && parent->post == PostProcess::None &&
       part->part_index < st.part_raw.size()) {
     // Kept as bytes: splice_key_order copies the elements into the answer without parsing them.
