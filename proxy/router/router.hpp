@@ -159,7 +159,7 @@ class Router final : public backend::BackendEvents {
   Request* new_part(Request* parent, uint32_t index);
   void append_part_command(std::string& wire, std::span<const std::string_view> args,
                            std::span<const uint32_t> keys, uint32_t step);
-  // MGET's parts that one node serves go to it as one batch (one Call, one reply per part).
+  // The parts that one node serves go to it as one batch (one Call, one reply per part).
   bool batch_by_node(Request* parent, std::span<const std::string_view> args, uint32_t step,
                      std::vector<Request*>& sends);
   void on_batch_reply(Request* batch, std::string_view frame, const resp::FrameScanner& info,
@@ -167,6 +167,7 @@ class Router final : public backend::BackendEvents {
   Request* unbatch_part(Request* batch, uint32_t at);
   void on_batch_lost(Request* batch, Loss loss, std::string_view why);
   void on_part_done(Request* part, std::string_view reply);
+  void store_part_reply(Request* parent, uint32_t index, std::string_view reply);
   void finish_split(Request* parent);
   bool splice_key_order(Request* parent);
   void parse_raw_parts(Request* parent);

@@ -143,17 +143,17 @@ void Router::append_part_command(std::string& wire, std::span<const std::string_
   resp::append_command(wire, part_args_);
 }
 
-// MGET's parts (one per slot) go to their masters in batches: the parts one master serves are
-// written as one Call that expects one reply per part (on_batch_reply). An MGET of 100 keys on 3
-// masters is then 3 requests through the router and the backend FIFOs instead of 100 (the parts'
-// Request objects were most of its cost: each a cold cache line or five). A part the node refuses
-// or redirects leaves its batch and goes on alone (unbatch_part). False: not batched (the caller
-// makes one part per slot): other merges keep per-part outcomes (MSET's "may not have been
-// written"), and a transaction's or a standalone node's MGET is not split this way.
+// A split command's parts (one per slot) go to their masters in batches: the parts one master
+// serves are written as one Call that expects one reply per part (on_batch_reply), and each part
+// keeps its own outcome (MSET's "may not have been written" names a part's keys). An MGET of 100
+// keys on 3 masters is then 3 requests through the router and the backend FIFOs instead of 100
+// (the parts' Request objects were most of its cost: each a cold cache line or five). A part the
+// node refuses or redirects leaves its batch and goes on alone (unbatch_part). False: not batched
+// (the caller makes one part per slot): a transaction's split or a standalone node's.
 bool Router::batch_by_node(Request* parent, std::span<const std::string_view> args, uint32_t step,
                            std::vector<Request*>& sends) {
-  if (parent->spec->merge != Merge::KeyOrder || parent->post != PostProcess::None ||
-      parent->dedicated != nullptr || !view_ || view_->single_node())
+  if (parent->post != PostProcess::None || parent->dedicated != nullptr || !view_ ||
+      view_->single_node())
     return false;
   SplitState& st = *parent->split;
   const auto groups = static_cast<uint32_t>(split_slots_.size());
@@ -208,7 +208,7 @@ void Router::on_batch_reply(Request* batch, std::string_view frame, const resp::
     on_reply(alone, frame, info, from);
     return;
   }
-  st.part_raw[part].assign(frame);
+  store_part_reply(parent, part, frame);
   if (last) pool_.release(batch);
   if (--st.pending == 0) finish_split(parent);
 }
@@ -246,23 +246,28 @@ void Router::on_part_done(Request* part, std::string_view reply) {
     // gone): every part it still carried gets that reply.
     const uint32_t left = part->batch_size - part->batch_done;
     for (uint32_t i = part->batch_done; i < part->batch_size; ++i)
-      st.part_raw[st.batch_order[part->part_index + i]].assign(reply);
+      store_part_reply(parent, st.batch_order[part->part_index + i], reply);
     pool_.release(part);
     st.pending -= left;
     if (st.pending == 0) finish_split(parent);
     return;
   }
-  if (parent->spec->merge == Merge::KeyOrder && parent->post == PostProcess::None &&
-      part->part_index < st.part_raw.size()) {
-    // Kept as bytes: splice_key_order copies the elements into the answer without parsing them.
-    st.part_raw[part->part_index].assign(reply);
-  } else {
-    auto value = resp::parse_value(reply);
-    st.part_replies[part->part_index] =
-        value ? std::move(*value) : Value::error("ERR slotgate could not parse a node's reply");
-  }
+  store_part_reply(parent, part->part_index, reply);
   pool_.release(part);
   if (--st.pending == 0) finish_split(parent);
+}
+
+void Router::store_part_reply(Request* parent, uint32_t index, std::string_view reply) {
+  SplitState& st = *parent->split;
+  if (parent->spec->merge == Merge::KeyOrder && parent->post == PostProcess::None &&
+      index < st.part_raw.size()) {
+    // Kept as bytes: splice_key_order copies the elements into the answer without parsing them.
+    st.part_raw[index].assign(reply);
+  } else {
+    auto value = resp::parse_value(reply);
+    st.part_replies[index] =
+        value ? std::move(*value) : Value::error("ERR slotgate could not parse a node's reply");
+  }
 }
 
 // MGET's answer from the parts' raw arrays: element i of a part is the value of its i-th key, so

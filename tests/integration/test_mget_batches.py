@@ -1,6 +1,6 @@
-"""An MGET whose keys live in many slots goes to each master as one batch: the per-slot
-MGETs that master serves, written together, one reply each (router/split.cpp
-batch_by_node). These tests check that a batch is one round trip per master, and that a
+"""A multi-key command whose keys live in many slots (MGET, MSET, DEL, ...) goes to each
+master as one batch: the per-slot commands that master serves, written together, one
+reply each (router/split.cpp batch_by_node). These tests check that a batch is one round trip per master, and that a
 part inside a batch that its node redirects (MOVED after a resharding slotgate has not
 seen, ASK while its slot migrates) or does not answer in time is handled for that part
 alone: the client gets every value, or a clear error, never a redirect or a hang."""
@@ -117,10 +117,18 @@ def test_parts_of_a_batch_that_are_moved_or_asked_are_followed_alone(fresh_clust
             conn.send_command("MGET", *reversed(keys))
             assert conn.read_replies(2, timeout=10) == [[values[k] for k in keys],
                                                         [values[k] for k in reversed(keys)]]
+            # Writes in batches too: MSET's and DEL's parts for those slots follow the same way.
+            new = {k: f"w-{k}".encode() for k in keys}
+            assert conn.command("MSET", *[x for k in keys for x in (k, new[k])], timeout=10) == "OK"
+            assert conn.command("MGET", *keys, timeout=10) == [new[k] for k in keys]
+            assert conn.command("DEL", *keys, "mb-missing", timeout=10) == len(keys)
+            assert conn.command("EXISTS", *keys, timeout=10) == 0
+            assert conn.command("MSET", *[x for k in keys for x in (k, values[k])], timeout=10) == "OK"
         finally:
             cluster.migrate_keys(asked_slot, target)
             cluster.finish_migration(asked_slot, target)
         assert conn.command("MGET", *keys, timeout=10) == [values[k] for k in keys]
+        assert conn.command("EXISTS", *keys, *keys, timeout=10) == 2 * len(keys)
         assert target.client().get(f"{moved_tag}:k") == values[f"{moved_tag}:k"]
     finally:
         conn.close()
