@@ -86,7 +86,7 @@ struct SplitState {
   // MGET (Merge::KeyOrder): each part's reply as the node sent it (already in the client's
   // protocol); finish_split splices the element bytes into key order without parsing values.
   std::vector<std::string> part_raw;
-  // A split command's node batches (Router::batch_by_node): the part numbers of every batch,
+  // A split command's node batches (Router::plan_sends): the part numbers of every batch,
   // batch after batch (a batch's part_index is where its own run starts), and where each part's
   // command sits in its batch's wire (offset, length), to run it alone when its node refuses it.
   struct PartWire {

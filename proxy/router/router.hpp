@@ -160,8 +160,8 @@ class Router final : public backend::BackendEvents {
   void append_part_command(std::string& wire, std::span<const std::string_view> args,
                            std::span<const uint32_t> keys, uint32_t step);
   // The parts that one node serves go to it as one batch (one Call, one reply per part).
-  bool batch_by_node(Request* parent, std::span<const std::string_view> args, uint32_t step,
-                     std::vector<Request*>& sends);
+  void plan_sends(Request* parent, std::span<const std::string_view> args, uint32_t step,
+                  std::vector<Request*>& sends);
   void on_batch_reply(Request* batch, std::string_view frame, const resp::FrameScanner& info,
                       backend::BackendConnection& from);
   Request* unbatch_part(Request* batch, uint32_t at);
@@ -213,7 +213,7 @@ class Router final : public backend::BackendEvents {
   uint32_t split_stamp_ = 0;
   std::vector<std::string_view> splice_;     // per key: its element in a part's raw reply
   std::vector<std::string_view> part_args_;  // split_by_slot: the arguments of the part it builds
-  // batch_by_node: (master node index, part) of every part, sorted to put a node's parts together.
+  // plan_sends: (master node index, part) of every part, sorted to put a node's parts together.
   std::vector<std::pair<uint16_t, uint32_t>> batch_nodes_;
   std::string scratch_;
   bool shutting_down_ = false;

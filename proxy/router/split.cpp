@@ -116,16 +116,7 @@ void Router::split_by_slot(Request* parent, std::span<const std::string_view> ar
   st.pending = static_cast<uint32_t>(groups);
   parent->state = RequestState::Waiting;
   std::vector<Request*> sends;
-  if (!batch_by_node(parent, args, step, sends)) {
-    sends.reserve(groups);
-    for (uint32_t g = 0; g < groups; ++g) {
-      Request* part = new_part(parent, g);
-      append_part_command(part->wire, args, st.part_keys[g], step);
-      part->keyed = true;
-      part->slot = split_slots_[g];
-      sends.push_back(part);
-    }
-  }
+  plan_sends(parent, args, step, sends);
   // Dispatch after every part exists: a part may complete synchronously.
   for (Request* send : sends) dispatch(send);
 }
@@ -148,24 +139,25 @@ void Router::append_part_command(std::string& wire, std::span<const std::string_
 // keeps its own outcome (MSET's "may not have been written" names a part's keys). An MGET of 100
 // keys on 3 masters is then 3 requests through the router and the backend FIFOs instead of 100
 // (the parts' Request objects were most of its cost: each a cold cache line or five). A part the
-// node refuses or redirects leaves its batch and goes on alone (unbatch_part). False: not batched
-// (the caller makes one part per slot): a transaction's split or a standalone node's.
-bool Router::batch_by_node(Request* parent, std::span<const std::string_view> args, uint32_t step,
-                           std::vector<Request*>& sends) {
-  if (parent->post != PostProcess::None || parent->dedicated != nullptr || !view_ ||
-      view_->single_node())
-    return false;
+// node refuses or redirects leaves its batch and goes on alone (unbatch_part). A transaction's
+// split and a standalone node's are not batched: each part is sent on its own.
+void Router::plan_sends(Request* parent, std::span<const std::string_view> args, uint32_t step,
+                        std::vector<Request*>& sends) {
+  const bool batched = parent->post == PostProcess::None && parent->dedicated == nullptr && view_ &&
+                       !view_->single_node();
   SplitState& st = *parent->split;
   const auto groups = static_cast<uint32_t>(split_slots_.size());
   batch_nodes_.clear();
   for (uint32_t g = 0; g < groups; ++g)
-    batch_nodes_.emplace_back(view_->master_of(split_slots_[g]), g);
-  std::sort(batch_nodes_.begin(), batch_nodes_.end());
+    batch_nodes_.emplace_back(batched ? view_->master_of(split_slots_[g]) : 0, g);
+  if (batched) std::sort(batch_nodes_.begin(), batch_nodes_.end());
   st.batch_order.clear();
-  st.part_wire.assign(groups, SplitState::PartWire{});
+  st.part_wire.assign(batched ? groups : 0, SplitState::PartWire{});
+  sends.reserve(groups);
   for (size_t i = 0; i < batch_nodes_.size();) {
     size_t end = i + 1;
-    while (end < batch_nodes_.size() && batch_nodes_[end].first == batch_nodes_[i].first) ++end;
+    while (batched && end < batch_nodes_.size() && batch_nodes_[end].first == batch_nodes_[i].first)
+      ++end;
     Request* send = nullptr;
     if (end - i == 1) {
       const uint32_t g = batch_nodes_[i].second;
@@ -189,7 +181,6 @@ bool Router::batch_by_node(Request* parent, std::span<const std::string_view> ar
     sends.push_back(send);
     i = end;
   }
-  return true;
 }
 
 // One reply of a batch, for the next of its parts. A cluster signal (MOVED, ASK, TRYAGAIN, a
@@ -219,10 +210,7 @@ Request* Router::unbatch_part(Request* batch, uint32_t part) {
   Request* alone = new_part(batch->parent, part);
   alone->wire.assign(batch->wire, pw.at, pw.length);
   alone->keyed = true;
-  alone->slot = pw.slot;
-  alone->retries = batch->retries;
-  alone->redirects = batch->redirects;
-  alone->state = RequestState::Waiting;
+  alone->slot = pw.slot;  // a batch is never redirected or retried as a whole: nothing else to copy
   return alone;
 }
 

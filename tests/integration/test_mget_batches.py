@@ -1,6 +1,6 @@
 """A multi-key command whose keys live in many slots (MGET, MSET, DEL, ...) goes to each
 master as one batch: the per-slot commands that master serves, written together, one
-reply each (router/split.cpp batch_by_node). These tests check that a batch is one round trip per master, and that a
+reply each (router/split.cpp plan_sends). These tests check that a batch is one round trip per master, and that a
 part inside a batch that its node redirects (MOVED after a resharding slotgate has not
 seen, ASK while its slot migrates) or does not answer in time is handled for that part
 alone: the client gets every value, or a clear error, never a redirect or a hang."""
